@@ -1,0 +1,95 @@
+"""The result of a run: answer text, checked citations, why the run stopped, what it cost."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["Answer", "Citation", "ExitReason", "Usage", "Step"]
+
+
+class ExitReason(str, Enum):
+    """Why a run stopped."""
+
+    ANSWERED = "answered"
+    BUDGET_ROUNDS = "budget_rounds"
+    BUDGET_LLM_CALLS = "budget_llm_calls"
+    BUDGET_TOOL_CALLS = "budget_tool_calls"
+    BUDGET_TOKENS = "budget_tokens"
+    BUDGET_TIME = "budget_time"
+    NO_NEW_EVIDENCE = "no_new_evidence"
+    NO_EVIDENCE = "no_evidence"
+    NO_RETRIEVAL_NEEDED = "no_retrieval_needed"
+    ERROR = "error"
+
+    @property
+    def is_budget(self) -> bool:
+        """True for the reasons that mean a budget ran out."""
+        return self.value.startswith("budget_")
+
+
+class Citation(BaseModel):
+    """A ``[marker]`` in the answer text and the evidence it points at."""
+
+    marker: int
+    evidence_id: str
+    source: str
+    quote: str
+    span: tuple[int, int] | None = None
+
+
+class Usage(BaseModel):
+    """What a run cost."""
+
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tool_calls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            llm_calls=self.llm_calls + other.llm_calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            tool_calls=self.tool_calls + other.tool_calls,
+            seconds=self.seconds + other.seconds,
+        )
+
+
+class Step(BaseModel):
+    """One step of a run, as recorded in the trace (plan, search, judge, answer...)."""
+
+    kind: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Answer(BaseModel):
+    """An answer with its citations.
+
+    ``text`` carries ``[n]`` markers; each valid marker has a :class:`Citation`.
+    ``invalid_markers`` lists markers the model wrote that point at no retrieved evidence;
+    they are removed from ``text``.
+    """
+
+    question: str
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    exit_reason: ExitReason = ExitReason.ANSWERED
+    usage: Usage = Field(default_factory=Usage)
+    invalid_markers: list[int] = Field(default_factory=list)
+    notice: str | None = Field(default=None, description="Why the answer may be incomplete (budget ran out...).")
+    evidence_ids: list[str] = Field(default_factory=list, description="Every evidence id retrieved during the run.")
+    steps: list[Step] = Field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A plain-JSON view (the shape ``agentic-rag ask --json`` prints)."""
+        data = self.model_dump(mode="json")
+        data["answer"] = data.pop("text")
+        return data

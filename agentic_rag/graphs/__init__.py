@@ -1,0 +1,9 @@
+"""The two LangGraph graphs, built by factories from the same nodes."""
+
+from .agentic import build_agentic_graph
+from .budget import Budget
+from .nodes import RAGNodes
+from .state import RAGInput, RAGOutput, RAGState
+from .traditional import build_traditional_graph
+
+__all__ = ["Budget", "RAGInput", "RAGNodes", "RAGOutput", "RAGState", "build_agentic_graph", "build_traditional_graph"]

@@ -1,0 +1,38 @@
+"""The agentic graph: plan -> search -> judge -> refine -> search ... -> answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import END, START, StateGraph
+
+from . import routing
+from .nodes import RAGNodes
+from .state import RAGInput, RAGOutput, RAGState
+
+__all__ = ["build_agentic_graph"]
+
+
+def build_agentic_graph(model: BaseChatModel, tools: list[Any], *, checkpointer: Any = None, **settings: Any):
+    """Compile the agentic graph over ``model`` and ``tools`` (``settings`` go to :class:`RAGNodes`).
+
+    The loop always ends: every round costs a search and the budget in the state caps rounds,
+    LLM calls, tool calls, tokens and seconds; a repeated query is never run twice.
+    """
+    nodes = RAGNodes(model, tools, **settings)
+    graph = StateGraph(RAGState, input_schema=RAGInput, output_schema=RAGOutput)
+    graph.add_node("start", nodes.start)
+    graph.add_node("plan", nodes.plan)
+    graph.add_node("search", nodes.search)
+    graph.add_node("judge", nodes.judge)
+    graph.add_node("refine", nodes.refine)
+    graph.add_node("answer", nodes.answer)
+    graph.add_edge(START, "start")
+    graph.add_edge("start", "plan")
+    graph.add_conditional_edges("plan", routing.after_plan)
+    graph.add_conditional_edges("search", routing.after_search)
+    graph.add_conditional_edges("judge", routing.after_judge)
+    graph.add_conditional_edges("refine", routing.after_refine)
+    graph.add_edge("answer", END)
+    return graph.compile(checkpointer=checkpointer, name="agentic-rag")

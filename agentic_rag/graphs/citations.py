@@ -1,0 +1,85 @@
+"""Numbering passages for prompts and checking the ``[n]`` markers an answer cites."""
+
+from __future__ import annotations
+
+import re
+
+from ..answer import Citation
+from ..evidence import Evidence
+from . import prompts
+
+__all__ = ["format_passages", "check_citations", "best_quote"]
+
+_MARKER_GROUP = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_WORD = re.compile(r"\w+")
+
+
+def format_passages(passages: list[Evidence], max_chars: int = 600) -> str:
+    """Passages numbered from 1, each cut to ``max_chars``."""
+    return "\n".join(
+        prompts.PASSAGE.format(number=i, source=e.title or e.source, text=e.short(max_chars).replace("\n", " "))
+        for i, e in enumerate(passages, start=1)
+    )
+
+
+def best_quote(evidence: Evidence, claim: str) -> tuple[str, tuple[int, int] | None]:
+    """The sentence of ``evidence`` that shares most words with ``claim``, and its span in the source."""
+    claim_words = {w.lower() for w in _WORD.findall(claim)}
+    best, best_score = None, -1
+    for match in _SENTENCE.finditer(evidence.text):
+        sentence = match.group().strip()
+        if not sentence:
+            continue
+        score = len(claim_words & {w.lower() for w in _WORD.findall(sentence)})
+        if score > best_score:
+            best, best_score = match, score
+    if best is None:
+        return evidence.text, evidence.span
+    start = best.start() + (len(best.group()) - len(best.group().lstrip()))
+    quote = best.group().strip()
+    span = None
+    if evidence.span is not None:
+        span = (evidence.span[0] + start, evidence.span[0] + start + len(quote))
+    return quote, span
+
+
+def _sentence_around(text: str, position: int) -> str:
+    start = max(text.rfind(". ", 0, position), text.rfind("\n", 0, position)) + 1
+    return text[start:position]
+
+
+def check_citations(text: str, passages: list[Evidence]) -> tuple[str, list[Citation], list[int]]:
+    """Validate the markers in ``text`` against the passages the model was shown.
+
+    Returns the text with markers renumbered 1..k in order of first use (markers that point at
+    no passage removed), the citations, and the invalid marker numbers the model wrote.
+    """
+    renumber: dict[int, int] = {}
+    citations: list[Citation] = []
+    invalid: list[int] = []
+
+    def replace(match: re.Match[str]) -> str:
+        numbers = [int(n) for n in re.split(r"\s*[,;]\s*", match.group(1))]
+        kept: list[int] = []
+        for n in numbers:
+            if not 1 <= n <= len(passages):
+                if n not in invalid:
+                    invalid.append(n)
+                continue
+            if n not in renumber:
+                renumber[n] = len(renumber) + 1
+                evidence = passages[n - 1]
+                quote, span = best_quote(evidence, _sentence_around(text, match.start()))
+                citations.append(
+                    Citation(
+                        marker=renumber[n], evidence_id=evidence.id, source=evidence.source, quote=quote, span=span
+                    )
+                )
+            if renumber[n] not in kept:
+                kept.append(renumber[n])
+        lead = " " if match.group().startswith(" ") else ""
+        return lead + "".join(f"[{k}]" for k in kept) if kept else ""
+
+    cleaned = _MARKER_GROUP.sub(replace, text).strip()
+    return cleaned, citations, invalid

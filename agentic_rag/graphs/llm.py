@@ -1,0 +1,82 @@
+"""Calling the chat model from a node: usage accounting, structured output with retries, no crash."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel
+
+from ..answer import Usage
+
+__all__ = ["LLMResult", "invoke_text", "invoke_structured", "usage_of"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
+
+
+class LLMResult(BaseModel):
+    """What one logical model call gave: a value or an error, and what it cost (all attempts)."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    value: Any = None
+    usage: Usage = Usage()
+    error: str | None = None
+    attempts: int = 0
+
+
+def usage_of(message: Any) -> Usage:
+    """Token usage of one reply (zero where the model does not report it)."""
+    meta = getattr(message, "usage_metadata", None) or {}
+    return Usage(llm_calls=1, prompt_tokens=meta.get("input_tokens", 0), completion_tokens=meta.get("output_tokens", 0))
+
+
+def invoke_text(model: BaseChatModel, messages: list[BaseMessage], attempts: int = 2) -> LLMResult:
+    """A plain reply; a failing call is retried, and a call that keeps failing gives ``error``."""
+    usage, error = Usage(), None
+    for attempt in range(1, attempts + 1):
+        started = time.perf_counter()
+        try:
+            reply = model.invoke(messages)
+        except Exception as exc:  # noqa: BLE001 - any provider error becomes an observation, not a crash
+            usage = usage + Usage(llm_calls=1, seconds=time.perf_counter() - started)
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("model call failed (attempt %d/%d): %s", attempt, attempts, error)
+            continue
+        cost = usage_of(reply).model_copy(update={"seconds": time.perf_counter() - started})
+        text = reply.content if isinstance(reply, AIMessage) else str(reply)
+        if isinstance(text, list):  # content blocks
+            text = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in text)
+        return LLMResult(value=str(text), usage=usage + cost, attempts=attempt)
+    return LLMResult(usage=usage, error=error, attempts=attempts)
+
+
+def invoke_structured(
+    model: BaseChatModel, schema: type[T], messages: list[BaseMessage], attempts: int = 2
+) -> LLMResult:
+    """A reply parsed into ``schema``; malformed output or a failing call is retried up to ``attempts``."""
+    runnable = model.with_structured_output(schema, include_raw=True)
+    usage, error = Usage(), None
+    for attempt in range(1, attempts + 1):
+        started = time.perf_counter()
+        try:
+            result = runnable.invoke(messages)
+        except Exception as exc:  # noqa: BLE001 - see invoke_text
+            usage = usage + Usage(llm_calls=1, seconds=time.perf_counter() - started)
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("structured call failed (attempt %d/%d): %s", attempt, attempts, error)
+            continue
+        cost = usage_of(result.get("raw")).model_copy(update={"seconds": time.perf_counter() - started})
+        usage = usage + cost
+        parsed = result.get("parsed")
+        if parsed is not None and result.get("parsing_error") is None:
+            if not isinstance(parsed, schema):
+                parsed = schema.model_validate(parsed)
+            return LLMResult(value=parsed, usage=usage, attempts=attempt)
+        error = f"malformed {schema.__name__}: {result.get('parsing_error')}"
+        log.warning("structured output rejected (attempt %d/%d): %s", attempt, attempts, error)
+    return LLMResult(usage=usage, error=error, attempts=attempts)

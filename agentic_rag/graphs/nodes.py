@@ -1,0 +1,309 @@
+"""The node functions both graphs are built from.
+
+:class:`RAGNodes` holds what the nodes need (chat model, tools, settings); each public method is a
+LangGraph node: it reads the state and returns only the keys it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.tools import BaseTool
+
+from ..answer import Answer, ExitReason, Step, Usage
+from ..errors import ConfigurationError
+from ..evidence import Evidence
+from ..tools.adapters import as_tool, query_tools, to_evidence
+from . import prompts
+from .budget import Budget, exhausted
+from .citations import check_citations, format_passages
+from .llm import invoke_structured, invoke_text
+from .schemas import Judgement, plan_schema
+from .state import RAGState
+
+__all__ = ["RAGNodes", "normalise_query"]
+
+log = logging.getLogger(__name__)
+_SPACES = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def normalise_query(query: str) -> str:
+    """Lower case, no punctuation, single spaces: two queries equal after this are the same query."""
+    return _SPACES.sub(" ", _PUNCT.sub(" ", query.lower())).strip()
+
+
+def _key(tool: str, query: str) -> str:
+    return f"{tool}|{normalise_query(query)}"
+
+
+class RAGNodes:
+    """Node functions over one chat model and a set of tools.
+
+    ``k`` is how many results each search asks for; ``passage_chars`` cuts passages in prompts;
+    ``max_judged`` caps how many passages one judge call reads.
+    """
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        tools: list[Any],
+        *,
+        k: int = 4,
+        passage_chars: int = 600,
+        max_judged: int = 8,
+        max_answer_passages: int = 6,
+        structured_attempts: int = 2,
+    ) -> None:
+        self.model = model
+        self.tools = [as_tool(t) for t in tools]
+        self.search_tools = query_tools(self.tools)
+        if not self.search_tools:
+            raise ConfigurationError("the graph needs at least one tool that takes a `query` argument")
+        self.tools_by_name = {t.name: t for t in self.tools}
+        self.k = k
+        self.passage_chars = passage_chars
+        self.max_judged = max_judged
+        self.max_answer_passages = max_answer_passages
+        self.structured_attempts = structured_attempts
+        self.plan_schema = plan_schema([t.name for t in self.search_tools])
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _messages(user: str) -> list[Any]:
+        return [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)]
+
+    @staticmethod
+    def _usage(state: RAGState) -> Usage:
+        return state.get("usage") or Usage()
+
+    def _exhausted(
+        self, state: RAGState, *, reserve_llm_calls: int = 0, next_tool_calls: int = 0, new_round: bool = False
+    ) -> ExitReason | None:
+        """The budget part that stops the next step; rounds count only when it would start a new round."""
+        return exhausted(
+            state.get("budget") or Budget(),
+            self._usage(state),
+            rounds=state.get("rounds", 0) if new_round else 0,
+            started_at=state.get("started_at", time.time()),
+            reserve_llm_calls=reserve_llm_calls,
+            next_tool_calls=next_tool_calls,
+        )
+
+    @property
+    def default_tool(self) -> str:
+        return self.search_tools[0].name
+
+    # -- nodes -------------------------------------------------------------------------------
+
+    def start(self, state: RAGState) -> dict[str, Any]:
+        """Check the input and start the clock."""
+        question = (state.get("question") or "").strip()
+        if not question:
+            raise ConfigurationError("the question is empty")
+        budget = state.get("budget") or Budget()
+        if isinstance(budget, dict):
+            budget = Budget.model_validate(budget)
+        return {"question": question, "budget": budget, "started_at": time.time(), "rounds": 0, "exit_reason": None}
+
+    def plan(self, state: RAGState) -> dict[str, Any]:
+        """Decide whether to search and with which first queries (one structured LLM call)."""
+        question = state["question"]
+        fallback = [{"tool": self.default_tool, "query": question}]
+        if self._exhausted(state, reserve_llm_calls=1) is not None:
+            step = Step(kind="plan", detail={"searches": fallback, "skipped": "budget"})
+            return {"pending": fallback, "steps": [step]}
+        tools = "\n".join(f"- {t.name}: {t.description.splitlines()[0] if t.description else ''}" for t in self.search_tools)
+        result = invoke_structured(
+            self.model,
+            self.plan_schema,
+            self._messages(prompts.PLAN.format(tools=tools, question=question)),
+            attempts=self.structured_attempts,
+        )
+        if result.value is None:
+            step = Step(kind="plan", detail={"searches": fallback, "error": result.error})
+            return {"pending": fallback, "usage": result.usage, "steps": [step]}
+        plan = result.value
+        if not plan.needs_search:
+            step = Step(kind="plan", detail={"searches": [], "needs_search": False})
+            return {"pending": [], "usage": result.usage, "steps": [step], "exit_reason": ExitReason.NO_RETRIEVAL_NEEDED}
+        searches, seen = [], set()
+        for request in plan.searches:
+            query = request.query.strip()
+            if query and _key(request.tool, query) not in seen:
+                seen.add(_key(request.tool, query))
+                searches.append({"tool": request.tool, "query": query})
+        searches = searches or fallback
+        return {"pending": searches, "usage": result.usage, "steps": [Step(kind="plan", detail={"searches": searches})]}
+
+    def _call_tool(self, tool: BaseTool, query: str) -> tuple[list[Evidence], str | None]:
+        args: dict[str, Any] = {"query": query}
+        if "k" in (tool.args or {}):
+            args["k"] = self.k
+        try:
+            return to_evidence(tool.invoke(args), tool.name), None
+        except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not the end of the run
+            log.warning("tool %s failed on %r: %s", tool.name, query, exc)
+            return [], f"{type(exc).__name__}: {exc}"
+
+    def search(self, state: RAGState) -> dict[str, Any]:
+        """Run the pending searches in parallel; keep only evidence not seen before."""
+        done = set(state.get("queries_run") or [])
+        budget = state.get("budget") or Budget()
+        used = self._usage(state).tool_calls
+        room = None if budget.max_tool_calls is None else max(budget.max_tool_calls - used, 0)
+        todo: list[dict[str, str]] = []
+        for request in state.get("pending") or []:
+            key = _key(request["tool"], request["query"])
+            if key in done or request["tool"] not in self.tools_by_name:
+                continue
+            done.add(key)
+            todo.append(request)
+        if room is not None:
+            todo = todo[:room]
+        with ThreadPoolExecutor(max_workers=max(len(todo), 1)) as pool:
+            results = list(pool.map(lambda r: self._call_tool(self.tools_by_name[r["tool"]], r["query"]), todo))
+        known = state.get("evidence") or {}
+        found: dict[str, Evidence] = {}
+        steps = []
+        for request, (evidence, error) in zip(todo, results):
+            ids = [e.id for e in evidence]
+            for item in evidence:
+                if item.id not in known:
+                    found.setdefault(item.id, item)
+            detail: dict[str, Any] = {**request, "found": ids}
+            if error:
+                detail["error"] = error
+            steps.append(Step(kind="search", detail=detail))
+        update: dict[str, Any] = {
+            "pending": [],
+            "queries_run": [_key(r["tool"], r["query"]) for r in todo],
+            "evidence": found,
+            "new_ids": list(found),
+            "rounds": state.get("rounds", 0) + 1,
+            "usage": Usage(tool_calls=len(todo)),
+            "steps": steps,
+        }
+        if not found:
+            update["exit_reason"] = ExitReason.NO_NEW_EVIDENCE if known else ExitReason.NO_EVIDENCE
+        return update
+
+    def retrieve(self, state: RAGState) -> dict[str, Any]:
+        """Traditional RAG: one search with the question; everything found counts as relevant."""
+        update = self.search({**state, "pending": [{"tool": self.default_tool, "query": state["question"]}]})
+        update["relevant_ids"] = list(update["evidence"])
+        update.pop("exit_reason", None)
+        if not update["evidence"]:
+            update["exit_reason"] = ExitReason.NO_EVIDENCE
+        return update
+
+    def judge(self, state: RAGState) -> dict[str, Any]:
+        """Say which passages are relevant, whether they suffice, and what to search next."""
+        evidence = state.get("evidence") or {}
+        relevant = [i for i in state.get("relevant_ids") or [] if i in evidence]
+        new = [i for i in state.get("new_ids") or [] if i not in relevant]
+        candidates = (relevant + new)[: self.max_judged]
+        reason = self._exhausted(state, reserve_llm_calls=1)
+        if reason is not None:
+            step = Step(kind="judge", detail={"skipped": reason.value})
+            return {"relevant_ids": candidates, "exit_reason": reason, "steps": [step]}
+        passages = [evidence[i] for i in candidates]
+        queries = [q.split("|", 1)[1] for q in state.get("queries_run") or []]
+        previous = prompts.JUDGE_PREVIOUS.format(queries="; ".join(queries)) if queries else ""
+        user = prompts.JUDGE.format(
+            passages=format_passages(passages, self.passage_chars), question=state["question"], previous=previous
+        )
+        result = invoke_structured(self.model, Judgement, self._messages(user), attempts=self.structured_attempts)
+        if result.value is None:
+            step = Step(kind="judge", detail={"error": result.error, "relevant": candidates, "sufficient": False})
+            return {"relevant_ids": candidates, "sufficient": False, "missing": "", "usage": result.usage, "steps": [step]}
+        verdict: Judgement = result.value
+        chosen = [candidates[n - 1] for n in dict.fromkeys(verdict.relevant) if 1 <= n <= len(candidates)]
+        pending = [{"tool": self.default_tool, "query": verdict.next_query.strip()}] if verdict.next_query.strip() else []
+        sufficient = verdict.sufficient and bool(chosen)
+        detail = {"relevant": chosen, "sufficient": sufficient, "missing": verdict.missing, "next_query": verdict.next_query}
+        return {
+            "relevant_ids": chosen,
+            "sufficient": sufficient,
+            "missing": verdict.missing,
+            "pending": [] if sufficient else pending,
+            "usage": result.usage,
+            "steps": [Step(kind="judge", detail=detail)],
+            **({"exit_reason": ExitReason.ANSWERED} if sufficient else {}),
+        }
+
+    def refine(self, state: RAGState) -> dict[str, Any]:
+        """Keep only new queries for the gap; stop when none is left or the budget cannot pay for a round."""
+        done = set(state.get("queries_run") or [])
+        candidates = list(state.get("pending") or [])
+        missing = (state.get("missing") or "").strip()
+        if missing:
+            candidates.append({"tool": self.default_tool, "query": missing})
+        fresh, seen = [], set(done)
+        for request in candidates:
+            key = _key(request["tool"], request["query"])
+            if normalise_query(request["query"]) and key not in seen:
+                seen.add(key)
+                fresh.append(request)
+        fresh = fresh[:1]
+        reason = self._exhausted(state, reserve_llm_calls=2, next_tool_calls=len(fresh), new_round=True)
+        if not fresh:
+            reason = reason or ExitReason.NO_NEW_EVIDENCE
+        if reason is not None:
+            return {"pending": [], "exit_reason": reason, "steps": [Step(kind="refine", detail={"stop": reason.value})]}
+        return {"pending": fresh, "steps": [Step(kind="refine", detail={"searches": fresh})]}
+
+    def answer(self, state: RAGState) -> dict[str, Any]:
+        """Write the answer from the relevant passages and check its citation markers."""
+        evidence = state.get("evidence") or {}
+        relevant = [evidence[i] for i in state.get("relevant_ids") or [] if i in evidence]
+        relevant = relevant[: self.max_answer_passages]
+        exit_reason = state.get("exit_reason")
+        usage = Usage()
+        invalid: list[int] = []
+        citations = []
+        no_retrieval = exit_reason == ExitReason.NO_RETRIEVAL_NEEDED
+        if not relevant and not no_retrieval:
+            text = prompts.NO_ANSWER
+            exit_reason = ExitReason.NO_EVIDENCE if exit_reason in (None, ExitReason.ANSWERED) or not evidence else exit_reason
+        else:
+            user = (
+                prompts.ANSWER.format(
+                    passages=format_passages(relevant, self.passage_chars),
+                    question=state["question"],
+                    no_answer=prompts.NO_ANSWER,
+                )
+                if relevant
+                else state["question"]
+            )
+            result = invoke_text(self.model, self._messages(user))
+            usage = result.usage
+            if result.value is None:
+                text = f"The model failed to write an answer ({result.error})."
+                exit_reason = ExitReason.ERROR
+            else:
+                text, citations, invalid = check_citations(result.value.strip(), relevant)
+        total = self._usage(state) + usage
+        wall = max(time.time() - state.get("started_at", time.time()), 0.0)
+        usage = usage.model_copy(update={"seconds": usage.seconds + (wall - total.seconds)})
+        total = total.model_copy(update={"seconds": wall})
+        steps = [*(state.get("steps") or []), Step(kind="answer", detail={"invalid_markers": invalid})]
+        answer = Answer(
+            question=state["question"],
+            text=text,
+            citations=citations,
+            exit_reason=exit_reason or ExitReason.ANSWERED,
+            usage=total,
+            invalid_markers=invalid,
+            notice=prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None,
+            evidence_ids=list(evidence),
+            steps=steps,
+        )
+        return {"answer": answer, "usage": usage, "exit_reason": answer.exit_reason, "steps": steps[-1:]}

@@ -1,0 +1,57 @@
+"""Graph state, its input and output schemas, and the reducers that merge node updates."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+from ..answer import Answer, ExitReason, Step, Usage
+from ..evidence import Evidence
+from .budget import Budget
+
+__all__ = ["RAGState", "RAGInput", "RAGOutput", "merge_evidence", "add_usage"]
+
+
+def merge_evidence(current: dict[str, Evidence] | None, new: dict[str, Evidence] | None) -> dict[str, Evidence]:
+    """Union of evidence by id; the first copy of an id wins, insertion order is kept."""
+    merged = dict(current or {})
+    for evidence_id, evidence in (new or {}).items():
+        merged.setdefault(evidence_id, evidence)
+    return merged
+
+
+def add_usage(current: Usage | None, delta: Usage | None) -> Usage:
+    """Sum of two usage records (nodes return only what they spent)."""
+    return (current or Usage()) + (delta or Usage())
+
+
+class RAGInput(TypedDict, total=False):
+    """What a caller gives a graph: the question, and optionally a budget."""
+
+    question: str
+    budget: Budget
+
+
+class RAGOutput(TypedDict, total=False):
+    """What a graph returns."""
+
+    answer: Answer
+
+
+class RAGState(TypedDict, total=False):
+    """Everything a run knows. Reducers merge evidence, usage, steps and queries; other keys are replaced."""
+
+    question: str
+    budget: Budget
+    started_at: float
+    pending: list[dict[str, str]]  # searches still to run: {"tool": ..., "query": ...}
+    queries_run: Annotated[list[str], operator.add]  # normalised "tool|query" keys already run
+    evidence: Annotated[dict[str, Evidence], merge_evidence]
+    relevant_ids: list[str]
+    new_ids: list[str]  # evidence first seen in the last search round
+    missing: str
+    rounds: int
+    usage: Annotated[Usage, add_usage]
+    steps: Annotated[list[Step], operator.add]
+    exit_reason: ExitReason | None
+    answer: Answer
