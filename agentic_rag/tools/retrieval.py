@@ -24,7 +24,7 @@ def retrieval_tools(kb: KnowledgeBase, *, k: int = 4) -> list[BaseTool]:
         return kb.search(query, k=k, mode="hybrid")
 
     def keyword_search(query: str, k: int = k) -> list[Evidence]:
-        """Search the documents for exact words: names, codes, numbers."""
+        """Exact-word search, only for codes, identifiers or error messages."""
         return kb.search(query, k=k, mode="keyword")
 
     def read_chunk(chunk_id: str, window: int = 1) -> list[Evidence]:

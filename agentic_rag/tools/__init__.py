@@ -1,0 +1,26 @@
+"""Retrieval tools: the knowledge base (load, chunk, embed, FAISS + BM25, persist) and its parts."""
+
+from __future__ import annotations
+
+from agentic_rag.tools.chunking import Chunk, Chunker
+from agentic_rag.tools.embeddings import DEFAULT_EMBEDDING_MODEL_ID, default_embeddings, embedding_model_id
+from agentic_rag.tools.fusion import reciprocal_rank_fusion
+from agentic_rag.tools.keyword_index import KeywordIndex
+from agentic_rag.tools.knowledge_base import IndexReport, KnowledgeBase, SearchMode
+from agentic_rag.tools.loaders import Document, LoadResult, load_paths
+
+__all__ = [
+    "KnowledgeBase",
+    "IndexReport",
+    "SearchMode",
+    "Chunk",
+    "Chunker",
+    "Document",
+    "LoadResult",
+    "load_paths",
+    "KeywordIndex",
+    "reciprocal_rank_fusion",
+    "default_embeddings",
+    "embedding_model_id",
+    "DEFAULT_EMBEDDING_MODEL_ID",
+]

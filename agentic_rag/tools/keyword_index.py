@@ -1,0 +1,62 @@
+"""BM25 keyword search over chunk texts (bm25s), rebuilt in memory from the texts, never pickled."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["STOPWORDS", "tokenize", "KeywordIndex"]
+
+logger = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+STOPWORDS: frozenset[str] = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have he her his how i if in
+    into is it its me my no not of on or our she so such than that the their them then there these they this
+    those to was we were what when where which who whom why will with would you your""".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens without English stopwords."""
+    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+
+
+class KeywordIndex:
+    """BM25 (Lucene variant) over a fixed list of texts; results are positions in that list."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        import bm25s
+
+        self._size = len(texts)
+        self._bm25: bm25s.BM25 | None = None
+        if self._size:
+            self._bm25 = bm25s.BM25()
+            self._bm25.index([tokenize(t) for t in texts], show_progress=False)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best ``(position, score)`` pairs with a positive score, best first.
+
+        ``allowed`` is an optional boolean mask over positions (a source filter).
+        """
+        if self._bm25 is None or k < 1:
+            return []
+        token_ids = self._bm25.get_tokens_ids(tokenize(query))
+        if not token_ids:
+            return []
+        scores = np.asarray(self._bm25.get_scores(token_ids), dtype=np.float64)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if candidates.size > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        # Sort by score, then by position, so equal scores come out in a stable order.
+        order = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+        return [(i, float(scores[i])) for i in order]

@@ -1,0 +1,335 @@
+"""Load documents from folders and files: plain text, Markdown, HTML, PDF, JSON and JSON Lines.
+
+Every loaded :class:`Document` carries its ``source`` (the POSIX path relative to the folder given,
+or the file name of a file given directly), its extracted text, a title and the SHA-256 of the
+file's raw bytes, which is what incremental indexing compares. A file that cannot be loaded
+(unreadable, empty, binary, undecodable, invalid JSON, unsupported type) is reported in a list
+of ``(path, reason)`` pairs and skipped; the rest still loads. Hidden files and folders (names
+starting with ``.``) are ignored when a folder is walked.
+
+PDF parsing goes through langchain-community's ``PyPDFParser``; that package is imported here
+only, lazily, with its sunset ``DeprecationWarning`` filtered narrowly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "Document",
+    "SourceFile",
+    "Scan",
+    "LoadResult",
+    "scan_paths",
+    "read_file",
+    "content_hash",
+    "parse_file",
+    "load_paths",
+]
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
+    {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl"}
+)
+TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "page_content", "passage", "document")
+_RECORD_LISTS: tuple[str, ...] = ("records", "documents", "data", "items", "rows")
+_SNIFF_BYTES = 8192
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+Skipped = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found on disk. ``key`` is its source name; ``root`` the folder it was found under."""
+
+    path: Path
+    key: str
+    root: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """Loaded text. ``file`` is the key of the file it came from (equal to ``source`` except for
+    JSON records, whose source is ``"<file>#<record index>"``)."""
+
+    source: str
+    text: str
+    title: str
+    content_hash: str
+    file: str
+
+
+@dataclass
+class Scan:
+    """What :func:`scan_paths` found: loadable files, skipped paths and the folders walked."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    """Documents loaded by :func:`load_paths` and the ``(path, reason)`` pairs skipped."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class _SkipFile(Exception):
+    """Internal: the file cannot be loaded, for the reason given."""
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _under(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def scan_paths(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    known_roots: Sequence[str] = (),
+    skip_dir: Callable[[Path], bool] | None = None,
+) -> Scan:
+    """Find the loadable files under ``paths`` (folders are walked recursively, hidden entries ignored).
+
+    A file given directly is named by its file name, unless it lies under one of ``known_roots``
+    (folders indexed before), in which case it keeps its name relative to that folder.
+    Sub-folders for which ``skip_dir`` returns true are not entered (e.g. a saved index).
+    Unsupported or missing paths are reported in ``Scan.skipped``.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    scan = Scan()
+    roots = [Path(r) for r in known_roots]
+    owner: dict[str, str] = {}
+
+    def add(source: SourceFile) -> None:
+        ext = source.path.suffix.lower()
+        if ext not in SUPPORTED_EXTENSIONS:
+            scan.skipped.append((source.key, f"unsupported file type '{ext or source.path.name}'"))
+            return
+        place = str(source.path)
+        if source.key in owner and owner[source.key] != place:
+            scan.skipped.append((source.key, f"source name already used by {owner[source.key]}"))
+            return
+        if source.key not in owner:
+            owner[source.key] = place
+            scan.files.append(source)
+
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            root = path.resolve()
+            if str(root) not in scan.roots:
+                scan.roots.append(str(root))
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
+                if skip_dir is not None:
+                    for d in [d for d in dirnames if skip_dir(Path(dirpath) / d)]:
+                        logger.info("not indexing %s: it holds a saved knowledge base", Path(dirpath) / d)
+                        dirnames.remove(d)
+                for name in sorted(filenames):
+                    if _is_hidden(name):
+                        continue
+                    file = Path(dirpath) / name
+                    add(SourceFile(file, file.relative_to(root).as_posix(), str(root)))
+        elif path.is_file():
+            resolved = path.resolve()
+            root = next((r for r in roots if _under(resolved, r)), None)
+            if root is not None:
+                add(SourceFile(resolved, resolved.relative_to(root).as_posix(), str(root)))
+            else:
+                add(SourceFile(resolved, path.name, None))
+        else:
+            scan.skipped.append((str(given), "no such file or folder"))
+    return scan
+
+
+def read_file(path: Path) -> bytes:
+    """The raw bytes of ``path`` (one place to read files, so tests can simulate failures)."""
+    return path.read_bytes()
+
+
+def content_hash(data: bytes) -> str:
+    """SHA-256 hex digest of raw file bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise _SkipFile("binary file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _SkipFile(f"not UTF-8 text (byte {exc.start})") from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _markdown_title(text: str) -> str | None:
+    match = _MD_HEADING.search(text)
+    return match.group(1).strip() if match else None
+
+
+def _html(data: bytes) -> tuple[str, str | None]:
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise _SkipFile("binary file")
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    if not title:
+        heading = soup.find(["h1", "h2"])
+        title = heading.get_text(" ", strip=True) if heading else None
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        tag.decompose()
+    lines = (" ".join(line.split()) for line in soup.get_text("\n").splitlines())
+    text = _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+    return text, title or None
+
+
+def _pdf(data: bytes, name: str) -> tuple[str, str | None]:
+    if not data.startswith(b"%PDF"):
+        raise _SkipFile("not a PDF file")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*langchain-community.*", category=DeprecationWarning)
+        from langchain_community.document_loaders.parsers.pdf import PyPDFParser
+        from langchain_core.documents.base import Blob
+
+    parser = PyPDFParser(mode="single", pages_delimiter="\n\n")
+    try:
+        docs = list(parser.lazy_parse(Blob.from_data(data, path=name)))
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged or encrypted files
+        raise _SkipFile(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    if not docs:
+        raise _SkipFile("PDF has no pages")
+    title = docs[0].metadata.get("title")
+    return docs[0].page_content.strip(), (str(title).strip() or None) if title else None
+
+
+def _record_text(record: dict[str, Any]) -> str:
+    for name in TEXT_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    parts = [v.strip() for k, v in record.items() if k != "title" and isinstance(v, str) and v.strip()]
+    return "\n".join(parts)
+
+
+def _json_records(data: bytes, jsonl: bool) -> tuple[list[Any], bool]:
+    """Records in the file, and whether the file holds a list of them (rather than one record)."""
+    text = _decode(data)
+    if jsonl:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise _SkipFile(f"invalid JSON on line {number}: {exc.msg}") from exc
+        return records, True
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _SkipFile(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+    if isinstance(value, list):
+        return value, True
+    if isinstance(value, dict) and not _record_text_or_none(value):
+        for name in _RECORD_LISTS:
+            if isinstance(value.get(name), list):
+                return value[name], True
+    return [value], False
+
+
+def _record_text_or_none(value: Any) -> str | None:
+    return _record_text(value) if isinstance(value, dict) else None
+
+
+def _json_documents(source: SourceFile, data: bytes, digest: str) -> tuple[list[Document], list[Skipped]]:
+    records, many = _json_records(data, source.path.suffix.lower() == ".jsonl")
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    for index, record in enumerate(records):
+        name = f"{source.key}#{index}" if many else source.key
+        title: str | None = None
+        if isinstance(record, str):
+            text = record.strip()
+        elif isinstance(record, dict):
+            text = _record_text(record)
+            raw_title = record.get("title")
+            title = raw_title.strip() if isinstance(raw_title, str) and raw_title.strip() else None
+            if not text and title:
+                text = title
+        else:
+            text = ""
+        if not text:
+            skipped.append((name, "record has no text"))
+            continue
+        documents.append(Document(name, text, title or source.path.stem, digest, source.key))
+    if not documents and not skipped:
+        skipped.append((source.key, "no records"))
+    return documents, skipped
+
+
+def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Skipped]]:
+    """Turn the bytes of ``source`` into documents; problems come back as ``(path, reason)`` pairs."""
+    digest = content_hash(data)
+    ext = source.path.suffix.lower()
+    try:
+        if not data.strip():
+            raise _SkipFile("empty file")
+        if ext in (".json", ".jsonl"):
+            return _json_documents(source, data, digest)
+        if ext in (".html", ".htm"):
+            text, title = _html(data)
+        elif ext == ".pdf":
+            text, title = _pdf(data, source.key)
+        elif ext in (".md", ".markdown"):
+            text = _decode(data)
+            title = _markdown_title(text)
+        elif ext == ".txt":
+            text, title = _decode(data), None
+        else:
+            raise _SkipFile(f"unsupported file type '{ext}'")
+        if not text.strip():
+            raise _SkipFile("no text")
+    except _SkipFile as exc:
+        return [], [(source.key, str(exc))]
+    return [Document(source.key, text, title or source.path.stem, digest, source.key)], []
+
+
+def load_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> LoadResult:
+    """Load every supported file under ``paths``; unloadable files are reported and skipped."""
+    scan = scan_paths(paths)
+    result = LoadResult(skipped=list(scan.skipped))
+    for source in scan.files:
+        try:
+            data = read_file(source.path)
+        except OSError as exc:
+            result.skipped.append((source.key, f"cannot read: {exc.strerror or exc}"))
+            continue
+        documents, skipped = parse_file(source, data)
+        result.documents.extend(documents)
+        result.skipped.extend(skipped)
+    for path, reason in result.skipped:
+        logger.warning("skipped %s: %s", path, reason)
+    return result

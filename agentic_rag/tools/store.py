@@ -1,0 +1,364 @@
+"""Persistence of a knowledge base to a directory, without pickle, replaced atomically.
+
+Layout of a saved knowledge base (``N`` is the generation, a counter bumped by every save)::
+
+    manifest.json          format version, embedding model id and dimension, chunking settings,
+                           roots indexed, per-file content hash and chunk ids, the current
+                           generation's file names with their SHA-256 and size
+    index-N.faiss          the FAISS IndexIDMap2(IndexFlatIP), via faiss.write_index
+    chunks-N.jsonl         one JSON object per chunk: vid, id, source, n, title, start, end, text
+
+A save writes the new generation's files under new names, fsyncs them, writes the manifest to a
+temporary file, fsyncs it and moves it over ``manifest.json`` with :func:`os.replace` as the last
+step; only then are other generations' files deleted. A crash at any point before the replace
+leaves the previous generation loadable. Concurrent writers to one directory are not supported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import faiss
+
+from agentic_rag.errors import EmbeddingMismatchError, KnowledgeBaseError
+from agentic_rag.tools.chunking import Chunk
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "SourceRecord",
+    "Snapshot",
+    "save_snapshot",
+    "read_manifest",
+    "is_store_dir",
+    "check_embeddings",
+    "load_snapshot",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "agentic-rag/knowledge-base"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+_GENERATION_FILE = re.compile(r"^(index|chunks)-(\d+)\.(faiss|jsonl)$")
+
+
+@dataclass
+class SourceRecord:
+    """What was indexed for one file (or one ``add_texts`` source): content hash and chunk ids."""
+
+    hash: str
+    chunks: list[str] = field(default_factory=list)
+    root: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """Everything a knowledge base persists. ``chunks`` pairs each chunk with its FAISS id."""
+
+    model_id: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    index: Any  # faiss.IndexIDMap2
+    chunks: list[tuple[int, Chunk]]
+    files: dict[str, SourceRecord] = field(default_factory=dict)
+    texts: dict[str, SourceRecord] = field(default_factory=dict)
+    roots: list[str] = field(default_factory=list)
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # directories cannot be opened on some platforms
+        _fsync_path(directory)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_index(index: Any, path: Path) -> None:
+    faiss.write_index(index, str(path))
+    _fsync_path(path)
+
+
+def _write_chunks(chunks: list[tuple[int, Chunk]], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for vid, chunk in chunks:
+            record = {
+                "vid": vid,
+                "id": chunk.id,
+                "source": chunk.source,
+                "n": chunk.number,
+                "title": chunk.title,
+                "start": chunk.start,
+                "end": chunk.end,
+                "text": chunk.text,
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    temporary = directory / (MANIFEST_NAME + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, directory / MANIFEST_NAME)
+    _fsync_dir(directory)
+
+
+def _next_generation(directory: Path) -> int:
+    generation = 0
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        generation = int(json.loads((directory / MANIFEST_NAME).read_text("utf-8")).get("generation", 0))
+    for entry in directory.iterdir():
+        match = _GENERATION_FILE.match(entry.name)
+        if match:
+            generation = max(generation, int(match.group(2)))
+    return generation + 1
+
+
+def _remove_other_generations(directory: Path, keep: set[str]) -> None:
+    for entry in directory.iterdir():
+        if _GENERATION_FILE.match(entry.name) and entry.name not in keep:
+            try:
+                entry.unlink()
+            except OSError as exc:  # pragma: no cover - the new generation is saved already
+                logger.warning("could not delete old index file %s: %s", entry, exc)
+
+
+def _records_json(records: dict[str, SourceRecord], with_root: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, record in sorted(records.items()):
+        entry: dict[str, Any] = {"hash": record.hash, "chunks": list(record.chunks)}
+        if with_root:
+            entry["root"] = record.root
+        out[key] = entry
+    return out
+
+
+def save_snapshot(directory: str | os.PathLike[str], snapshot: Snapshot) -> Path:
+    """Write ``snapshot`` to ``directory`` as a new generation and switch the manifest to it."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        generation = _next_generation(directory)
+    except OSError as exc:
+        raise KnowledgeBaseError(f"cannot save knowledge base to {directory}: {exc}") from exc
+    index_name = f"index-{generation:06d}.faiss"
+    chunks_name = f"chunks-{generation:06d}.jsonl"
+    new_files = [directory / index_name, directory / chunks_name]
+    try:
+        _write_index(snapshot.index, directory / index_name)
+        _write_chunks(snapshot.chunks, directory / chunks_name)
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "generation": generation,
+            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "embedding": {"model_id": snapshot.model_id, "dimension": snapshot.dimension},
+            "chunking": {"chunk_size": snapshot.chunk_size, "chunk_overlap": snapshot.chunk_overlap},
+            "count": len(snapshot.chunks),
+            "roots": list(snapshot.roots),
+            "generation_files": {
+                kind: {"name": path.name, "sha256": _sha256_file(path), "bytes": path.stat().st_size}
+                for kind, path in zip(("index", "chunks"), new_files)
+            },
+            "files": _records_json(snapshot.files, with_root=True),
+            "texts": _records_json(snapshot.texts, with_root=False),
+        }
+        _write_manifest(directory, manifest)
+    except BaseException as exc:
+        for path in new_files:
+            path.unlink(missing_ok=True)
+        if isinstance(exc, (OSError, RuntimeError, TypeError, ValueError)):
+            raise KnowledgeBaseError(f"cannot save knowledge base to {directory}: {exc}") from exc
+        raise
+    _remove_other_generations(directory, {index_name, chunks_name})
+    logger.info("saved %d chunks to %s (generation %d)", len(snapshot.chunks), directory, generation)
+    return directory
+
+
+def is_store_dir(directory: Path) -> bool:
+    """Whether ``directory`` holds a saved knowledge base (so indexing should not descend into it)."""
+    try:
+        with (directory / MANIFEST_NAME).open("rb") as handle:
+            return FORMAT.encode() in handle.read(256)
+    except OSError:
+        return False
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def _corrupt(directory: Path, detail: str) -> KnowledgeBaseError:
+    return KnowledgeBaseError(f"corrupt knowledge base at {directory}: {detail}")
+
+
+def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of the knowledge base in ``directory``, checked for format and version."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise KnowledgeBaseError(f"no knowledge base at {directory}: the directory does not exist")
+    path = directory / MANIFEST_NAME
+    if not path.is_file():
+        raise KnowledgeBaseError(f"no knowledge base at {directory}: {MANIFEST_NAME} not found")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeBaseError(f"cannot read {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise _corrupt(directory, f"{MANIFEST_NAME} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _corrupt(directory, f"{MANIFEST_NAME} is not an agentic-rag knowledge base manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise _corrupt(directory, f"invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise KnowledgeBaseError(
+            f"knowledge base at {directory} has format version {version}, newer than this agentic-rag "
+            f"supports ({FORMAT_VERSION}); upgrade agentic-rag to load it"
+        )
+    try:
+        embedding = manifest["embedding"]
+        str(embedding["model_id"])
+        int(embedding["dimension"])
+        manifest["chunking"]["chunk_size"], manifest["chunking"]["chunk_overlap"]
+        manifest["generation_files"]["index"]["name"], manifest["generation_files"]["chunks"]["name"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _corrupt(directory, f"{MANIFEST_NAME} lacks field {exc}") from exc
+    return manifest
+
+
+def check_embeddings(
+    manifest: dict[str, Any], directory: str | os.PathLike[str], model_id: str, dimension: Callable[[], int]
+) -> None:
+    """Raise :class:`EmbeddingMismatchError` unless ``model_id`` and ``dimension()`` match the manifest.
+
+    ``dimension`` is called only when the model ids agree (it may need to embed a probe text).
+    """
+    built_id = manifest["embedding"]["model_id"]
+    built_dim = int(manifest["embedding"]["dimension"])
+    if model_id != built_id:
+        raise EmbeddingMismatchError(
+            f"the knowledge base at {directory} was built with embedding model '{built_id}' "
+            f"(dimension {built_dim}), not '{model_id}'; load it with '{built_id}' or rebuild the index"
+        )
+    actual = dimension()
+    if actual != built_dim:
+        raise EmbeddingMismatchError(
+            f"the knowledge base at {directory} was built with embedding model '{built_id}' of dimension "
+            f"{built_dim}, but the embeddings given produce dimension {actual}; rebuild the index"
+        )
+
+
+def _checked_file(directory: Path, manifest: dict[str, Any], kind: str) -> Path:
+    entry = manifest["generation_files"][kind]
+    name = str(entry["name"])
+    if not _GENERATION_FILE.match(name):
+        raise _corrupt(directory, f"unexpected {kind} file name {name!r} in {MANIFEST_NAME}")
+    path = directory / name
+    if not path.is_file():
+        raise _corrupt(directory, f"{name} is missing")
+    expected = entry.get("sha256")
+    if expected and _sha256_file(path) != expected:
+        raise _corrupt(directory, f"{name} does not match its checksum")
+    return path
+
+
+def _read_chunks(directory: Path, path: Path) -> list[tuple[int, Chunk]]:
+    chunks: list[tuple[int, Chunk]] = []
+    with path.open("r", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+                chunk = Chunk(
+                    id=str(r["id"]),
+                    source=str(r["source"]),
+                    number=int(r["n"]),
+                    title=r.get("title"),
+                    start=int(r["start"]),
+                    end=int(r["end"]),
+                    text=str(r["text"]),
+                )
+                chunks.append((int(r["vid"]), chunk))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise _corrupt(directory, f"{path.name} line {number} is not a valid chunk ({exc})") from exc
+    return chunks
+
+
+def _records(raw: dict[str, Any]) -> dict[str, SourceRecord]:
+    return {
+        str(key): SourceRecord(hash=str(v["hash"]), chunks=[str(c) for c in v["chunks"]], root=v.get("root"))
+        for key, v in raw.items()
+    }
+
+
+def load_snapshot(directory: str | os.PathLike[str], manifest: dict[str, Any] | None = None) -> Snapshot:
+    """Read the current generation of the knowledge base in ``directory``."""
+    directory = Path(directory)
+    manifest = manifest if manifest is not None else read_manifest(directory)
+    index_path = _checked_file(directory, manifest, "index")
+    chunks_path = _checked_file(directory, manifest, "chunks")
+    try:
+        index = faiss.read_index(str(index_path))
+    except RuntimeError as exc:
+        raise _corrupt(directory, f"{index_path.name} is not a readable FAISS index") from exc
+    try:
+        chunks = _read_chunks(directory, chunks_path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _corrupt(directory, f"cannot read {chunks_path.name}: {exc}") from exc
+    dimension = int(manifest["embedding"]["dimension"])
+    if index.d != dimension:
+        raise _corrupt(directory, f"index dimension {index.d} differs from the manifest's {dimension}")
+    if index.ntotal != len(chunks) or manifest.get("count", len(chunks)) != len(chunks):
+        raise _corrupt(directory, f"index holds {index.ntotal} vectors for {len(chunks)} chunks")
+    id_map = getattr(index, "id_map", None)
+    if id_map is None or set(faiss.vector_to_array(id_map).tolist()) != {vid for vid, _ in chunks}:
+        raise _corrupt(directory, f"the vector ids in {index_path.name} do not match {chunks_path.name}")
+    try:
+        files = _records(manifest.get("files", {}))
+        texts = _records(manifest.get("texts", {}))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _corrupt(directory, f"invalid source records in {MANIFEST_NAME} ({exc})") from exc
+    return Snapshot(
+        model_id=str(manifest["embedding"]["model_id"]),
+        dimension=dimension,
+        chunk_size=int(manifest["chunking"]["chunk_size"]),
+        chunk_overlap=int(manifest["chunking"]["chunk_overlap"]),
+        index=index,
+        chunks=chunks,
+        files=files,
+        texts=texts,
+        roots=[str(r) for r in manifest.get("roots", [])],
+    )

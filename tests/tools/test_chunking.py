@@ -1,0 +1,91 @@
+import random
+
+import pytest
+
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.tools.chunking import Chunker, chunk_id
+
+WORDS = "alpha beta gamma delta river mountain city engine protein galaxy theorem novel".split()
+
+
+def _random_text(seed: int, paragraphs: int = 12) -> str:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(paragraphs):
+        sentences = []
+        for _ in range(rng.randint(1, 8)):
+            sentences.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 25))).capitalize() + ".")
+        out.append(" ".join(sentences))
+    sep = rng.choice(["\n\n", "\n", "\n\n\n", "  \n\n "])
+    return sep.join(out)
+
+
+REPEATED = ("The same sentence appears again and again in this file. " * 60).strip()
+REPEATED_PARAGRAPHS = "\n\n".join(["A repeated paragraph about rivers and mountains."] * 40)
+TEXTS = [
+    _random_text(1),
+    _random_text(2, 40),
+    REPEATED,
+    REPEATED_PARAGRAPHS,
+    "  leading and trailing whitespace  \n\n" + _random_text(3) + "\n\n  ",
+    "x" * 3000,  # no separators at all
+    "Ünïcödé text — with dashes, “quotes” and emoji 🚀. " * 50,
+    "short",
+]
+
+
+def _check(chunker: Chunker, text: str) -> None:
+    chunks = chunker.split("doc.txt", text, "Doc")
+    assert chunks, "every non-empty text gives chunks"
+    previous = None
+    for n, chunk in enumerate(chunks):
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert chunk.id == chunk_id("doc.txt", n) == f"doc.txt#{n}"
+        assert chunk.number == n and chunk.source == "doc.txt" and chunk.title == "Doc"
+        assert 0 < len(chunk.text) <= chunker.chunk_size
+        if previous is not None:
+            assert chunk.start > previous.start
+            assert chunk.start >= previous.end - chunker.chunk_overlap  # overlap bounded
+        previous = chunk
+
+
+@pytest.mark.parametrize("size,overlap", [(800, 100), (200, 50), (100, 0), (64, 32), (30, 29)])
+@pytest.mark.parametrize("text_index", range(len(TEXTS)))
+def test_span_property_holds(size, overlap, text_index):
+    _check(Chunker(size, overlap), TEXTS[text_index])
+
+
+def test_span_property_on_many_random_texts():
+    for seed in range(60):
+        rng = random.Random(seed)
+        size = rng.randint(40, 400)
+        _check(Chunker(size, rng.randint(0, size // 2)), _random_text(seed, rng.randint(1, 20)))
+
+
+def test_repeated_passages_get_increasing_distinct_spans():
+    chunks = Chunker(120, 30).split("r.txt", REPEATED_PARAGRAPHS)
+    starts = [c.start for c in chunks]
+    assert starts == sorted(set(starts))
+    # The last chunk really is at the end of the text, not at an earlier identical passage.
+    assert chunks[-1].end == len(REPEATED_PARAGRAPHS)
+
+
+def test_chunks_overlap_when_asked():
+    chunks = Chunker(200, 60).split("a", _random_text(5, 30))
+    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:]))
+
+
+def test_chunking_is_deterministic():
+    text = _random_text(9, 25)
+    assert Chunker(150, 40).split("s", text) == Chunker(150, 40).split("s", text)
+
+
+def test_empty_text_has_no_chunks():
+    assert Chunker().split("s", "") == []
+    assert Chunker().split("s", "  \n ") == []
+
+
+@pytest.mark.parametrize("size,overlap", [(0, 0), (100, 100), (100, -1)])
+def test_invalid_settings_are_refused(size, overlap):
+    with pytest.raises(ConfigurationError):
+        Chunker(size, overlap)
