@@ -58,8 +58,9 @@ class RAGNodes:
         k: int = 4,
         passage_chars: int = 600,
         max_judged: int = 8,
-        max_answer_passages: int = 6,
+        max_answer_passages: int = 8,
         structured_attempts: int = 2,
+        fallback_passages: int = 4,
     ) -> None:
         self.model = model
         self.tools = [as_tool(t) for t in tools]
@@ -72,6 +73,7 @@ class RAGNodes:
         self.max_judged = max_judged
         self.max_answer_passages = max_answer_passages
         self.structured_attempts = structured_attempts
+        self.fallback_passages = fallback_passages
         self.plan_schema = plan_schema([t.name for t in self.search_tools])
 
     # -- helpers -----------------------------------------------------------------------------
@@ -131,8 +133,8 @@ class RAGNodes:
             step = Step(kind="plan", detail={"searches": fallback, "error": result.error})
             return {"pending": fallback, "usage": result.usage, "steps": [step]}
         plan = result.value
-        if not plan.needs_search:
-            step = Step(kind="plan", detail={"searches": [], "needs_search": False})
+        if not plan.searches:
+            step = Step(kind="plan", detail={"searches": []})
             return {"pending": [], "usage": result.usage, "steps": [step], "exit_reason": ExitReason.NO_RETRIEVAL_NEEDED}
         searches, seen = [], set()
         for request in plan.searches:
@@ -213,7 +215,7 @@ class RAGNodes:
         reason = self._exhausted(state, reserve_llm_calls=1)
         if reason is not None:
             step = Step(kind="judge", detail={"skipped": reason.value})
-            return {"relevant_ids": candidates, "exit_reason": reason, "steps": [step]}
+            return {"relevant_ids": candidates, "judged_ids": candidates, "exit_reason": reason, "steps": [step]}
         passages = [evidence[i] for i in candidates]
         queries = [q.split("|", 1)[1] for q in state.get("queries_run") or []]
         previous = prompts.JUDGE_PREVIOUS.format(queries="; ".join(queries)) if queries else ""
@@ -223,17 +225,31 @@ class RAGNodes:
         result = invoke_structured(self.model, Judgement, self._messages(user), attempts=self.structured_attempts)
         if result.value is None:
             step = Step(kind="judge", detail={"error": result.error, "relevant": candidates, "sufficient": False})
-            return {"relevant_ids": candidates, "sufficient": False, "missing": "", "usage": result.usage, "steps": [step]}
+            return {
+                "relevant_ids": candidates, "judged_ids": candidates, "sufficient": False,
+                "usage": result.usage, "steps": [step],
+            }
         verdict: Judgement = result.value
-        chosen = [candidates[n - 1] for n in dict.fromkeys(verdict.relevant) if 1 <= n <= len(candidates)]
-        pending = [{"tool": self.default_tool, "query": verdict.next_query.strip()}] if verdict.next_query.strip() else []
-        sufficient = verdict.sufficient and bool(chosen)
-        detail = {"relevant": chosen, "sufficient": sufficient, "missing": verdict.missing, "next_query": verdict.next_query}
+        cited = [candidates[n - 1] for n in verdict.relevant() if 1 <= n <= len(candidates)]
+        chosen = list(dict.fromkeys(relevant + cited))
+        query = verdict.next_query.strip()
+        asks_more = bool(normalise_query(query)) and _key(self.default_tool, query) not in set(state.get("queries_run") or [])
+        # A small model's "answer" is trusted only when it is backed by a cited passage and the
+        # model does not itself ask for a search it has not run yet.
+        sufficient = bool(verdict.answer.strip()) and bool(chosen) and not asks_more
+        detail = {
+            "facts": verdict.facts,
+            "relevant": chosen,
+            "draft_answer": verdict.answer,
+            "sufficient": sufficient,
+            "next_query": query,
+        }
         return {
             "relevant_ids": chosen,
+            "judged_ids": candidates,
+            "facts": verdict.facts,
             "sufficient": sufficient,
-            "missing": verdict.missing,
-            "pending": [] if sufficient else pending,
+            "pending": [{"tool": self.default_tool, "query": query}] if asks_more and not sufficient else [],
             "usage": result.usage,
             "steps": [Step(kind="judge", detail=detail)],
             **({"exit_reason": ExitReason.ANSWERED} if sufficient else {}),
@@ -243,9 +259,6 @@ class RAGNodes:
         """Keep only new queries for the gap; stop when none is left or the budget cannot pay for a round."""
         done = set(state.get("queries_run") or [])
         candidates = list(state.get("pending") or [])
-        missing = (state.get("missing") or "").strip()
-        if missing:
-            candidates.append({"tool": self.default_tool, "query": missing})
         fresh, seen = [], set(done)
         for request in candidates:
             key = _key(request["tool"], request["query"])
@@ -260,11 +273,25 @@ class RAGNodes:
             return {"pending": [], "exit_reason": reason, "steps": [Step(kind="refine", detail={"stop": reason.value})]}
         return {"pending": fresh, "steps": [Step(kind="refine", detail={"searches": fresh})]}
 
-    def answer(self, state: RAGState) -> dict[str, Any]:
-        """Write the answer from the relevant passages and check its citation markers."""
+    def _answer_passages(self, state: RAGState) -> list[Evidence]:
+        """The passages the answer reads.
+
+        After a judge step: the passages it read, in the same order (so the judge's ``[n]`` notes
+        still point at the right passage, and llama.cpp reuses the cached prompt prefix); the judge
+        chose among them, but a small model's selection is too often incomplete to trust alone.
+        Otherwise: the relevant passages, else the best-ranked ones.
+        """
         evidence = state.get("evidence") or {}
-        relevant = [evidence[i] for i in state.get("relevant_ids") or [] if i in evidence]
-        relevant = relevant[: self.max_answer_passages]
+        for key in ("judged_ids", "relevant_ids"):
+            ids = [i for i in state.get(key) or [] if i in evidence]
+            if ids:
+                return [evidence[i] for i in ids][: self.max_answer_passages]
+        return list(evidence.values())[: self.fallback_passages]
+
+    def answer(self, state: RAGState) -> dict[str, Any]:
+        """Write the answer from the passages judged (or retrieved) and check its citation markers."""
+        evidence = state.get("evidence") or {}
+        relevant = self._answer_passages(state)
         exit_reason = state.get("exit_reason")
         usage = Usage()
         invalid: list[int] = []
@@ -274,10 +301,12 @@ class RAGNodes:
             text = prompts.NO_ANSWER
             exit_reason = ExitReason.NO_EVIDENCE if exit_reason in (None, ExitReason.ANSWERED) or not evidence else exit_reason
         else:
+            facts = (state.get("facts") or "").strip()
             user = (
                 prompts.ANSWER.format(
                     passages=format_passages(relevant, self.passage_chars),
                     question=state["question"],
+                    notes=prompts.ANSWER_NOTES.format(facts=facts) if facts else "",
                     no_answer=prompts.NO_ANSWER,
                 )
                 if relevant

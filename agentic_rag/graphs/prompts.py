@@ -18,16 +18,16 @@ PLAN = """Tools:
 
 Question: {question}
 
-Plan the first searches. Search for the fact you can look up directly first; later facts that depend on it are searched after its answer is known. Use short keyword queries, not the whole question. Give 1 or 2 searches.
-Example: "Who manages the team that owns the billing service?" -> searches: "billing service owner team".
-Set needs_search to false only for greetings or arithmetic."""
+Plan the first searches in the documents. Search first for the fact you can look up directly; facts that depend on it are searched once it is known. Use short keyword queries. Give 1 or 2 searches; give none only for a greeting.
+Example: "Who manages the team that owns the billing service?" -> search "billing service owner team"."""
 
 JUDGE = """Passages:
 {passages}
 
 Question: {question}
 
-Which passages help answer the question? Are they enough to answer it fully? If not, say what is missing and give one short search query for it that names what the passages revealed (for example a team or person found in them).{previous}"""
+Write the facts from the passages that bear on the question, each followed by its passage number like [2]. Then give the answer only if the facts state it; otherwise leave the answer empty and give a short search query for the missing fact that names what the facts revealed.
+Example: for "Who leads the team that owns the Atlas service?", if passage [3] says Atlas is owned by the Heron team, reply {{"facts": "Atlas is owned by the Heron team [3].", "answer": "", "next_query": "Heron team lead"}}{previous}"""
 
 JUDGE_PREVIOUS = "\nAlready searched: {queries}."
 
@@ -35,8 +35,10 @@ ANSWER = """Passages:
 {passages}
 
 Question: {question}
-
+{notes}
 Answer in one or two short sentences using only the passages. After each fact put the number of its passage in brackets, like [1]. If the passages do not contain the answer, say: {no_answer}"""
+
+ANSWER_NOTES = "Notes from reading the passages: {facts}\n"
 
 NO_ANSWER = "I cannot answer this from the sources."
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -17,19 +18,26 @@ class SearchRequest(BaseModel):
 
 
 class Plan(BaseModel):
-    """The planner's decision: search or not, and with which queries."""
+    """The planner's decision: the first searches to run (none if the question needs no documents)."""
 
-    needs_search: bool = Field(description="false only if the question needs no documents")
-    searches: list[SearchRequest] = Field(default_factory=list, max_length=3)
+    searches: list[SearchRequest] = Field(default_factory=list, max_length=2)
 
 
 class Judgement(BaseModel):
-    """The judge's verdict on the evidence so far."""
+    """The judge's verdict on the evidence so far.
 
-    relevant: list[int] = Field(default_factory=list, description="numbers of the useful passages")
-    sufficient: bool = Field(description="true if the useful passages answer the question")
-    missing: str = Field(default="", description="what is still unknown")
-    next_query: str = Field(default="", description="a new search for what is missing")
+    Fields are in the order a small model should think: first the facts found, each with the number
+    of its passage (``[n]``, which is how relevance is read), then the answer if the facts state it
+    (empty if not: that is how "not sufficient" is said), then a search for what is missing.
+    """
+
+    facts: str = Field(min_length=1, max_length=400, description="facts bearing on the question, each with its [n]")
+    answer: str = Field(default="", max_length=100, description="the answer if the facts state it, else empty")
+    next_query: str = Field(default="", max_length=80, description="a short search for what is still missing")
+
+    def relevant(self) -> list[int]:
+        """Passage numbers cited in ``facts``, in order of first mention."""
+        return list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", self.facts)))
 
 
 def plan_schema(tool_names: list[str]) -> type[Plan]:
@@ -40,7 +48,6 @@ def plan_schema(tool_names: list[str]) -> type[Plan]:
     request = create_model("SearchRequest", tool=(tool_type, ...), query=(str, ...), __base__=SearchRequest)
     return create_model(
         "Plan",
-        needs_search=(bool, Field(description="false only if the question needs no documents")),
-        searches=(list[request], Field(default_factory=list, max_length=3)),  # type: ignore[valid-type]
+        searches=(list[request], Field(default_factory=list, max_length=2)),  # type: ignore[valid-type]
         __base__=Plan,
     )

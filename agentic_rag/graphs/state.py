@@ -48,8 +48,10 @@ class RAGState(TypedDict, total=False):
     queries_run: Annotated[list[str], operator.add]  # normalised "tool|query" keys already run
     evidence: Annotated[dict[str, Evidence], merge_evidence]
     relevant_ids: list[str]
+    judged_ids: list[str]  # the passages the last judge call read, in its order
+    facts: str  # the last judge's notes, with [n] markers into judged_ids
     new_ids: list[str]  # evidence first seen in the last search round
-    missing: str
+    sufficient: bool
     rounds: int
     usage: Annotated[Usage, add_usage]
     steps: Annotated[list[Step], operator.add]

@@ -8,7 +8,7 @@ from tests.fakes import ScriptedChatModel
 
 
 def plan(*queries: str) -> dict:
-    return {"needs_search": True, "searches": [{"tool": "search_knowledge_base", "query": q} for q in queries]}
+    return {"searches": [{"tool": "search_knowledge_base", "query": q} for q in queries]}
 
 
 def run(model, search_tool, question="Who leads the team that owns the Relay service?", **budget):
@@ -20,8 +20,8 @@ def test_two_hops_then_answer(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner"),
-            {"relevant": [1], "sufficient": False, "missing": "leader of Harbor", "next_query": "Harbor team lead"},
-            {"relevant": [1, 2], "sufficient": True, "missing": "", "next_query": ""},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "Harbor team lead"},
+            {"facts": "Relay is owned by Harbor [1], led by Ines Okafor [2].", "answer": "Harbor", "next_query": ""},
             "Relay is owned by the Harbor team [1], which Ines Okafor leads [2].",
         ]
     )
@@ -52,7 +52,7 @@ def test_rounds_budget_ends_loop_with_answer(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner"),
-            {"relevant": [1], "sufficient": False, "missing": "the lead", "next_query": "Harbor team lead"},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "Harbor team lead"},
             "Relay is owned by the Harbor team [1].",
         ]
     )
@@ -66,7 +66,7 @@ def test_tool_call_budget(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner", "Harbor team lead"),
-            {"relevant": [1], "sufficient": False, "missing": "x", "next_query": "Atlas billing"},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "Atlas billing"},
             "Harbor owns Relay [1].",
         ]
     )
@@ -80,7 +80,7 @@ def test_repeated_query_is_never_run_twice(search_tool):
         script=[
             plan("Relay service owner"),
             # the judge asks again for what was already searched, in other case and punctuation
-            {"relevant": [1], "sufficient": False, "missing": "", "next_query": "relay SERVICE owner?"},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "relay SERVICE owner?"},
             "Harbor owns Relay [1].",
         ]
     )
@@ -102,9 +102,9 @@ def test_no_evidence_says_it_cannot_answer_without_calling_the_model_again(searc
 def test_malformed_plan_is_retried_then_parsed(search_tool):
     model = ScriptedChatModel(
         script=[
-            '{"needs_search": tru',  # cut-off JSON
+            '{"searches": [{"tool": "search_kn',  # cut-off JSON
             plan("Relay service owner"),
-            {"relevant": [1], "sufficient": True, "missing": "", "next_query": ""},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1].",
         ]
     )
@@ -119,7 +119,7 @@ def test_plan_that_keeps_failing_falls_back_to_the_question(search_tool):
         script=[
             "not json",
             "still not json",
-            {"relevant": [1], "sufficient": True, "missing": "", "next_query": ""},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1].",
         ]
     )
@@ -139,11 +139,11 @@ def test_failing_tool_is_an_observation_not_a_crash(search_tool):
     broken = StructuredTool.from_function(flaky_search)
     model = ScriptedChatModel(
         script=[
-            {"needs_search": True, "searches": [
+            {"searches": [
                 {"tool": "flaky_search", "query": "Relay owner"},
                 {"tool": "search_knowledge_base", "query": "Relay service owner"},
             ]},
-            {"relevant": [1], "sufficient": True, "missing": "", "next_query": ""},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1].",
         ]
     )
@@ -159,7 +159,7 @@ def test_marker_pointing_at_nothing_is_caught(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner"),
-            {"relevant": [1], "sufficient": True, "missing": "", "next_query": ""},
+            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1], founded in 1999 [7].",
         ]
     )
@@ -170,7 +170,7 @@ def test_marker_pointing_at_nothing_is_caught(search_tool):
 
 
 def test_planner_may_skip_search(search_tool):
-    model = ScriptedChatModel(script=[{"needs_search": False, "searches": []}, "Hello! Ask me about the documents."])
+    model = ScriptedChatModel(script=[{"searches": []}, "Hello! Ask me about the documents."])
     answer = run(model, search_tool, question="Hello there")
     assert answer.exit_reason is ExitReason.NO_RETRIEVAL_NEEDED
     assert answer.usage.tool_calls == 0
