@@ -44,9 +44,13 @@ def best_quote(evidence: Evidence, claim: str) -> tuple[str, tuple[int, int] | N
     return quote, span
 
 
-def _sentence_around(text: str, position: int) -> str:
-    start = max(text.rfind(". ", 0, position), text.rfind("\n", 0, position)) + 1
-    return text[start:position]
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The claim a marker at ``text[start:end]`` supports: the sentence before it, or after it if it leads."""
+    before = text[max(text.rfind(". ", 0, start), text.rfind("\n", 0, start)) + 1 : start]
+    if _WORD.search(before):
+        return before
+    stops = [i for i in (text.find(". ", end), text.find("\n", end)) if i != -1]
+    return text[end : min(stops) if stops else len(text)]
 
 
 def check_citations(text: str, passages: list[Evidence]) -> tuple[str, list[Citation], list[int]]:
@@ -70,7 +74,7 @@ def check_citations(text: str, passages: list[Evidence]) -> tuple[str, list[Cita
             if n not in renumber:
                 renumber[n] = len(renumber) + 1
                 evidence = passages[n - 1]
-                quote, span = best_quote(evidence, _sentence_around(text, match.start()))
+                quote, span = best_quote(evidence, _sentence_around(text, match.start(), match.end()))
                 citations.append(
                     Citation(
                         marker=renumber[n], evidence_id=evidence.id, source=evidence.source, quote=quote, span=span

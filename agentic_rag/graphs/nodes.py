@@ -238,16 +238,15 @@ class RAGNodes:
         # model does not itself ask for a search it has not run yet.
         sufficient = bool(verdict.answer.strip()) and bool(chosen) and not asks_more
         detail = {
-            "facts": verdict.facts,
             "relevant": chosen,
             "draft_answer": verdict.answer,
+            "missing": verdict.missing,
             "sufficient": sufficient,
             "next_query": query,
         }
         return {
             "relevant_ids": chosen,
             "judged_ids": candidates,
-            "facts": verdict.facts,
             "sufficient": sufficient,
             "pending": [{"tool": self.default_tool, "query": query}] if asks_more and not sufficient else [],
             "usage": result.usage,
@@ -276,9 +275,9 @@ class RAGNodes:
     def _answer_passages(self, state: RAGState) -> list[Evidence]:
         """The passages the answer reads.
 
-        After a judge step: the passages it read, in the same order (so the judge's ``[n]`` notes
-        still point at the right passage, and llama.cpp reuses the cached prompt prefix); the judge
-        chose among them, but a small model's selection is too often incomplete to trust alone.
+        After a judge step: the passages it read, in the same order (so they keep their numbers and
+        llama.cpp reuses the cached prompt prefix). The judge chose among them, but a small model's
+        selection is too often incomplete to trust alone.
         Otherwise: the relevant passages, else the best-ranked ones.
         """
         evidence = state.get("evidence") or {}
@@ -301,12 +300,10 @@ class RAGNodes:
             text = prompts.NO_ANSWER
             exit_reason = ExitReason.NO_EVIDENCE if exit_reason in (None, ExitReason.ANSWERED) or not evidence else exit_reason
         else:
-            facts = (state.get("facts") or "").strip()
             user = (
                 prompts.ANSWER.format(
                     passages=format_passages(relevant, self.passage_chars),
                     question=state["question"],
-                    notes=prompts.ANSWER_NOTES.format(facts=facts) if facts else "",
                     no_answer=prompts.NO_ANSWER,
                 )
                 if relevant

@@ -26,8 +26,8 @@ JUDGE = """Passages:
 
 Question: {question}
 
-Write the facts from the passages that bear on the question, each followed by its passage number like [2]. Then give the answer only if the facts state it; otherwise leave the answer empty and give a short search query for the missing fact that names what the facts revealed.
-Example: for "Who leads the team that owns the Atlas service?", if passage [3] says Atlas is owned by the Heron team, reply {{"facts": "Atlas is owned by the Heron team [3].", "answer": "", "next_query": "Heron team lead"}}{previous}"""
+Answer the question from the passages in a few words, or leave the answer empty if they do not state it. Give the numbers of the passages the answer comes from. If the answer is empty, say what is missing and give a short search query for it, naming what the passages revealed.
+Example: for "Who leads the team that owns the Atlas service?", if passage [3] says Atlas is owned by the Heron team and no passage names Heron's lead, reply {{"answer": "", "sources": [3], "missing": "the lead of the Heron team", "next_query": "Heron team lead"}}{previous}"""
 
 JUDGE_PREVIOUS = "\nAlready searched: {queries}."
 
@@ -35,10 +35,8 @@ ANSWER = """Passages:
 {passages}
 
 Question: {question}
-{notes}
-Answer in one or two short sentences using only the passages. After each fact put the number of its passage in brackets, like [1]. If the passages do not contain the answer, say: {no_answer}"""
 
-ANSWER_NOTES = "Notes from reading the passages: {facts}\n"
+Answer in one or two short sentences using only the passages. Put the number of the passage that states each fact right after that fact, in brackets, like [2]. If the passages do not contain the answer, say: {no_answer}"""
 
 NO_ANSWER = "I cannot answer this from the sources."
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -26,18 +25,19 @@ class Plan(BaseModel):
 class Judgement(BaseModel):
     """The judge's verdict on the evidence so far.
 
-    Fields are in the order a small model should think: first the facts found, each with the number
-    of its passage (``[n]``, which is how relevance is read), then the answer if the facts state it
-    (empty if not: that is how "not sufficient" is said), then a search for what is missing.
+    The answer comes first: small models read passages better when they try to answer than when
+    they are asked to list facts. An empty answer means "not sufficient"; ``missing`` and
+    ``next_query`` say what to look for next.
     """
 
-    facts: str = Field(min_length=1, max_length=400, description="facts bearing on the question, each with its [n]")
-    answer: str = Field(default="", max_length=100, description="the answer if the facts state it, else empty")
-    next_query: str = Field(default="", max_length=80, description="a short search for what is still missing")
+    answer: str = Field(default="", max_length=100, description="the answer in a few words, or empty")
+    sources: list[int] = Field(default_factory=list, description="numbers of the passages the answer comes from")
+    missing: str = Field(default="", max_length=100, description="what is still unknown")
+    next_query: str = Field(default="", max_length=80, description="a short search for what is missing")
 
     def relevant(self) -> list[int]:
-        """Passage numbers cited in ``facts``, in order of first mention."""
-        return list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", self.facts)))
+        """The cited passage numbers, first mention first."""
+        return list(dict.fromkeys(self.sources))
 
 
 def plan_schema(tool_names: list[str]) -> type[Plan]:

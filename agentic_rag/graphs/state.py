@@ -49,7 +49,6 @@ class RAGState(TypedDict, total=False):
     evidence: Annotated[dict[str, Evidence], merge_evidence]
     relevant_ids: list[str]
     judged_ids: list[str]  # the passages the last judge call read, in its order
-    facts: str  # the last judge's notes, with [n] markers into judged_ids
     new_ids: list[str]  # evidence first seen in the last search round
     sufficient: bool
     rounds: int

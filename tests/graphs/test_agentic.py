@@ -20,8 +20,8 @@ def test_two_hops_then_answer(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner"),
-            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "Harbor team lead"},
-            {"facts": "Relay is owned by Harbor [1], led by Ines Okafor [2].", "answer": "Harbor", "next_query": ""},
+            {"sources": [1], "answer": "", "next_query": "Harbor team lead"},
+            {"sources": [1, 2], "answer": "Harbor", "next_query": ""},
             "Relay is owned by the Harbor team [1], which Ines Okafor leads [2].",
         ]
     )
@@ -52,7 +52,7 @@ def test_rounds_budget_ends_loop_with_answer(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner"),
-            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "Harbor team lead"},
+            {"sources": [1], "answer": "", "next_query": "Harbor team lead"},
             "Relay is owned by the Harbor team [1].",
         ]
     )
@@ -66,7 +66,7 @@ def test_tool_call_budget(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner", "Harbor team lead"),
-            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "Atlas billing"},
+            {"sources": [1], "answer": "", "next_query": "Atlas billing"},
             "Harbor owns Relay [1].",
         ]
     )
@@ -80,7 +80,7 @@ def test_repeated_query_is_never_run_twice(search_tool):
         script=[
             plan("Relay service owner"),
             # the judge asks again for what was already searched, in other case and punctuation
-            {"facts": "Relay is owned by Harbor [1].", "answer": "", "next_query": "relay SERVICE owner?"},
+            {"sources": [1], "answer": "", "next_query": "relay SERVICE owner?"},
             "Harbor owns Relay [1].",
         ]
     )
@@ -104,7 +104,7 @@ def test_malformed_plan_is_retried_then_parsed(search_tool):
         script=[
             '{"searches": [{"tool": "search_kn',  # cut-off JSON
             plan("Relay service owner"),
-            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
+            {"sources": [1], "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1].",
         ]
     )
@@ -119,7 +119,7 @@ def test_plan_that_keeps_failing_falls_back_to_the_question(search_tool):
         script=[
             "not json",
             "still not json",
-            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
+            {"sources": [1], "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1].",
         ]
     )
@@ -143,7 +143,7 @@ def test_failing_tool_is_an_observation_not_a_crash(search_tool):
                 {"tool": "flaky_search", "query": "Relay owner"},
                 {"tool": "search_knowledge_base", "query": "Relay service owner"},
             ]},
-            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
+            {"sources": [1], "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1].",
         ]
     )
@@ -159,7 +159,7 @@ def test_marker_pointing_at_nothing_is_caught(search_tool):
     model = ScriptedChatModel(
         script=[
             plan("Relay service owner"),
-            {"facts": "Relay is owned by Harbor [1].", "answer": "Harbor", "next_query": ""},
+            {"sources": [1], "answer": "Harbor", "next_query": ""},
             "Harbor owns Relay [1], founded in 1999 [7].",
         ]
     )
@@ -185,3 +185,21 @@ def test_empty_question_is_rejected(search_tool):
     graph = build_agentic_graph(ScriptedChatModel(script=[]), [search_tool])
     with pytest.raises(ConfigurationError):
         graph.invoke({"question": "   "})
+
+
+def test_draft_answer_is_not_trusted_while_the_judge_asks_for_a_new_search(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            plan("Relay service owner"),
+            # a bridge entity offered as the answer, with a new search: the loop goes on
+            {"answer": "Harbor team", "sources": [1], "missing": "its lead", "next_query": "Harbor team lead"},
+            {"answer": "Ines Okafor", "sources": [2], "missing": "", "next_query": ""},
+            "Ines Okafor [2] leads Harbor, which owns Relay [1].",
+        ]
+    )
+    answer = run(model, search_tool)
+    judges = [s.detail for s in answer.steps if s.kind == "judge"]
+    assert [j["sufficient"] for j in judges] == [False, True]
+    # relevance accumulates over rounds: the first round's passage stays relevant
+    assert judges[1]["relevant"] == ["services/relay.md#0", "teams/harbor.md#0"]
+    assert answer.exit_reason is ExitReason.ANSWERED

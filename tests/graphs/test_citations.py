@@ -41,3 +41,8 @@ def test_passages_are_numbered_and_cut():
     lines = rendered.splitlines()
     assert lines[0].startswith("[1] (relay.md) The Relay service")
     assert lines[1].startswith("[2] (x.md) word") and lines[1].endswith("...") and len(lines[1]) < 80
+
+
+def test_a_leading_marker_quotes_for_the_text_after_it():
+    _, citations, _ = check_citations("[1] Harbor team.", [A])
+    assert citations[0].quote == "It is owned by the Harbor team."
