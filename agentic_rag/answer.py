@@ -38,6 +38,9 @@ class Citation(BaseModel):
     source: str
     quote: str
     span: tuple[int, int] | None = None
+    supported: bool = Field(
+        default=True, description="Whether the cited passage shares most content words of the claim (a lexical check)."
+    )
 
 
 class Usage(BaseModel):

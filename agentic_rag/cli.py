@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -21,7 +22,7 @@ app = typer.Typer(help="Agentic retrieval-augmented generation over your documen
 models_app = typer.Typer(help="List and download the offline models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -118,7 +119,8 @@ def _render_answer(answer: Answer) -> None:
     if answer.citations:
         out.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
-            out.print(f"  [{c.marker}] {c.evidence_id}: \"{c.quote}\"", highlight=False, markup=False)
+            flag = "" if c.supported else "  (the cited passage does not state this claim)"
+            out.print(f"  [{c.marker}] {c.evidence_id}: \"{c.quote}\"{flag}", highlight=False, markup=False)
     if answer.invalid_markers:
         out.print(f"[yellow]dropped markers that cite nothing retrieved: {answer.invalid_markers}[/yellow]")
     u = answer.usage
@@ -206,7 +208,11 @@ def models_pull(name: Annotated[Optional[str], typer.Argument(help="Model name (
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    """Entry point: quiet third-party logs and progress bars, then run the command."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     app()
 
 

@@ -8,11 +8,24 @@ from ..answer import Citation
 from ..evidence import Evidence
 from . import prompts
 
-__all__ = ["format_passages", "check_citations", "best_quote"]
+__all__ = ["format_passages", "check_citations", "best_quote", "supports"]
 
 _MARKER_GROUP = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _WORD = re.compile(r"\w+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from has have in is it its of on or that the their this to was were which who "
+    "with whose what when where how passage passages".split()
+)
+
+
+def supports(evidence: Evidence, claim: str, threshold: float = 0.5) -> bool:
+    """Lexical support check: does ``evidence`` contain at least ``threshold`` of the claim's content words?"""
+    words = {w.lower() for w in _WORD.findall(claim) if len(w) > 2 and w.lower() not in _STOPWORDS}
+    if not words:
+        return True
+    found = {w.lower() for w in _WORD.findall(evidence.text)}
+    return len(words & found) / len(words) >= threshold
 
 
 def format_passages(passages: list[Evidence], max_chars: int = 600) -> str:
@@ -74,10 +87,16 @@ def check_citations(text: str, passages: list[Evidence]) -> tuple[str, list[Cita
             if n not in renumber:
                 renumber[n] = len(renumber) + 1
                 evidence = passages[n - 1]
-                quote, span = best_quote(evidence, _sentence_around(text, match.start(), match.end()))
+                claim = _sentence_around(text, match.start(), match.end())
+                quote, span = best_quote(evidence, claim)
                 citations.append(
                     Citation(
-                        marker=renumber[n], evidence_id=evidence.id, source=evidence.source, quote=quote, span=span
+                        marker=renumber[n],
+                        evidence_id=evidence.id,
+                        source=evidence.source,
+                        quote=quote,
+                        span=span,
+                        supported=supports(evidence, claim),
                     )
                 )
             if renumber[n] not in kept:

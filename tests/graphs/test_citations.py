@@ -46,3 +46,8 @@ def test_passages_are_numbered_and_cut():
 def test_a_leading_marker_quotes_for_the_text_after_it():
     _, citations, _ = check_citations("[1] Harbor team.", [A])
     assert citations[0].quote == "It is owned by the Harbor team."
+
+
+def test_claims_the_cited_passage_does_not_contain_are_flagged():
+    _, citations, _ = check_citations("[1] Ines Okafor. Harbor is led by Ines Okafor [2].", [A, B])
+    assert [c.supported for c in citations] == [False, True]
