@@ -32,6 +32,8 @@ class KeywordIndex:
     def __init__(self, texts: Sequence[str]) -> None:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG on import; give the level back to the application.
+        logging.getLogger("bm25s").setLevel(logging.NOTSET)
         self._size = len(texts)
         self._bm25: bm25s.BM25 | None = None
         if self._size:
