@@ -17,10 +17,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from .answer import Answer, Step
 from .errors import AgenticRAGError
+from .eval.command import eval_command
 
 app = typer.Typer(help="Agentic retrieval-augmented generation over your documents.", no_args_is_help=True)
 models_app = typer.Typer(help="List and download the offline models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.command("eval")(eval_command)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

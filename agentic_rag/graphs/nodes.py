@@ -32,6 +32,7 @@ __all__ = ["RAGNodes", "normalise_query"]
 log = logging.getLogger(__name__)
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s]")
+_MARKERS = re.compile(r"\[\d+\]")
 
 
 def normalise_query(query: str) -> str:
@@ -232,7 +233,7 @@ class RAGNodes:
         verdict: Judgement = result.value
         cited = [candidates[n - 1] for n in verdict.relevant() if 1 <= n <= len(candidates)]
         chosen = list(dict.fromkeys(relevant + cited))
-        query = verdict.next_query.strip()
+        query = _MARKERS.sub("", verdict.next_query).strip()
         asks_more = bool(normalise_query(query)) and _key(self.default_tool, query) not in set(state.get("queries_run") or [])
         # A small model's "answer" is trusted only when it is backed by a cited passage and the
         # model does not itself ask for a search it has not run yet.
@@ -320,7 +321,7 @@ class RAGNodes:
         wall = max(time.time() - state.get("started_at", time.time()), 0.0)
         usage = usage.model_copy(update={"seconds": usage.seconds + (wall - total.seconds)})
         total = total.model_copy(update={"seconds": wall})
-        steps = [*(state.get("steps") or []), Step(kind="answer", detail={"invalid_markers": invalid})]
+        steps = [*(state.get("steps") or []), Step(kind="answer", detail={"passages": [e.id for e in relevant], "invalid_markers": invalid})]
         answer = Answer(
             question=state["question"],
             text=text,
