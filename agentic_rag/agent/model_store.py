@@ -32,6 +32,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from agentic_rag._hashing import file_sha256
 from agentic_rag.errors import ConfigurationError, ModelDownloadError, ModelNotFoundError
 
 __all__ = [
@@ -182,16 +183,7 @@ def _sidecar(path: Path) -> Path:
 
 
 def _sha256_file(path: Path, progress: ProgressCallback | None = None) -> str:
-    digest = hashlib.sha256()
-    total = path.stat().st_size
-    done = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total, "verify")
-    return digest.hexdigest()
+    return file_sha256(path, (lambda done, total: progress(done, total, "verify")) if progress else None)
 
 
 def _write_sidecar(spec: LocalModelSpec, path: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from agentic_rag._hashing import file_sha256
 from agentic_rag.errors import KnowledgeBaseError
 from agentic_rag.tools.embeddings import embedding_model_id
 from agentic_rag.tools.knowledge_base import KnowledgeBase
@@ -110,15 +111,6 @@ class PooledCorpus:
     def gold_sources(self, example: QAExample) -> list[str]:
         """Source names of the gold supporting paragraphs of ``example``."""
         return list(dict.fromkeys(self.source_of(p) for p in example.supporting))
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (what identifies a dataset file for caching and resuming)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _documents_hash(documents: list[CorpusDocument]) -> str:

@@ -28,6 +28,7 @@ from agentic_rag.answer import Answer
 from agentic_rag.errors import AgenticRAGError, ConfigurationError
 from agentic_rag.graphs import Budget, build_agentic_graph, build_traditional_graph
 from agentic_rag.tools.embeddings import DEFAULT_EMBEDDING_MODEL_ID, default_embeddings, embedding_model_id
+from agentic_rag._hashing import file_sha256
 from agentic_rag.tools.retrieval import retrieval_tools
 
 from . import report
@@ -36,7 +37,6 @@ from .corpus import (
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
     PooledCorpus,
-    file_sha256,
     load_or_build_corpus,
 )
 from .datasets import Dataset, DatasetFormat, QAExample, read_dataset

@@ -17,7 +17,6 @@ leaves the previous generation loadable. Concurrent writers to one directory are
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from typing import Any
 
 import faiss
 
+from agentic_rag._hashing import file_sha256
 from agentic_rag.errors import EmbeddingMismatchError, KnowledgeBaseError
 from agentic_rag.tools.chunking import Chunk
 
@@ -92,14 +92,6 @@ def _fsync_path(path: Path) -> None:
 def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):  # directories cannot be opened on some platforms
         _fsync_path(directory)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_index(index: Any, path: Path) -> None:
@@ -189,7 +181,7 @@ def save_snapshot(directory: str | os.PathLike[str], snapshot: Snapshot) -> Path
             "count": len(snapshot.chunks),
             "roots": list(snapshot.roots),
             "generation_files": {
-                kind: {"name": path.name, "sha256": _sha256_file(path), "bytes": path.stat().st_size}
+                kind: {"name": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size}
                 for kind, path in zip(("index", "chunks"), new_files)
             },
             "files": _records_json(snapshot.files, with_root=True),
@@ -289,7 +281,7 @@ def _checked_file(directory: Path, manifest: dict[str, Any], kind: str) -> Path:
     if not path.is_file():
         raise _corrupt(directory, f"{name} is missing")
     expected = entry.get("sha256")
-    if expected and _sha256_file(path) != expected:
+    if expected and file_sha256(path) != expected:
         raise _corrupt(directory, f"{name} does not match its checksum")
     return path
 
