@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from .answer import Answer, Step
@@ -36,7 +37,7 @@ def _clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except AgenticRAGError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted")
@@ -53,7 +54,7 @@ def _progress(**kwargs: Any) -> Progress:
 
 
 def _download_message(message: str) -> None:
-    err.print(f"[yellow]{message}[/yellow]")
+    err.print(f"[yellow]{escape(message)}[/yellow]")
 
 
 # -- index ---------------------------------------------------------------------------------
@@ -68,12 +69,22 @@ def index(
     chunk_overlap: Annotated[int, typer.Option(help="Characters shared by neighbouring chunks.")] = 100,
 ) -> None:
     """Index documents into a knowledge base; re-running embeds only new or changed files."""
+    from .errors import ConfigurationError
     from .tools.embeddings import default_embeddings
     from .tools.knowledge_base import KnowledgeBase
 
+    missing = [str(p) for p in paths if not p.exists()]
+    if len(missing) == len(paths):
+        raise ConfigurationError(f"nothing to index: {', '.join(missing)} not found")
     embeddings = default_embeddings()
     if (index_dir / "manifest.json").exists():
         kb = KnowledgeBase.load(index_dir, embeddings)
+        if (chunk_size, chunk_overlap) != (kb.chunk_size, kb.chunk_overlap):
+            err.print(
+                f"[yellow]note:[/yellow] the index keeps its chunking ({kb.chunk_size}/{kb.chunk_overlap}); "
+                "build a new index to change it",
+                highlight=False,
+            )
     else:
         kb = KnowledgeBase(embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     with _progress() as progress:
@@ -81,7 +92,7 @@ def index(
         report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total))
     kb.save(index_dir)
     for path, reason in report.skipped:
-        err.print(f"[yellow]skipped[/yellow] {path}: {reason}", highlight=False)
+        err.print(f"[yellow]skipped[/yellow] {escape(str(path))}: {escape(reason)}", highlight=False)
     out.print(
         f"indexed {len(report.added)} new, {len(report.updated)} changed, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged files; {len(kb)} chunks in {index_dir}",
@@ -138,13 +149,13 @@ def _render_answer(answer: Answer) -> None:
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")],
-    graph: Annotated[str, typer.Option(help="agentic or traditional.")] = "agentic",
+    graph: Annotated[Optional[str], typer.Option(help="agentic or traditional [env AGENTIC_RAG_GRAPH, else agentic].")] = None,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     max_rounds: Annotated[int, typer.Option(min=1, help="Most search rounds.")] = 3,
     max_llm_calls: Annotated[int, typer.Option(min=1, help="Most chat-model calls, the answer included.")] = 6,
-    k: Annotated[int, typer.Option(min=1, help="Passages per search.")] = 4,
+    k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
-    verbose: Annotated[bool, typer.Option(help="Show llama.cpp's own log.")] = False,
+    verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
 ) -> None:
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
     from .agent.agent import Agent

@@ -101,3 +101,29 @@ def test_index_with_other_embeddings_is_a_clear_error(docs, tmp_path, monkeypatc
     result = runner.invoke(cli.app, ["ask", "Who?", "--index", str(tmp_path / "idx")])
     assert result.exit_code == 1
     assert "hashing-test" in result.stderr
+
+
+def test_bad_environment_setting_is_one_line(docs, tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    monkeypatch.setenv("AGENTIC_RAG_K", "lots")
+    result = runner.invoke(cli.app, ["ask", "Who?", "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 1
+    assert "AGENTIC_RAG_K" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_environment_default_graph_is_used(docs, tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    model = ScriptedChatModel(script=["Harbor owns Relay [1]."])
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    monkeypatch.setenv("AGENTIC_RAG_GRAPH", "traditional")
+    result = runner.invoke(cli.app, ["ask", "Who owns Relay?", "--index", str(tmp_path / "idx"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [s["kind"] for s in json.loads(result.stdout)["steps"]] == ["search", "answer"]
+
+
+def test_error_text_is_not_read_as_markup(tmp_path):
+    result = runner.invoke(cli.app, ["index", str(tmp_path / "notes[draft].md"), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 1
+    assert "notes[draft].md" in result.stderr

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import ValidationError
 
 from ..answer import Answer, Step
 from ..errors import ConfigurationError
@@ -39,7 +40,11 @@ class Agent:
         verbose: bool | None = None,
         on_download: Any = None,
     ) -> None:
-        settings = Settings()
+        try:
+            settings = Settings()
+        except ValidationError as exc:
+            problems = "; ".join(f"AGENTIC_RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+            raise ConfigurationError(f"bad environment setting: {problems}") from None
         graph = graph or settings.graph  # type: ignore[assignment]
         if graph not in _BUILDERS:
             raise ConfigurationError(f"unknown graph {graph!r}; choose one of: {', '.join(_BUILDERS)}")

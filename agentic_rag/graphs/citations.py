@@ -28,7 +28,7 @@ def supports(evidence: Evidence, claim: str, threshold: float = 0.5) -> bool:
     return len(words & found) / len(words) >= threshold
 
 
-def format_passages(passages: list[Evidence], max_chars: int = 600) -> str:
+def format_passages(passages: list[Evidence], max_chars: int = 800) -> str:
     """Passages numbered from 1, each cut to ``max_chars``."""
     return "\n".join(
         prompts.PASSAGE.format(number=i, source=e.title or e.source, text=e.short(max_chars).replace("\n", " "))

@@ -59,7 +59,10 @@ def invoke_structured(
     model: BaseChatModel, schema: type[T], messages: list[BaseMessage], attempts: int = 2
 ) -> LLMResult:
     """A reply parsed into ``schema``; malformed output or a failing call is retried up to ``attempts``."""
-    runnable = model.with_structured_output(schema, include_raw=True)
+    try:
+        runnable = model.with_structured_output(schema, include_raw=True)
+    except Exception as exc:  # noqa: BLE001 - e.g. NotImplementedError: the model cannot do it at all
+        return LLMResult(error=f"{type(exc).__name__}: {exc}", attempts=0)
     usage, error = Usage(), None
     for attempt in range(1, attempts + 1):
         started = time.perf_counter()

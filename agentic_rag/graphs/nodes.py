@@ -57,7 +57,7 @@ class RAGNodes:
         tools: list[Any],
         *,
         k: int = 4,
-        passage_chars: int = 600,
+        passage_chars: int = 800,
         max_judged: int = 8,
         max_answer_passages: int = 8,
         structured_attempts: int = 2,
@@ -100,6 +100,12 @@ class RAGNodes:
             next_tool_calls=next_tool_calls,
         )
 
+    def _attempts(self, state: RAGState, reserve_llm_calls: int) -> int:
+        """Tries one model call may use (retries count against the LLM-call budget); at least one."""
+        budget = state.get("budget") or Budget()
+        left = budget.max_llm_calls - self._usage(state).llm_calls - reserve_llm_calls
+        return max(1, min(self.structured_attempts, left))
+
     @property
     def default_tool(self) -> str:
         return self.search_tools[0].name
@@ -128,7 +134,7 @@ class RAGNodes:
             self.model,
             self.plan_schema,
             self._messages(prompts.PLAN.format(tools=tools, question=question)),
-            attempts=self.structured_attempts,
+            attempts=self._attempts(state, reserve_llm_calls=1),
         )
         if result.value is None:
             step = Step(kind="plan", detail={"searches": fallback, "error": result.error})
@@ -223,7 +229,9 @@ class RAGNodes:
         user = prompts.JUDGE.format(
             passages=format_passages(passages, self.passage_chars), question=state["question"], previous=previous
         )
-        result = invoke_structured(self.model, Judgement, self._messages(user), attempts=self.structured_attempts)
+        result = invoke_structured(
+            self.model, Judgement, self._messages(user), attempts=self._attempts(state, reserve_llm_calls=1)
+        )
         if result.value is None:
             step = Step(kind="judge", detail={"error": result.error, "relevant": candidates, "sufficient": False})
             return {
@@ -310,7 +318,7 @@ class RAGNodes:
                 if relevant
                 else state["question"]
             )
-            result = invoke_text(self.model, self._messages(user))
+            result = invoke_text(self.model, self._messages(user), attempts=self._attempts(state, reserve_llm_calls=0))
             usage = result.usage
             if result.value is None:
                 text = f"The model failed to write an answer ({result.error})."

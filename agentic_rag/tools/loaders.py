@@ -43,7 +43,6 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl"}
 )
 TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "page_content", "passage", "document")
-_RECORD_LISTS: tuple[str, ...] = ("records", "documents", "data", "items", "rows")
 _SNIFF_BYTES = 8192
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -226,13 +225,41 @@ def _pdf(data: bytes, name: str) -> tuple[str, str | None]:
     return docs[0].page_content.strip(), (str(title).strip() or None) if title else None
 
 
+def _render_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float, bool)):
+        return json.dumps(value)
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _record_text(record: dict[str, Any]) -> str:
-    for name in TEXT_FIELDS:
-        value = record.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    parts = [v.strip() for k, v in record.items() if k != "title" and isinstance(v, str) and v.strip()]
-    return "\n".join(parts)
+    """A record as text: every field but the title as ``key: value``, the main text field last.
+
+    Key names and numbers are kept (``commander: ...``, ``duration_minutes: 42``): questions ask
+    about them, and a bare list of values loses what each value means.
+    """
+    if not any(isinstance(v, str) and v.strip() for k, v in record.items() if k != "title"):
+        return ""  # only numbers or structure: nothing to read
+    main = next(
+        (name for name in TEXT_FIELDS if isinstance(record.get(name), str) and record[name].strip()), None
+    )
+    lines = [
+        f"{key}: {rendered}"
+        for key, value in record.items()
+        if key not in ("title", main) and (rendered := _render_value(value))
+    ]
+    if main:
+        lines.append(record[main].strip())
+    return "\n".join(lines)
+
+
+def _record_list(value: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    """The longest list of objects inside a JSON object (a directory's ``people``, a rota's ``shifts``)."""
+    lists = [(k, v) for k, v in value.items() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
+    return max(lists, key=lambda kv: len(kv[1])) if lists else None
 
 
 def _json_records(data: bytes, jsonl: bool) -> tuple[list[Any], bool]:
@@ -253,15 +280,14 @@ def _json_records(data: bytes, jsonl: bool) -> tuple[list[Any], bool]:
         raise _SkipFile(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
     if isinstance(value, list):
         return value, True
-    if isinstance(value, dict) and not _record_text_or_none(value):
-        for name in _RECORD_LISTS:
-            if isinstance(value.get(name), list):
-                return value[name], True
+    if isinstance(value, dict) and (found := _record_list(value)):
+        # Each item becomes a record; the object's other scalar fields are kept as its context.
+        name, items = found
+        context = {
+            k: v for k, v in value.items() if k != name and not isinstance(v, (list, dict)) and len(str(v)) <= 80
+        }
+        return [{**context, **item} if isinstance(item, dict) else item for item in items], True
     return [value], False
-
-
-def _record_text_or_none(value: Any) -> str | None:
-    return _record_text(value) if isinstance(value, dict) else None
 
 
 def _json_documents(source: SourceFile, data: bytes, digest: str) -> tuple[list[Document], list[Skipped]]:

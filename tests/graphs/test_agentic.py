@@ -203,3 +203,27 @@ def test_draft_answer_is_not_trusted_while_the_judge_asks_for_a_new_search(searc
     # relevance accumulates over rounds: the first round's passage stays relevant
     assert judges[1]["relevant"] == ["services/relay.md#0", "teams/harbor.md#0"]
     assert answer.exit_reason is ExitReason.ANSWERED
+
+
+def test_retries_count_against_the_llm_call_budget(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            "not json",  # the plan fails; with max_llm_calls=2 there is no room to retry it
+            "Relay is owned by the Harbor team [1].",
+        ]
+    )
+    answer = run(model, search_tool, max_llm_calls=2)
+    assert answer.usage.llm_calls == 2
+    assert answer.exit_reason is ExitReason.BUDGET_LLM_CALLS
+
+
+def test_a_model_without_structured_output_does_not_crash_the_run(search_tool):
+    class PlainModel(ScriptedChatModel):
+        def with_structured_output(self, schema, **kwargs):
+            raise NotImplementedError("no structured output here")
+
+    model = PlainModel(script=["Relay is owned by the Harbor team [1]."])
+    answer = run(model, search_tool)
+    assert answer.steps[0].detail["error"].startswith("NotImplementedError")
+    assert answer.citations[0].evidence_id == "services/relay.md#0"
+    assert answer.usage.llm_calls == 1  # only the answer was really called

@@ -110,7 +110,7 @@ def test_json_list_records(tmp_path):
     assert list(docs) == ["data.json#0", "data.json#1", "data.json#2", "data.json#3"]
     assert docs["data.json#0"].title == "Paris" and docs["data.json#0"].text == "Paris is the capital of France."
     assert docs["data.json#1"].text == "Content field is used." and docs["data.json#1"].title == "data"
-    assert docs["data.json#2"].text == "Joined\nstring fields"
+    assert docs["data.json#2"].text == "name: Joined\nnote: string fields\nn: 3"  # keys and numbers kept
     assert docs["data.json#3"].text == "a bare string record"
     assert {d.file for d in result.documents} == {"data.json"}
     assert {d.content_hash for d in result.documents} == {hashlib.sha256(raw).hexdigest()}
@@ -122,6 +122,26 @@ def test_json_single_record_and_wrapped_list(tmp_path):
     docs = _by_source(load_paths(tmp_path))
     assert docs["one.json"].title == "Solo" and docs["one.json"].text == "A single record."
     assert docs["wrapped.json#1"].text == "r1"
+
+
+def test_json_object_holding_a_list_of_records(tmp_path):
+    directory = {
+        "directory": "Staff directory",
+        "note": "x" * 200,  # long context is not repeated into every record
+        "people": [
+            {"name": "Ada Byrne", "office": "Leeds", "extension": 1001},
+            {"name": "Bo Lind", "office": "Porto", "extension": 2002},
+        ],
+    }
+    (tmp_path / "staff.json").write_text(json.dumps(directory))
+    docs = _by_source(load_paths(tmp_path))
+    assert docs["staff.json#1"].text == "directory: Staff directory\nname: Bo Lind\noffice: Porto\nextension: 2002"
+
+
+def test_record_keeps_fields_beside_its_main_text(tmp_path):
+    (tmp_path / "log.jsonl").write_text('{"id": "INC-7", "commander": "Ada Byrne", "minutes": 42, "summary": "Queue stalled."}\n')
+    text = _by_source(load_paths(tmp_path))["log.jsonl#0"].text
+    assert "commander: Ada Byrne" in text and "minutes: 42" in text and text.endswith("Queue stalled.")
 
 
 def test_jsonl_records(tmp_path):
