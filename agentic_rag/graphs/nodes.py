@@ -24,7 +24,7 @@ from . import prompts
 from .budget import Budget, exhausted
 from .citations import check_citations, format_passages
 from .llm import invoke_structured, invoke_text
-from .schemas import Judgement, plan_schema
+from .schemas import FinalAnswer, Judgement, plan_schema
 from .state import RAGState
 
 __all__ = ["RAGNodes", "normalise_query"]
@@ -48,7 +48,9 @@ class RAGNodes:
     """Node functions over one chat model and a set of tools.
 
     ``k`` is how many results each search asks for; ``passage_chars`` cuts passages in prompts;
-    ``max_judged`` caps how many passages one judge call reads.
+    ``max_judged`` caps how many passages one judge call reads. With ``planner=False`` (the
+    default) the first search is the question itself and costs no model call; with ``True`` a
+    model call chooses the first searches and their tools.
     """
 
     def __init__(
@@ -61,7 +63,7 @@ class RAGNodes:
         max_judged: int = 8,
         max_answer_passages: int = 8,
         structured_attempts: int = 2,
-        fallback_passages: int = 4,
+        planner: bool = False,
     ) -> None:
         self.model = model
         self.tools = [as_tool(t) for t in tools]
@@ -74,7 +76,7 @@ class RAGNodes:
         self.max_judged = max_judged
         self.max_answer_passages = max_answer_passages
         self.structured_attempts = structured_attempts
-        self.fallback_passages = fallback_passages
+        self.planner = planner
         self.plan_schema = plan_schema([t.name for t in self.search_tools])
 
     # -- helpers -----------------------------------------------------------------------------
@@ -126,6 +128,8 @@ class RAGNodes:
         """Decide whether to search and with which first queries (one structured LLM call)."""
         question = state["question"]
         fallback = [{"tool": self.default_tool, "query": question}]
+        if not self.planner:
+            return {"pending": fallback, "steps": [Step(kind="plan", detail={"searches": fallback})]}
         if self._exhausted(state, reserve_llm_calls=1) is not None:
             step = Step(kind="plan", detail={"searches": fallback, "skipped": "budget"})
             return {"pending": fallback, "steps": [step]}
@@ -227,7 +231,10 @@ class RAGNodes:
         queries = [q.split("|", 1)[1] for q in state.get("queries_run") or []]
         previous = prompts.JUDGE_PREVIOUS.format(queries="; ".join(queries)) if queries else ""
         user = prompts.JUDGE.format(
-            passages=format_passages(passages, self.passage_chars), question=state["question"], previous=previous
+            passages=format_passages(passages, self.passage_chars),
+            question=state["question"],
+            answer_rule=prompts.ANSWER_RULE,
+            previous=previous,
         )
         result = invoke_structured(
             self.model, Judgement, self._messages(user), attempts=self._attempts(state, reserve_llm_calls=1)
@@ -243,9 +250,16 @@ class RAGNodes:
         chosen = list(dict.fromkeys(relevant + cited))
         query = _MARKERS.sub("", verdict.next_query).strip()
         asks_more = bool(normalise_query(query)) and _key(self.default_tool, query) not in set(state.get("queries_run") or [])
-        # A small model's "answer" is trusted only when it is backed by a cited passage and the
-        # model does not itself ask for a search it has not run yet.
-        sufficient = bool(verdict.answer.strip()) and bool(chosen) and not asks_more
+        # An answer counts when a cited passage backs it. It ends the search when the judge asks for
+        # no new search, or when it is the answer the previous round gave: the small model fills
+        # ``next_query`` even when it has answered, so one more round has to confirm the answer.
+        draft_answer = _MARKERS.sub("", verdict.answer).strip()
+        previous_draft = state.get("draft") or {}
+        answered = bool(draft_answer) and bool(cited)
+        confirmed = normalise_query(draft_answer) == normalise_query(previous_draft.get("answer", ""))
+        sufficient = answered and (not asks_more or confirmed)
+        # "final": the judge asked for nothing more, so its answer is the answer (no answer call).
+        draft = {"answer": draft_answer, "sources": cited, "final": not asks_more} if answered else state.get("draft")
         detail = {
             "relevant": chosen,
             "draft_answer": verdict.answer,
@@ -257,6 +271,7 @@ class RAGNodes:
             "relevant_ids": chosen,
             "judged_ids": candidates,
             "sufficient": sufficient,
+            "draft": draft,
             "pending": [{"tool": self.default_tool, "query": query}] if asks_more and not sufficient else [],
             "usage": result.usage,
             "steps": [Step(kind="judge", detail=detail)],
@@ -282,22 +297,39 @@ class RAGNodes:
         return {"pending": fresh, "steps": [Step(kind="refine", detail={"searches": fresh})]}
 
     def _answer_passages(self, state: RAGState) -> list[Evidence]:
-        """The passages the answer reads.
+        """The passages the answer reads: everything found, in the order it was found.
 
-        After a judge step: the passages it read, in the same order (so they keep their numbers and
-        llama.cpp reuses the cached prompt prefix). The judge chose among them, but a small model's
-        selection is too often incomplete to trust alone.
-        Otherwise: the relevant passages, else the best-ranked ones.
+        The first round's passages come first, as the traditional graph reads them, and what later
+        rounds added follows. Beyond ``max_answer_passages`` the passages a judge cited are kept
+        first, then the earliest found. Measured on HotpotQA train: the small model answered better
+        from all passages than from the judge's picks, which were too often incomplete.
         """
         evidence = state.get("evidence") or {}
-        for key in ("judged_ids", "relevant_ids"):
-            ids = [i for i in state.get(key) or [] if i in evidence]
-            if ids:
-                return [evidence[i] for i in ids][: self.max_answer_passages]
-        return list(evidence.values())[: self.fallback_passages]
+        ids = list(evidence)
+        if len(ids) > self.max_answer_passages:
+            cited = [i for i in state.get("relevant_ids") or [] if i in evidence][: self.max_answer_passages]
+            keep = set(cited)
+            for i in ids:
+                if len(keep) >= self.max_answer_passages:
+                    break
+                keep.add(i)
+            ids = [i for i in ids if i in keep]
+        return [evidence[i] for i in ids]
+
+    def _written(self, answer: str, sources: list[int]) -> str:
+        """A short answer followed by the markers of its sources, or the no-answer sentence."""
+        answer = _MARKERS.sub("", answer).strip()
+        if not answer:
+            return prompts.NO_ANSWER
+        markers = "".join(f"[{n}]" for n in dict.fromkeys(sources))
+        return f"{answer} {markers}".strip()
 
     def answer(self, state: RAGState) -> dict[str, Any]:
-        """Write the answer from the passages judged (or retrieved) and check its citation markers."""
+        """Write the answer and check its citation markers.
+
+        When a judge answered from a cited passage and asked for nothing more, its answer is used as
+        is (no further model call); otherwise one structured call answers from everything found.
+        """
         evidence = state.get("evidence") or {}
         relevant = self._answer_passages(state)
         exit_reason = state.get("exit_reason")
@@ -305,26 +337,43 @@ class RAGNodes:
         invalid: list[int] = []
         citations = []
         no_retrieval = exit_reason == ExitReason.NO_RETRIEVAL_NEEDED
-        if not relevant and not no_retrieval:
+        draft = state.get("draft") if state.get("sufficient") else None
+        draft = draft if draft and draft.get("final") else None
+        if draft and draft.get("answer") and all(i in evidence for i in draft.get("sources") or []):
+            numbers = {e.id: n for n, e in enumerate(relevant, start=1)}
+            text = self._written(draft["answer"], [numbers[i] for i in draft["sources"] if i in numbers])
+            text, citations, invalid = check_citations(text, relevant)
+        elif not relevant and not no_retrieval:
             text = prompts.NO_ANSWER
             exit_reason = ExitReason.NO_EVIDENCE if exit_reason in (None, ExitReason.ANSWERED) or not evidence else exit_reason
-        else:
-            user = (
-                prompts.ANSWER.format(
-                    passages=format_passages(relevant, self.passage_chars),
-                    question=state["question"],
-                    no_answer=prompts.NO_ANSWER,
-                )
-                if relevant
-                else state["question"]
-            )
-            result = invoke_text(self.model, self._messages(user), attempts=self._attempts(state, reserve_llm_calls=0))
+        elif not relevant:
+            result = invoke_text(self.model, self._messages(state["question"]), attempts=self._attempts(state, 0))
             usage = result.usage
             if result.value is None:
                 text = f"The model failed to write an answer ({result.error})."
                 exit_reason = ExitReason.ERROR
             else:
-                text, citations, invalid = check_citations(result.value.strip(), relevant)
+                text = result.value.strip()
+        else:
+            passages = format_passages(relevant, self.passage_chars)
+            user = prompts.ANSWER.format(passages=passages, question=state["question"], answer_rule=prompts.ANSWER_RULE)
+            result = invoke_structured(self.model, FinalAnswer, self._messages(user), attempts=self._attempts(state, 0))
+            usage = result.usage
+            written = None if result.value is None else self._written(result.value.answer, result.value.sources)
+            if written is None and not self._exhausted({**state, "usage": self._usage(state) + usage}):
+                # no usable structured output (a model without it, or malformed twice): ask for plain text
+                user = prompts.ANSWER_TEXT.format(
+                    passages=passages, question=state["question"], answer_rule=prompts.ANSWER_RULE, no_answer=prompts.NO_ANSWER
+                )
+                text_result = invoke_text(self.model, self._messages(user), attempts=1)
+                usage = usage + text_result.usage
+                written = text_result.value.strip() if text_result.value else None
+                result = text_result if written is None else result
+            if written is None:
+                text = f"The model failed to write an answer ({result.error})."
+                exit_reason = ExitReason.ERROR
+            else:
+                text, citations, invalid = check_citations(written, relevant)
         total = self._usage(state) + usage
         wall = max(time.time() - state.get("started_at", time.time()), 0.0)
         usage = usage.model_copy(update={"seconds": usage.seconds + (wall - total.seconds)})

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from string import Formatter
 
-__all__ = ["SYSTEM", "PLAN", "JUDGE", "ANSWER", "NO_ANSWER", "BUDGET_NOTICE", "placeholders"]
+__all__ = [
+    "SYSTEM", "PLAN", "JUDGE", "JUDGE_PREVIOUS", "ANSWER_RULE", "ANSWER", "ANSWER_TEXT", "NO_ANSWER",
+    "PASSAGE", "BUDGET_NOTICE", "placeholders",
+]
 
 SYSTEM = "You are a careful research assistant. You use only the numbered passages you are given."
 
@@ -21,12 +24,16 @@ Question: {question}
 Plan the first searches in the documents. Search first for the fact you can look up directly; facts that depend on it are searched once it is known. Use short keyword queries. Give 1 or 2 searches; give none only for a greeting.
 Example: "Who manages the team that owns the billing service?" -> search "billing service owner team"."""
 
+# The judge and the answer share this rule, so the judge's answer can be the final one.
+# Measured on HotpotQA train: naming "yes or no" here made the 1.5B model answer "yes" to most questions.
+ANSWER_RULE = "Answer the question from the passages in a few words."
+
 JUDGE = """Passages:
 {passages}
 
 Question: {question}
 
-Answer the question from the passages in a few words, or leave the answer empty if they do not state it. Give the numbers of the passages the answer comes from. If the answer is empty, say what is missing and give a short search query for it, naming what the passages revealed.
+{answer_rule} Give the numbers of the passages the answer comes from. If the passages do not state the answer, leave it empty, say what is missing and give a short search query for it, naming what the passages revealed.
 Example: for "Who leads the team that owns the Atlas service?", if passage [3] says Atlas is owned by the Heron team and no passage names Heron's lead, reply {{"answer": "", "sources": [3], "missing": "the lead of the Heron team", "next_query": "Heron team lead"}}{previous}"""
 
 JUDGE_PREVIOUS = "\nAlready searched: {queries}."
@@ -36,7 +43,15 @@ ANSWER = """Passages:
 
 Question: {question}
 
-Answer in one or two short sentences using only the passages. Put the number of the passage that states each fact right after that fact, in brackets, like [2]. If the passages do not contain the answer, say: {no_answer}"""
+{answer_rule} Give the numbers of the passages the answer comes from. Leave the answer empty only if no passage helps answer the question."""
+
+# Only for models without structured output (or when it failed): the same request as plain text.
+ANSWER_TEXT = """Passages:
+{passages}
+
+Question: {question}
+
+{answer_rule} Then give the number of the passage it comes from in brackets, like: Canberra [1]. If no passage helps, say: {no_answer}"""
 
 NO_ANSWER = "I cannot answer this from the sources."
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-__all__ = ["Plan", "Judgement", "plan_schema", "SearchRequest"]
+__all__ = ["Plan", "Judgement", "FinalAnswer", "plan_schema", "SearchRequest"]
 
 
 class SearchRequest(BaseModel):
@@ -38,6 +38,18 @@ class Judgement(BaseModel):
     def relevant(self) -> list[int]:
         """The cited passage numbers, first mention first."""
         return list(dict.fromkeys(self.sources))
+
+
+class FinalAnswer(BaseModel):
+    """The written answer: as few words as the question allows, and the passages it comes from.
+
+    Short answers are what small models get right most often and what a reader checks fastest;
+    the citation markers are added from ``sources``. An empty answer means the passages do not say.
+    """
+
+    # Required (no defaults): with optional fields constrained decoding lets a model reply ``{}``.
+    answer: str = Field(max_length=200, description="the answer in as few words as possible, or empty")
+    sources: list[int] = Field(description="numbers of the passages the answer comes from")
 
 
 def plan_schema(tool_names: list[str]) -> type[Plan]:

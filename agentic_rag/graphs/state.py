@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Any, Annotated, TypedDict
 
 from ..answer import Answer, ExitReason, Step, Usage
 from ..evidence import Evidence
@@ -51,6 +51,7 @@ class RAGState(TypedDict, total=False):
     judged_ids: list[str]  # the passages the last judge call read, in its order
     new_ids: list[str]  # evidence first seen in the last search round
     sufficient: bool
+    draft: dict[str, Any] | None  # the latest cited answer of a judge: {"answer", "sources": evidence ids}
     rounds: int
     usage: Annotated[Usage, add_usage]
     steps: Annotated[list[Step], operator.add]

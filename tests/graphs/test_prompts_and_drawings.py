@@ -16,9 +16,10 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
     ("template", "names"),
     [
         (prompts.PLAN, {"tools", "question"}),
-        (prompts.JUDGE, {"passages", "question", "previous"}),
+        (prompts.JUDGE, {"passages", "question", "answer_rule", "previous"}),
         (prompts.JUDGE_PREVIOUS, {"queries"}),
-        (prompts.ANSWER, {"passages", "question", "no_answer"}),
+        (prompts.ANSWER, {"passages", "question", "answer_rule"}),
+        (prompts.ANSWER_TEXT, {"passages", "question", "answer_rule", "no_answer"}),
         (prompts.PASSAGE, {"number", "source", "text"}),
         (prompts.BUDGET_NOTICE, {"reason"}),
         (prompts.SYSTEM, set()),
