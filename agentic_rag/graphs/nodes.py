@@ -14,7 +14,9 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, ToolException
+from pydantic import ValidationError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..answer import Answer, ExitReason, Step, Usage
 from ..errors import ConfigurationError
@@ -27,7 +29,7 @@ from .llm import invoke_structured, invoke_text
 from .schemas import FinalAnswer, Judgement, plan_schema
 from .state import RAGState
 
-__all__ = ["RAGNodes", "normalise_query"]
+__all__ = ["RAGNodes", "normalise_query", "is_transient"]
 
 log = logging.getLogger(__name__)
 _SPACES = re.compile(r"\s+")
@@ -40,6 +42,12 @@ def normalise_query(query: str) -> str:
     return _SPACES.sub(" ", _PUNCT.sub(" ", query.lower())).strip()
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether a tool error may go away on a retry: not bad arguments or a tool's own refusal."""
+    permanent = (ValueError, TypeError, KeyError, LookupError, ValidationError, ToolException, NotImplementedError)
+    return not isinstance(exc, permanent)
+
+
 def _key(tool: str, query: str) -> str:
     return f"{tool}|{normalise_query(query)}"
 
@@ -50,7 +58,9 @@ class RAGNodes:
     ``k`` is how many results each search asks for; ``passage_chars`` cuts passages in prompts;
     ``max_judged`` caps how many passages one judge call reads. With ``planner=False`` (the
     default) the first search is the question itself and costs no model call; with ``True`` a
-    model call chooses the first searches and their tools.
+    model call chooses the first searches and their tools. A tool call failing with a transient
+    error (see :func:`is_transient`) is tried up to ``tool_attempts`` times, waiting
+    ``tool_retry_wait`` seconds and doubling.
     """
 
     def __init__(
@@ -64,6 +74,8 @@ class RAGNodes:
         max_answer_passages: int = 8,
         structured_attempts: int = 2,
         planner: bool = False,
+        tool_attempts: int = 3,
+        tool_retry_wait: float = 0.5,
     ) -> None:
         self.model = model
         self.tools = [as_tool(t) for t in tools]
@@ -77,6 +89,8 @@ class RAGNodes:
         self.max_answer_passages = max_answer_passages
         self.structured_attempts = structured_attempts
         self.planner = planner
+        self.tool_attempts = max(1, tool_attempts)
+        self.tool_retry_wait = tool_retry_wait
         self.plan_schema = plan_schema([t.name for t in self.search_tools])
 
     # -- helpers -----------------------------------------------------------------------------
@@ -157,11 +171,19 @@ class RAGNodes:
         return {"pending": searches, "usage": result.usage, "steps": [Step(kind="plan", detail={"searches": searches})]}
 
     def _call_tool(self, tool: BaseTool, query: str) -> tuple[list[Evidence], str | None]:
+        """Call a tool; transient errors are retried with exponential backoff, then become an observation."""
         args: dict[str, Any] = {"query": query}
         if "k" in (tool.args or {}):
             args["k"] = self.k
+        retrying = Retrying(
+            stop=stop_after_attempt(self.tool_attempts),
+            wait=wait_exponential(multiplier=self.tool_retry_wait, max=8 * self.tool_retry_wait),
+            retry=retry_if_exception(is_transient),
+            before_sleep=lambda rs: log.info("tool %s failed (attempt %d), retrying: %s", tool.name, rs.attempt_number, rs.outcome.exception()),
+            reraise=True,
+        )
         try:
-            return to_evidence(tool.invoke(args), tool.name), None
+            return to_evidence(retrying(tool.invoke, args), tool.name), None
         except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not the end of the run
             log.warning("tool %s failed on %r: %s", tool.name, query, exc)
             return [], f"{type(exc).__name__}: {exc}"

@@ -164,7 +164,7 @@ def test_failing_tool_is_an_observation_not_a_crash(search_tool):
             {"sources": [1], "answer": "Harbor", "next_query": ""},
         ]
     )
-    graph = build_agentic_graph(model, [broken, search_tool], planner=True)
+    graph = build_agentic_graph(model, [broken, search_tool], planner=True, tool_retry_wait=0)
     answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
     failed = [s for s in answer.steps if s.kind == "search" and "error" in s.detail]
     assert failed and "unreachable" in failed[0].detail["error"]
@@ -311,3 +311,57 @@ def test_a_model_without_structured_output_does_not_crash_the_run(search_tool):
     assert answer.text == "the Harbor team [1]"
     assert answer.citations[0].evidence_id == "services/relay.md#0"
     assert answer.usage.llm_calls == 1  # only the plain-text answer was really called
+
+
+def _flaky_tool(failures: list[BaseException]):
+    """A search tool that raises the given errors in turn, then finds the Relay passage."""
+    from langchain_core.tools import StructuredTool
+
+    from agentic_rag.evidence import Evidence
+
+    calls = []
+
+    def flaky(query: str) -> list:
+        """Search that may fail."""
+        calls.append(query)
+        if len(calls) <= len(failures):
+            raise failures[len(calls) - 1]
+        text = "Relay is owned by the Harbor team."
+        return [Evidence(id="relay#0", source="relay.md", text=text, span=(0, len(text)))]
+
+    return StructuredTool.from_function(flaky), calls
+
+
+def test_a_transient_tool_error_is_retried_then_succeeds():
+    tool, calls = _flaky_tool([ConnectionError("reset"), TimeoutError("slow")])
+    model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": ""}])
+    graph = build_agentic_graph(model, [tool], tool_retry_wait=0)
+    answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
+    assert len(calls) == 3
+    assert answer.text == "Harbor [1]" and answer.usage.tool_calls == 1
+    assert "error" not in [s for s in answer.steps if s.kind == "search"][0].detail
+
+
+def test_a_tool_that_keeps_failing_is_an_observation_and_the_run_goes_on(search_tool):
+    tool, calls = _flaky_tool([ConnectionError("down")] * 5)
+    model = ScriptedChatModel(
+        script=[
+            {"searches": [{"tool": "flaky", "query": "Relay owner"}, {"tool": "search_knowledge_base", "query": "Relay service"}]},
+            {"answer": "Harbor", "sources": [1], "next_query": ""},
+        ]
+    )
+    graph = build_agentic_graph(model, [tool, search_tool], planner=True, tool_attempts=3, tool_retry_wait=0)
+    answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
+    assert len(calls) == 3  # bounded
+    failed = [s.detail for s in answer.steps if s.kind == "search" and "error" in s.detail]
+    assert failed[0]["tool"] == "flaky" and "ConnectionError: down" in failed[0]["error"]
+    assert answer.text == "Harbor [1]" and answer.citations[0].evidence_id == "services/relay.md#0"
+
+
+def test_a_permanent_tool_error_is_not_retried():
+    tool, calls = _flaky_tool([ValueError("bad query syntax")])
+    model = ScriptedChatModel(script=[])
+    graph = build_agentic_graph(model, [tool], tool_retry_wait=0)
+    answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
+    assert len(calls) == 1
+    assert answer.exit_reason is ExitReason.NO_EVIDENCE and model.calls == []
