@@ -1,0 +1,49 @@
+"""Both graphs for LangGraph Studio and ``langgraph dev`` (declared in ``langgraph.json``).
+
+The chat model comes from ``AGENTIC_RAG_MODEL`` (default: the local llama.cpp model) and the
+knowledge base from ``AGENTIC_RAG_INDEX`` (default: the demo index ``make demo`` builds). Each
+factory is called by the LangGraph server with the run's config; the model and the index are
+loaded once and shared.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["agentic", "traditional", "DEFAULT_INDEX"]
+
+DEFAULT_INDEX = Path(".agentic-rag/demo-index")
+
+
+@lru_cache(maxsize=1)
+def _model_and_tools() -> tuple[Any, list[Any]]:
+    from .agent.models import resolve_chat_model
+    from .agent.settings import Settings
+    from .errors import ConfigurationError
+    from .tools.embeddings import default_embeddings
+    from .tools.knowledge_base import KnowledgeBase
+    from .tools.retrieval import retrieval_tools
+
+    settings = Settings()
+    index = Path(os.environ.get("AGENTIC_RAG_INDEX") or DEFAULT_INDEX)
+    if not index.exists():
+        raise ConfigurationError(f"no index at {index}: run `make demo` or set AGENTIC_RAG_INDEX")
+    kb = KnowledgeBase.load(index, default_embeddings())
+    return resolve_chat_model(settings.model), retrieval_tools(kb, k=settings.k)
+
+
+def agentic(config: Any = None) -> Any:
+    """The agentic graph over the configured model and index."""
+    from .graphs import build_agentic_graph
+
+    return build_agentic_graph(*_model_and_tools())
+
+
+def traditional(config: Any = None) -> Any:
+    """The single-step graph over the same model and index."""
+    from .graphs import build_traditional_graph
+
+    return build_traditional_graph(*_model_and_tools())
