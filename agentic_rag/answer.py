@@ -71,6 +71,7 @@ class Step(BaseModel):
 
     kind: str
     detail: dict[str, Any] = Field(default_factory=dict)
+    usage: Usage | None = Field(default=None, description="What the step's model calls cost (all attempts).")
 
 
 class Answer(BaseModel):
@@ -90,6 +91,22 @@ class Answer(BaseModel):
     notice: str | None = Field(default=None, description="Why the answer may be incomplete (budget ran out...).")
     evidence_ids: list[str] = Field(default_factory=list, description="Every evidence id retrieved during the run.")
     steps: list[Step] = Field(default_factory=list)
+
+    def trace(self) -> dict[str, Any]:
+        """The run as a trace: the answer's JSON view plus the queries run and each model call's cost."""
+        data = self.to_json_dict()
+        data["queries"] = [
+            {"tool": s.detail.get("tool"), "query": s.detail.get("query"), "found": s.detail.get("found", []),
+             "seconds": s.detail.get("seconds"), **({"error": s.detail["error"]} if "error" in s.detail else {})}
+            for s in self.steps
+            if s.kind == "search"
+        ]
+        data["llm_calls"] = [
+            {"step": n, "kind": s.kind, **s.usage.model_dump(exclude={"tool_calls"})}
+            for n, s in enumerate(self.steps)
+            if s.usage is not None and s.usage.llm_calls
+        ]
+        return data
 
     def to_json_dict(self) -> dict[str, Any]:
         """A plain-JSON view (the shape ``agentic-rag ask --json`` prints)."""

@@ -156,6 +156,9 @@ def ask(
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
     verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
+    trace: Annotated[
+        Optional[Path], typer.Option("--trace", help="Also write the run as JSON to this file: steps, queries, evidence, each model call's tokens and seconds.")
+    ] = None,
 ) -> None:
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
     from .agent.agent import Agent
@@ -168,6 +171,8 @@ def ask(
         raise ConfigurationError("the question is empty")
     if not (index_dir / "manifest.json").exists():
         raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
+    if trace is not None and not trace.parent.is_dir():
+        raise ConfigurationError(f"cannot write the trace: no directory {trace.parent}")
     kb = KnowledgeBase.load(index_dir, default_embeddings())
     agent = Agent(
         model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
@@ -176,15 +181,24 @@ def ask(
     if as_json:
         answer = agent.ask(question)
         out.print_json(json.dumps(answer.to_json_dict()))
-        return
-    answer = None
-    for event in agent.stream(question):
-        if isinstance(event, Answer):
-            answer = event
-        else:
-            _render_step(event)
-    if answer is not None:
-        _render_answer(answer)
+    else:
+        answer = None
+        for event in agent.stream(question):
+            if isinstance(event, Answer):
+                answer = event
+            else:
+                _render_step(event)
+        if answer is not None:
+            _render_answer(answer)
+    if trace is not None and answer is not None:
+        _write_json(trace, answer.trace())
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON through a temporary file, so a crash never leaves half a file."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(part, path)
 
 
 # -- models --------------------------------------------------------------------------------

@@ -71,6 +71,30 @@ def test_ask_shows_steps_live_then_sources(docs, tmp_path, fake_world):
     assert "Ines Okafor" in out and "[1] harbor.md#0" in out
 
 
+def test_ask_writes_a_trace_with_queries_evidence_and_each_model_call(docs, tmp_path, fake_world):
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    trace_file = tmp_path / "run.json"
+    args = ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--trace", str(trace_file)]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    trace = json.loads(trace_file.read_text())
+    assert trace["answer"] == "Ines Okafor [1][2]"
+    assert [q["query"] for q in trace["queries"]] == ["Who leads the team that owns Relay?", "Harbor team lead"]
+    assert all(q["found"] and q["seconds"] >= 0 for q in trace["queries"])
+    assert set(trace["evidence_ids"]) == {"harbor.md#0", "relay.md#0"}
+    assert [c["kind"] for c in trace["llm_calls"]] == ["judge", "judge"]
+    assert all({"prompt_tokens", "completion_tokens", "seconds"} <= c.keys() for c in trace["llm_calls"])
+    assert sum(c["llm_calls"] for c in trace["llm_calls"]) == trace["usage"]["llm_calls"]
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_trace_into_a_missing_directory_fails_before_the_run(docs, tmp_path, fake_world):
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    result = runner.invoke(cli.app, ["ask", "Who?", "--index", str(tmp_path / "idx"), "--trace", str(tmp_path / "no" / "t.json")])
+    assert result.exit_code == 1 and "cannot write the trace" in result.stderr
+    assert fake_world.calls == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

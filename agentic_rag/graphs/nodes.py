@@ -155,11 +155,11 @@ class RAGNodes:
             attempts=self._attempts(state, reserve_llm_calls=1),
         )
         if result.value is None:
-            step = Step(kind="plan", detail={"searches": fallback, "error": result.error})
+            step = Step(kind="plan", detail={"searches": fallback, "error": result.error}, usage=result.usage)
             return {"pending": fallback, "usage": result.usage, "steps": [step]}
         plan = result.value
         if not plan.searches:
-            step = Step(kind="plan", detail={"searches": []})
+            step = Step(kind="plan", detail={"searches": []}, usage=result.usage)
             return {"pending": [], "usage": result.usage, "steps": [step], "exit_reason": ExitReason.NO_RETRIEVAL_NEEDED}
         searches, seen = [], set()
         for request in plan.searches:
@@ -168,10 +168,14 @@ class RAGNodes:
                 seen.add(_key(request.tool, query))
                 searches.append({"tool": request.tool, "query": query})
         searches = searches or fallback
-        return {"pending": searches, "usage": result.usage, "steps": [Step(kind="plan", detail={"searches": searches})]}
+        return {"pending": searches, "usage": result.usage, "steps": [Step(kind="plan", detail={"searches": searches}, usage=result.usage)]}
 
-    def _call_tool(self, tool: BaseTool, query: str) -> tuple[list[Evidence], str | None]:
-        """Call a tool; transient errors are retried with exponential backoff, then become an observation."""
+    def _call_tool(self, tool: BaseTool, query: str) -> tuple[list[Evidence], str | None, float]:
+        """Call a tool; transient errors are retried with exponential backoff, then become an observation.
+
+        Returns the evidence, the error (if it failed for good) and the seconds it took.
+        """
+        started = time.perf_counter()
         args: dict[str, Any] = {"query": query}
         if "k" in (tool.args or {}):
             args["k"] = self.k
@@ -183,10 +187,10 @@ class RAGNodes:
             reraise=True,
         )
         try:
-            return to_evidence(retrying(tool.invoke, args), tool.name), None
+            return to_evidence(retrying(tool.invoke, args), tool.name), None, time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not the end of the run
             log.warning("tool %s failed on %r: %s", tool.name, query, exc)
-            return [], f"{type(exc).__name__}: {exc}"
+            return [], f"{type(exc).__name__}: {exc}", time.perf_counter() - started
 
     def search(self, state: RAGState) -> dict[str, Any]:
         """Run the pending searches in parallel; keep only evidence not seen before."""
@@ -208,12 +212,12 @@ class RAGNodes:
         known = state.get("evidence") or {}
         found: dict[str, Evidence] = {}
         steps = []
-        for request, (evidence, error) in zip(todo, results):
+        for request, (evidence, error, seconds) in zip(todo, results):
             ids = [e.id for e in evidence]
             for item in evidence:
                 if item.id not in known:
                     found.setdefault(item.id, item)
-            detail: dict[str, Any] = {**request, "found": ids}
+            detail: dict[str, Any] = {**request, "found": ids, "seconds": round(seconds, 4)}
             if error:
                 detail["error"] = error
             steps.append(Step(kind="search", detail=detail))
@@ -262,7 +266,9 @@ class RAGNodes:
             self.model, Judgement, self._messages(user), attempts=self._attempts(state, reserve_llm_calls=1)
         )
         if result.value is None:
-            step = Step(kind="judge", detail={"error": result.error, "relevant": candidates, "sufficient": False})
+            step = Step(
+                kind="judge", detail={"error": result.error, "relevant": candidates, "sufficient": False}, usage=result.usage
+            )
             return {
                 "relevant_ids": candidates, "judged_ids": candidates, "sufficient": False,
                 "usage": result.usage, "steps": [step],
@@ -296,7 +302,7 @@ class RAGNodes:
             "draft": draft,
             "pending": [{"tool": self.default_tool, "query": query}] if asks_more and not sufficient else [],
             "usage": result.usage,
-            "steps": [Step(kind="judge", detail=detail)],
+            "steps": [Step(kind="judge", detail=detail, usage=result.usage)],
             **({"exit_reason": ExitReason.ANSWERED} if sufficient else {}),
         }
 
@@ -396,11 +402,13 @@ class RAGNodes:
                 exit_reason = ExitReason.ERROR
             else:
                 text, citations, invalid = check_citations(written, relevant)
+        call_usage = usage
         total = self._usage(state) + usage
         wall = max(time.time() - state.get("started_at", time.time()), 0.0)
         usage = usage.model_copy(update={"seconds": usage.seconds + (wall - total.seconds)})
         total = total.model_copy(update={"seconds": wall})
-        steps = [*(state.get("steps") or []), Step(kind="answer", detail={"passages": [e.id for e in relevant], "invalid_markers": invalid})]
+        step = Step(kind="answer", detail={"passages": [e.id for e in relevant], "invalid_markers": invalid}, usage=call_usage)
+        steps = [*(state.get("steps") or []), step]
         answer = Answer(
             question=state["question"],
             text=text,
