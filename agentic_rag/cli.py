@@ -153,6 +153,9 @@ def ask(
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     max_rounds: Annotated[int, typer.Option(min=1, help="Most search rounds.")] = 3,
     max_llm_calls: Annotated[int, typer.Option(min=1, help="Most chat-model calls, the answer included.")] = 6,
+    max_tool_calls: Annotated[Optional[int], typer.Option(min=1, help="Most tool calls [default 12].")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Most prompt + completion tokens [default: no limit].")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
     verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
@@ -176,7 +179,11 @@ def ask(
     kb = KnowledgeBase.load(index_dir, default_embeddings())
     agent = Agent(
         model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
-        budget=Budget(max_rounds=max_rounds, max_llm_calls=max_llm_calls), on_download=_download_message,
+        budget=Budget(
+            max_rounds=max_rounds, max_llm_calls=max_llm_calls, max_tokens=max_tokens, max_seconds=max_seconds,
+            **({"max_tool_calls": max_tool_calls} if max_tool_calls is not None else {}),
+        ),
+        on_download=_download_message,
     )
     if as_json:
         answer = agent.ask(question)

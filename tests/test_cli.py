@@ -88,6 +88,21 @@ def test_ask_writes_a_trace_with_queries_evidence_and_each_model_call(docs, tmp_
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_ask_with_too_few_llm_calls_ends_with_the_budget_exit_reason(docs, tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    model = ScriptedChatModel(
+        script=[{"sources": [1], "answer": "", "next_query": "Harbor team lead"}, {"answer": "Harbor", "sources": [1]}]
+    )
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    args = ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--max-llm-calls", "2", "--json"]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["exit_reason"] == "budget_llm_calls" and data["usage"]["llm_calls"] == 2
+    assert data["answer"].startswith("Harbor") and "budget_llm_calls" in data["notice"]
+
+
 def test_a_trace_into_a_missing_directory_fails_before_the_run(docs, tmp_path, fake_world):
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
     result = runner.invoke(cli.app, ["ask", "Who?", "--index", str(tmp_path / "idx"), "--trace", str(tmp_path / "no" / "t.json")])
