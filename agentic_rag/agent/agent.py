@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from ..answer import Answer, Step
 from ..errors import ConfigurationError
 from ..graphs import Budget, build_agentic_graph, build_traditional_graph
+from ..tools.adapters import as_tool, query_tools
 from ..tools.retrieval import retrieval_tools
 from .models import resolve_chat_model
 from .settings import Settings
@@ -49,11 +50,17 @@ class Agent:
         if graph not in _BUILDERS:
             raise ConfigurationError(f"unknown graph {graph!r}; choose one of: {', '.join(_BUILDERS)}")
         k = k if k is not None else settings.k
-        all_tools = list(tools or [])
-        if knowledge_base is not None:
-            all_tools = retrieval_tools(knowledge_base, k=k) + all_tools
+        own_tools = [as_tool(t) for t in tools or []]
+        kb_tools = retrieval_tools(knowledge_base, k=k) if knowledge_base is not None else []
+        all_tools = kb_tools + own_tools
         if not all_tools:
             raise ConfigurationError("give the agent a knowledge_base or at least one tool")
+        # With tools of your own, a model call plans the first searches (it sees their names and
+        # descriptions) and the judge's follow-up queries go to them as well as to the knowledge base.
+        graph_settings: dict[str, Any] = {}
+        if own_tools:
+            follow_up = [t.name for t in (kb_tools[:1] + query_tools(own_tools))]
+            graph_settings = {"planner": True, "follow_up_tools": follow_up}
         self.model = resolve_chat_model(
             model if model is not None else settings.model,
             verbose=settings.verbose if verbose is None else verbose,
@@ -61,7 +68,7 @@ class Agent:
         )
         self.graph_name = graph
         self.budget = budget or Budget()
-        self.graph = _BUILDERS[graph](self.model, all_tools, k=k)
+        self.graph = _BUILDERS[graph](self.model, all_tools, k=k, **graph_settings)
 
     def _input(self, question: str, budget: Budget | None) -> dict[str, Any]:
         if not isinstance(question, str) or not question.strip():

@@ -60,7 +60,8 @@ class RAGNodes:
     default) the first search is the question itself and costs no model call; with ``True`` a
     model call chooses the first searches and their tools. A tool call failing with a transient
     error (see :func:`is_transient`) is tried up to ``tool_attempts`` times, waiting
-    ``tool_retry_wait`` seconds and doubling.
+    ``tool_retry_wait`` seconds and doubling. The judge's follow-up query runs on
+    ``follow_up_tools`` (default: the first query tool).
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class RAGNodes:
         planner: bool = False,
         tool_attempts: int = 3,
         tool_retry_wait: float = 0.5,
+        follow_up_tools: list[str] | None = None,
     ) -> None:
         self.model = model
         self.tools = [as_tool(t) for t in tools]
@@ -92,6 +94,11 @@ class RAGNodes:
         self.tool_attempts = max(1, tool_attempts)
         self.tool_retry_wait = tool_retry_wait
         self.plan_schema = plan_schema([t.name for t in self.search_tools])
+        names = [t.name for t in self.search_tools]
+        unknown = [n for n in follow_up_tools or [] if n not in names]
+        if unknown:
+            raise ConfigurationError(f"follow_up_tools names no query tool: {', '.join(unknown)}")
+        self.follow_up_tools = list(dict.fromkeys(follow_up_tools or [self.default_tool]))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -300,7 +307,7 @@ class RAGNodes:
             "judged_ids": candidates,
             "sufficient": sufficient,
             "draft": draft,
-            "pending": [{"tool": self.default_tool, "query": query}] if asks_more and not sufficient else [],
+            "pending": [{"tool": t, "query": query} for t in self.follow_up_tools] if asks_more and not sufficient else [],
             "usage": result.usage,
             "steps": [Step(kind="judge", detail=detail, usage=result.usage)],
             **({"exit_reason": ExitReason.ANSWERED} if sufficient else {}),
@@ -316,7 +323,7 @@ class RAGNodes:
             if normalise_query(request["query"]) and key not in seen:
                 seen.add(key)
                 fresh.append(request)
-        fresh = fresh[:1]
+        fresh = [r for r in fresh if r["query"] == fresh[0]["query"]]  # one follow-up query a round
         reason = self._exhausted(state, reserve_llm_calls=2, next_tool_calls=len(fresh), new_round=True)
         if not fresh:
             reason = reason or ExitReason.NO_NEW_EVIDENCE
