@@ -31,6 +31,7 @@ def fake_world(monkeypatch):
         script=[
             {"sources": [1], "answer": "", "next_query": "Harbor team lead"},
             {"sources": [2, 1], "answer": "Ines Okafor", "next_query": ""},
+            {"answer": "Ines Okafor", "sources": [2, 1]},
         ]
     )
     monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
@@ -59,7 +60,7 @@ def test_ask_json_has_the_documented_keys(docs, tmp_path, fake_world):
         assert {"marker", "evidence_id", "source", "quote"} <= citation.keys()
         assert citation["quote"] in (docs / citation["source"]).read_text()
     assert {"llm_calls", "prompt_tokens", "completion_tokens", "tool_calls", "seconds"} <= data["usage"].keys()
-    assert data["usage"]["llm_calls"] == 2  # two judge calls; the second judge's answer is the answer
+    assert data["usage"]["llm_calls"] == 3  # two judge calls and the answer
 
 
 def test_ask_shows_steps_live_then_sources(docs, tmp_path, fake_world):
@@ -82,7 +83,7 @@ def test_ask_writes_a_trace_with_queries_evidence_and_each_model_call(docs, tmp_
     assert [q["query"] for q in trace["queries"]] == ["Who leads the team that owns Relay?", "Harbor team lead"]
     assert all(q["found"] and q["seconds"] >= 0 for q in trace["queries"])
     assert set(trace["evidence_ids"]) == {"harbor.md#0", "relay.md#0"}
-    assert [c["kind"] for c in trace["llm_calls"]] == ["judge", "judge"]
+    assert [c["kind"] for c in trace["llm_calls"]] == ["judge", "judge", "answer"]
     assert all({"prompt_tokens", "completion_tokens", "seconds"} <= c.keys() for c in trace["llm_calls"])
     assert sum(c["llm_calls"] for c in trace["llm_calls"]) == trace["usage"]["llm_calls"]
     assert not list(tmp_path.glob("*.part"))

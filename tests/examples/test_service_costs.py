@@ -18,6 +18,11 @@ def _example():
     return module
 
 
+def _number_of(text: str, prompt: str) -> int:
+    """The number of the passage in ``prompt`` that contains ``text``."""
+    return next(int(line[1:line.index("]")]) for line in prompt.splitlines() if line.startswith("[") and text in line)
+
+
 def test_the_lookup_finds_named_services_only(tmp_path):
     example = _example()
     lookup = example.cost_lookup(example.create_costs_db(tmp_path / "costs.sqlite"))
@@ -37,6 +42,7 @@ def test_the_agent_uses_the_knowledge_base_then_the_cost_tool(tmp_path):
             {"searches": [{"tool": "search_knowledge_base", "query": "service that sends shipment notifications"}]},
             {"answer": "", "sources": [1], "missing": "its October cost", "next_query": "parcel-pulse cost"},
             {"answer": "19,870 EUR", "sources": [3], "missing": "", "next_query": ""},
+            lambda messages: {"answer": "19,870 EUR", "sources": [_number_of("2026-10", messages[-1].content)]},
         ]
     )
     agent = Agent(model, knowledge_base=kb, tools=[costs])

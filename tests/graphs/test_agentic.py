@@ -26,14 +26,14 @@ def test_two_hops_then_answer(search_tool):
         script=[
             {"sources": [1], "answer": "", "next_query": "Harbor team led by"},
             {"sources": [1, 2], "answer": "Ines Okafor", "next_query": ""},
+            written("Ines Okafor", 1, 2),
         ]
     )
     answer = run(model, search_tool, k=1)
     assert answer.exit_reason is ExitReason.ANSWERED
-    # the judge's answer is the answer: no further model call
     assert answer.text == "Ines Okafor [1][2]"
     assert [c.evidence_id for c in answer.citations] == ["services/relay.md#0", "teams/harbor.md#0"]
-    assert answer.usage.llm_calls == 2
+    assert answer.usage.llm_calls == 3  # two judges and the answer
     assert answer.usage.tool_calls == 2
     assert [s.kind for s in answer.steps] == ["plan", "search", "judge", "refine", "search", "judge", "answer"]
     assert answer.steps[1].detail["query"] == "Who leads the team that owns the Relay service?"
@@ -125,11 +125,12 @@ def test_malformed_plan_is_retried_then_parsed(search_tool):
             '{"searches": [{"tool": "search_kn',  # cut-off JSON
             plan("Relay service owner"),
             {"sources": [1], "answer": "Harbor", "next_query": ""},
+            written("Harbor", 1),
         ]
     )
     answer = run(model, search_tool, planner=True)
     assert answer.exit_reason is ExitReason.ANSWERED
-    assert answer.usage.llm_calls == 3
+    assert answer.usage.llm_calls == 4  # plan twice, judge, answer
     assert answer.steps[0].detail["searches"] == [{"tool": "search_knowledge_base", "query": "Relay service owner"}]
 
 
@@ -139,6 +140,7 @@ def test_plan_that_keeps_failing_falls_back_to_the_question(search_tool):
             "not json",
             "still not json",
             {"sources": [1], "answer": "Harbor", "next_query": ""},
+            written("Harbor", 1),
         ]
     )
     answer = run(model, search_tool, planner=True)
@@ -162,6 +164,7 @@ def test_failing_tool_is_an_observation_not_a_crash(search_tool):
                 {"tool": "search_knowledge_base", "query": "Relay service owner"},
             ]},
             {"sources": [1], "answer": "Harbor", "next_query": ""},
+            written("Harbor", 1),
         ]
     )
     graph = build_agentic_graph(model, [broken, search_tool], planner=True, tool_retry_wait=0)
@@ -209,6 +212,7 @@ def test_an_answer_without_a_cited_passage_does_not_end_the_search(search_tool):
             {"answer": "Harbor team", "sources": [], "missing": "its lead", "next_query": "Harbor team led by"},
             # nothing was cited in round 1, so round 2's judge reads only the new passage
             {"answer": "Ines Okafor", "sources": [1], "missing": "", "next_query": ""},
+            written("Ines Okafor", 2),
         ]
     )
     answer = run(model, search_tool, k=1)
@@ -219,10 +223,18 @@ def test_an_answer_without_a_cited_passage_does_not_end_the_search(search_tool):
 
 
 def test_a_cited_answer_without_a_new_query_ends_the_search(search_tool):
-    model = ScriptedChatModel(script=[{"answer": "Ines Okafor", "sources": [1], "next_query": ""}])
+    model = ScriptedChatModel(script=[{"answer": "Ines Okafor", "sources": [1], "next_query": ""}, written("Ines Okafor", 1)])
     answer = run(model, search_tool, k=1, question="Who leads the Harbor team?")
     assert answer.text == "Ines Okafor [1]"
-    assert answer.usage.llm_calls == 1 and answer.usage.tool_calls == 1
+    assert answer.usage.llm_calls == 2 and answer.usage.tool_calls == 1
+
+
+def test_answer_from_judge_saves_the_answer_call(search_tool):
+    model = ScriptedChatModel(script=[{"answer": "Ines Okafor", "sources": [1], "next_query": ""}])
+    graph = build_agentic_graph(model, [search_tool], k=1, answer_from_judge=True)
+    answer = graph.invoke({"question": "Who leads the Harbor team?"})["answer"]
+    assert answer.text == "Ines Okafor [1]" and answer.exit_reason is ExitReason.ANSWERED
+    assert answer.usage.llm_calls == 1
 
 
 def test_an_answer_beside_a_new_query_needs_a_second_round_to_confirm_it(search_tool):
@@ -334,7 +346,7 @@ def _flaky_tool(failures: list[BaseException]):
 
 def test_a_transient_tool_error_is_retried_then_succeeds():
     tool, calls = _flaky_tool([ConnectionError("reset"), TimeoutError("slow")])
-    model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": ""}])
+    model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": ""}, written("Harbor", 1)])
     graph = build_agentic_graph(model, [tool], tool_retry_wait=0)
     answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
     assert len(calls) == 3
@@ -348,6 +360,7 @@ def test_a_tool_that_keeps_failing_is_an_observation_and_the_run_goes_on(search_
         script=[
             {"searches": [{"tool": "flaky", "query": "Relay owner"}, {"tool": "search_knowledge_base", "query": "Relay service"}]},
             {"answer": "Harbor", "sources": [1], "next_query": ""},
+            written("Harbor", 1),
         ]
     )
     graph = build_agentic_graph(model, [tool, search_tool], planner=True, tool_attempts=3, tool_retry_wait=0)
