@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from .answer import Answer, Step
+from .answer import Answer
 from .errors import AgenticRAGError
 from .eval.command import eval_command
 
@@ -103,25 +103,36 @@ def index(
 # -- ask -----------------------------------------------------------------------------------
 
 
-def _render_step(step: Step) -> None:
-    d = step.detail
-    if step.kind == "plan":
-        queries = ", ".join(repr(s["query"]) for s in d.get("searches", [])) or "no search needed"
-        out.print(f"[bold cyan]plan[/bold cyan]    {queries}", highlight=False)
-    elif step.kind == "search":
-        status = f"[red]failed: {d['error']}[/red]" if d.get("error") else f"{len(d.get('found', []))} passages"
-        out.print(f"[bold cyan]search[/bold cyan]  {d.get('tool')}({d.get('query')!r}) -> {status}", highlight=False)
-    elif step.kind == "judge":
-        if "skipped" in d:
-            out.print(f"[bold cyan]judge[/bold cyan]   skipped ({d['skipped']})", highlight=False)
+def _render_event(event: Any, state: dict[str, bool]) -> None:
+    """One line per step; answer tokens inline as they come."""
+    from . import events as ev
+
+    label = lambda name: f"[bold cyan]{name:<7}[/bold cyan] "  # noqa: E731
+    if isinstance(event, ev.AnswerToken):
+        if not state.get("writing"):
+            out.print(label("writing"), end="")
+            state["writing"] = True
+        out.print(event.text, end="", highlight=False, markup=False)
+        return
+    if state.pop("writing", False):
+        out.print()
+    if isinstance(event, ev.PlanMade):
+        queries = ", ".join(repr(s["query"]) for s in event.searches) or "no search needed"
+        out.print(label("plan") + queries, highlight=False)
+    elif isinstance(event, ev.ToolCallFinished):
+        status = f"[red]failed: {event.error}[/red]" if event.error else f"{len(event.found)} passages"
+        out.print(label("search") + f"{event.tool}({event.query!r}) -> {status}", highlight=False)
+    elif isinstance(event, ev.Verdict):
+        if event.skipped:
+            out.print(label("judge") + f"skipped ({event.skipped})", highlight=False)
         else:
-            verdict = "enough" if d.get("sufficient") else f"not enough; next: {d.get('next_query') or 'nothing new'}"
-            out.print(f"[bold cyan]judge[/bold cyan]   {len(d.get('relevant', []))} relevant; {verdict}", highlight=False)
-    elif step.kind == "refine":
-        if "stop" in d:
-            out.print(f"[bold cyan]refine[/bold cyan]  stop ({d['stop']})", highlight=False)
+            verdict = "enough" if event.sufficient else f"not enough; next: {event.next_query or 'nothing new'}"
+            out.print(label("judge") + f"{len(event.relevant)} relevant; {verdict}", highlight=False)
+    elif isinstance(event, ev.QueryRefined):
+        if event.stopped:
+            out.print(label("refine") + f"stop ({event.stopped})", highlight=False)
         else:
-            out.print(f"[bold cyan]refine[/bold cyan]  {', '.join(repr(s['query']) for s in d.get('searches', []))}", highlight=False)
+            out.print(label("refine") + ", ".join(repr(s["query"]) for s in event.searches), highlight=False)
 
 
 def _render_answer(answer: Answer) -> None:
@@ -189,12 +200,13 @@ def ask(
         answer = agent.ask(question)
         out.print_json(json.dumps(answer.to_json_dict()))
     else:
-        answer = None
+        from .events import FinalAnswer
+
+        answer, state = None, {}
         for event in agent.stream(question):
-            if isinstance(event, Answer):
-                answer = event
-            else:
-                _render_step(event)
+            if isinstance(event, FinalAnswer):
+                answer = event.answer
+            _render_event(event, state)
         if answer is not None:
             _render_answer(answer)
     if trace is not None and answer is not None:

@@ -139,14 +139,11 @@ class ScriptedChatModel(BaseChatModel):
         """Replies parsed into ``schema``; a string entry is parsed as JSON (so malformed JSON fails)."""
 
         def run(value: Any) -> Any:
-            messages = _as_messages(value)
-            entry = self._next(messages)
-            raw = self._message(messages, entry)
+            # Through the model itself, like a real one: callbacks run, and a streamed run sees tokens.
+            raw = self.invoke(_as_messages(value))
             parsed, error = None, None
             try:
-                data = entry if isinstance(entry, (dict, BaseModel)) else json.loads(str(entry))
-                if isinstance(data, BaseModel):
-                    data = data.model_dump()
+                data = json.loads(str(raw.content))
                 parsed = schema.model_validate(data) if isinstance(schema, type) else data
             except Exception as exc:  # noqa: BLE001 - mirrors langchain's include_raw contract
                 if not include_raw:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
-from ..answer import Answer, Step
+from ..answer import Answer
+from ..events import (
+    AnswerTextStream,
+    AnswerToken,
+    EvidenceFound,
+    FinalAnswer,
+    ToolCallStarted,
+    chunk_text,
+    events_from_step,
+)
 from ..errors import ConfigurationError
 from ..graphs import Budget, build_agentic_graph, build_traditional_graph
 from ..tools.adapters import as_tool, query_tools
@@ -79,13 +88,56 @@ class Agent:
         """Run the graph to the end and return the answer."""
         return self.graph.invoke(self._input(question, budget))["answer"]
 
-    def stream(self, question: str, *, budget: Budget | None = None) -> Iterator[Step | Answer]:
-        """Yield each step as it happens, then the :class:`Answer`."""
-        for update in self.graph.stream(self._input(question, budget), stream_mode="updates"):
-            for node_update in update.values():
-                if not node_update:
-                    continue
-                if "answer" in node_update:
-                    yield node_update["answer"]
-                else:
-                    yield from node_update.get("steps") or []
+    def stream(self, question: str, *, budget: Budget | None = None) -> Iterator[Any]:
+        """Yield typed events (:mod:`agentic_rag.events`) as the run goes; the last is a ``FinalAnswer``."""
+        translator = _EventTranslator()
+        for mode, chunk in self.graph.stream(self._input(question, budget), stream_mode=_STREAM_MODES):
+            yield from translator.translate(mode, chunk)
+
+    async def astream(self, question: str, *, budget: Budget | None = None) -> AsyncIterator[Any]:
+        """Like :meth:`stream`, for asyncio applications."""
+        translator = _EventTranslator()
+        async for mode, chunk in self.graph.astream(self._input(question, budget), stream_mode=_STREAM_MODES):
+            for event in translator.translate(mode, chunk):
+                yield event
+
+    async def aask(self, question: str, *, budget: Budget | None = None) -> Answer:
+        """Like :meth:`ask`, for asyncio applications."""
+        return (await self.graph.ainvoke(self._input(question, budget)))["answer"]
+
+
+_STREAM_MODES = ["updates", "custom", "messages"]
+
+
+class _EventTranslator:
+    """LangGraph stream chunks (updates, custom writes, model tokens) to typed events."""
+
+    def __init__(self) -> None:
+        self.text = AnswerTextStream()
+        self.message_id: str | None = None
+
+    def translate(self, mode: str, chunk: Any) -> list[Any]:
+        if mode == "custom":
+            if isinstance(chunk, dict) and chunk.get("event") == "tool_started":
+                return [ToolCallStarted(tool=chunk["tool"], query=chunk["query"])]
+            return []
+        if mode == "messages":
+            message, metadata = chunk
+            if (metadata or {}).get("langgraph_node") != "answer":
+                return []
+            if getattr(message, "id", None) != self.message_id:  # a new call (e.g. a retry): start over
+                self.message_id, self.text = getattr(message, "id", None), AnswerTextStream()
+            delta = self.text.feed(chunk_text(message.content))
+            return [AnswerToken(text=delta)] if delta else []
+        events: list[Any] = []
+        for node_update in (chunk or {}).values():
+            if not node_update:
+                continue
+            if "answer" in node_update:
+                events.append(FinalAnswer(answer=node_update["answer"]))
+                continue
+            for step in node_update.get("steps") or []:
+                events.extend(events_from_step(step))
+            if node_update.get("evidence"):
+                events.append(EvidenceFound(ids=list(node_update["evidence"])))
+        return events

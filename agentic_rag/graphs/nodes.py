@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool, ToolException
+from langgraph.config import get_stream_writer
 from pydantic import ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -40,6 +41,14 @@ _MARKERS = re.compile(r"\[\d+\]")
 def normalise_query(query: str) -> str:
     """Lower case, no punctuation, single spaces: two queries equal after this are the same query."""
     return _SPACES.sub(" ", _PUNCT.sub(" ", query.lower())).strip()
+
+
+def _stream_writer() -> Any:
+    """LangGraph's writer for custom stream events, or a no-op outside a streamed run."""
+    try:
+        return get_stream_writer()
+    except Exception:  # noqa: BLE001 - not inside a runnable context (a node called directly)
+        return lambda _: None
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -218,6 +227,9 @@ class RAGNodes:
             todo.append(request)
         if room is not None:
             todo = todo[:room]
+        writer = _stream_writer()
+        for request in todo:
+            writer({"event": "tool_started", "tool": request["tool"], "query": request["query"]})
         with ThreadPoolExecutor(max_workers=max(len(todo), 1)) as pool:
             results = list(pool.map(lambda r: self._call_tool(self.tools_by_name[r["tool"]], r["query"]), todo))
         known = state.get("evidence") or {}

@@ -1,0 +1,181 @@
+"""Typed events of a run, for applications that show the research as it happens.
+
+``Agent.stream`` / ``Agent.astream`` yield these in order: the plan, each tool call as it starts and
+as it finishes, the new evidence of each round, each verdict, each refinement, the answer's tokens
+as the model writes them, and last the final :class:`~agentic_rag.answer.Answer`. Every event has
+a ``type`` field, so ``AgentEvent`` parses any of them back from JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from .answer import Answer, Step
+
+__all__ = [
+    "AgentEvent", "AnswerToken", "EvidenceFound", "FinalAnswer", "PlanMade", "QueryRefined",
+    "ToolCallFinished", "ToolCallStarted", "Verdict", "events_from_step", "parse_event", "AnswerTextStream",
+]
+
+
+class PlanMade(BaseModel):
+    """The first searches; ``skipped`` says why no model call chose them (``budget``), ``error`` why it failed."""
+
+    type: Literal["plan"] = "plan"
+    searches: list[dict[str, str]] = Field(default_factory=list)
+    skipped: str | None = None
+    error: str | None = None
+
+
+class ToolCallStarted(BaseModel):
+    type: Literal["tool_started"] = "tool_started"
+    tool: str
+    query: str
+
+
+class ToolCallFinished(BaseModel):
+    """A tool call ended: the evidence ids it returned, or the error it failed with for good."""
+
+    type: Literal["tool_finished"] = "tool_finished"
+    tool: str
+    query: str
+    found: list[str] = Field(default_factory=list)
+    error: str | None = None
+    seconds: float | None = None
+
+
+class EvidenceFound(BaseModel):
+    """Evidence first seen in this round."""
+
+    type: Literal["evidence"] = "evidence"
+    ids: list[str]
+
+
+class Verdict(BaseModel):
+    """The judge's view of the evidence so far."""
+
+    type: Literal["verdict"] = "verdict"
+    sufficient: bool
+    draft_answer: str = ""
+    missing: str = ""
+    next_query: str = ""
+    relevant: list[str] = Field(default_factory=list)
+    skipped: str | None = None
+    error: str | None = None
+
+
+class QueryRefined(BaseModel):
+    """The next round's searches, or why the search stopped (``stopped`` holds the exit reason)."""
+
+    type: Literal["refine"] = "refine"
+    searches: list[dict[str, str]] = Field(default_factory=list)
+    stopped: str | None = None
+
+
+class AnswerToken(BaseModel):
+    """A piece of the answer text as the model writes it."""
+
+    type: Literal["token"] = "token"
+    text: str
+
+
+class FinalAnswer(BaseModel):
+    type: Literal["answer"] = "answer"
+    answer: Answer
+
+
+AgentEvent = Annotated[
+    Union[PlanMade, ToolCallStarted, ToolCallFinished, EvidenceFound, Verdict, QueryRefined, AnswerToken, FinalAnswer],
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(AgentEvent)
+
+
+def parse_event(data: dict[str, Any] | str) -> Any:
+    """An event back from its JSON form (``event.model_dump(mode="json")``)."""
+    return _ADAPTER.validate_json(data) if isinstance(data, str) else _ADAPTER.validate_python(data)
+
+
+def events_from_step(step: Step) -> list[Any]:
+    """The events a recorded step stands for (tool starts come live from the search node instead)."""
+    d = step.detail
+    if step.kind == "plan":
+        return [PlanMade(searches=d.get("searches", []), skipped=d.get("skipped"), error=d.get("error"))]
+    if step.kind == "search":
+        return [ToolCallFinished(tool=d.get("tool", ""), query=d.get("query", ""), found=d.get("found", []),
+                                 error=d.get("error"), seconds=d.get("seconds"))]
+    if step.kind == "judge":
+        return [Verdict(sufficient=bool(d.get("sufficient")), draft_answer=d.get("draft_answer", ""),
+                        missing=d.get("missing", ""), next_query=d.get("next_query", ""),
+                        relevant=d.get("relevant", []), skipped=d.get("skipped"), error=d.get("error"))]
+    if step.kind == "refine":
+        return [QueryRefined(searches=d.get("searches", []), stopped=d.get("stop"))]
+    return []
+
+
+_ANSWER_FIELD = re.compile(r'"answer"\s*:\s*"')
+
+
+class AnswerTextStream:
+    """Turns the answer call's streamed chunks into answer text as it grows.
+
+    The answer is structured output (``{"answer": "...", "sources": [...]}``): only the growing
+    ``answer`` string is passed on. A plain-text reply (the fallback) is passed on as is.
+    """
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self.sent = ""
+
+    def feed(self, chunk: str) -> str:
+        """Add a chunk of the model's output; return the new answer text it reveals (maybe empty)."""
+        self.raw += chunk
+        text = self._answer_so_far()
+        if text is None or not text.startswith(self.sent):
+            return ""
+        delta, self.sent = text[len(self.sent):], text
+        return delta
+
+    def _answer_so_far(self) -> str | None:
+        stripped = self.raw.lstrip()
+        if not stripped:
+            return None
+        if not stripped.startswith("{"):
+            return self.raw  # plain text
+        match = _ANSWER_FIELD.search(self.raw)
+        if not match:
+            return None
+        body, out, i = self.raw[match.end():], [], 0
+        while i < len(body):
+            ch = body[i]
+            if ch == '"':
+                break
+            if ch == "\\":
+                if i + 1 >= len(body):
+                    break  # an escape cut in half: wait for the rest
+                escape = body[i : i + 6] if body[i + 1] == "u" else body[i : i + 2]
+                if body[i + 1] == "u" and len(escape) < 6:
+                    break
+                try:
+                    out.append(json.loads(f'"{escape}"'))
+                except json.JSONDecodeError:
+                    out.append(escape)
+                i += len(escape)
+                continue
+            out.append(ch)
+            i += 1
+        return "".join(out)
+
+
+def chunk_text(content: Any) -> str:
+    """The text of a message chunk's content (a string or content blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Iterable):
+        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+    return str(content)
