@@ -158,10 +158,13 @@ def _render_answer(answer: Answer) -> None:
 @app.command()
 @_clean_errors
 def ask(
-    question: Annotated[str, typer.Argument(help="The question.")],
-    index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")],
+    question: Annotated[Optional[str], typer.Argument(help="The question (not needed with --resume).")] = None,
+    index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional [env AGENTIC_RAG_GRAPH, else agentic].")] = None,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
+    thread: Annotated[Optional[str], typer.Option(help="Chat thread: earlier turns give context, the run is checkpointed.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted run (with --thread).")] = False,
+    threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
     max_rounds: Annotated[int, typer.Option(min=1, help="Most search rounds.")] = 3,
     max_llm_calls: Annotated[int, typer.Option(min=1, help="Most chat-model calls, the answer included.")] = 6,
     max_tool_calls: Annotated[Optional[int], typer.Option(min=1, help="Most tool calls [default 12].")] = None,
@@ -181,7 +184,9 @@ def ask(
     from .tools.embeddings import default_embeddings
     from .tools.knowledge_base import KnowledgeBase
 
-    if not question.strip():
+    if resume and not thread:
+        raise ConfigurationError("--resume needs --thread ID")
+    if not resume and not (question or "").strip():
         raise ConfigurationError("the question is empty")
     if not (index_dir / "manifest.json").exists():
         raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
@@ -195,22 +200,83 @@ def ask(
             **({"max_tool_calls": max_tool_calls} if max_tool_calls is not None else {}),
         ),
         on_download=_download_message,
+        checkpointer=_checkpointer(threads_db) if thread else None,
     )
-    if as_json:
-        answer = agent.ask(question)
+    if resume:
+        answer = agent.resume(thread)  # type: ignore[arg-type]
+        if as_json:
+            out.print_json(json.dumps(answer.to_json_dict()))
+        else:
+            _render_answer(answer)
+    elif as_json:
+        answer = agent.ask(question, thread_id=thread)  # type: ignore[arg-type]
         out.print_json(json.dumps(answer.to_json_dict()))
     else:
-        from .events import FinalAnswer
-
-        answer, state = None, {}
-        for event in agent.stream(question):
-            if isinstance(event, FinalAnswer):
-                answer = event.answer
-            _render_event(event, state)
-        if answer is not None:
-            _render_answer(answer)
+        answer = _stream_and_render(agent, question, thread)  # type: ignore[arg-type]
     if trace is not None and answer is not None:
         _write_json(trace, answer.trace())
+
+
+def _checkpointer(path: Path) -> Any:
+    from .agent.conversation import sqlite_checkpointer
+
+    return sqlite_checkpointer(path)
+
+
+def _stream_and_render(agent: Any, question: str, thread: str | None) -> Answer | None:
+    """Show the run's events live, then the answer with its sources."""
+    from .events import FinalAnswer
+
+    answer, state = None, {}
+    for event in agent.stream(question, thread_id=thread):
+        if isinstance(event, FinalAnswer):
+            answer = event.answer
+        _render_event(event, state)
+    if answer is not None:
+        if thread and answer.question != question.strip():
+            out.print(f"[dim](asked as: {answer.question})[/dim]", highlight=False)
+        _render_answer(answer)
+    return answer
+
+
+@app.command()
+@_clean_errors
+def chat(
+    index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
+    thread: Annotated[Optional[str], typer.Option(help="Thread to continue (default: a new one).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
+    graph: Annotated[Optional[str], typer.Option(help="agentic or traditional.")] = None,
+    threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
+    k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
+) -> None:
+    """Chat in the terminal: follow-ups use the thread's history; each turn's steps are shown. Ctrl-D or "exit" ends."""
+    import uuid
+
+    from .agent.agent import Agent
+    from .errors import ConfigurationError
+    from .tools.embeddings import default_embeddings
+    from .tools.knowledge_base import KnowledgeBase
+
+    if not (index_dir / "manifest.json").exists():
+        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
+    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    thread = thread or uuid.uuid4().hex[:8]
+    agent = Agent(model, knowledge_base=kb, graph=graph, k=k, on_download=_download_message,  # type: ignore[arg-type]
+                  checkpointer=_checkpointer(threads_db))
+    if agent.conversation.pending(thread):
+        out.print(f"[yellow]thread {thread} has an unfinished run; finishing it first[/yellow]")
+        _render_answer(agent.resume(thread))
+    out.print(f"[dim]thread {thread} ({len(agent.history(thread))} earlier turns); resume it with --thread {thread}[/dim]")
+    while True:
+        try:
+            message = typer.prompt("you", prompt_suffix="> ").strip()
+        except (EOFError, typer.Abort):
+            break
+        if message.lower() in {"exit", "quit"}:
+            break
+        if message:
+            _stream_and_render(agent, message, thread)
+            out.print()
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -82,9 +82,9 @@ class ScriptedChatModel(BaseChatModel):
             raise AssertionError(f"ScriptedChatModel ran out of replies after {self._position} calls")
         entry = self.script[self._position]
         self._position += 1
-        if callable(entry) and not isinstance(entry, (BaseModel, Exception)):
+        if callable(entry) and not isinstance(entry, (BaseModel, BaseException)):
             entry = entry(messages)
-        if isinstance(entry, Exception):
+        if isinstance(entry, BaseException):
             raise entry
         return entry
 

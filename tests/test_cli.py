@@ -111,6 +111,49 @@ def test_a_trace_into_a_missing_directory_fails_before_the_run(docs, tmp_path, f
     assert fake_world.calls == []
 
 
+def test_ask_in_a_thread_killed_half_way_then_resumed(docs, tmp_path, monkeypatch):
+    class Killed(BaseException):
+        pass
+
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    crashing = ScriptedChatModel(script=[{"sources": [1], "answer": "", "next_query": "Harbor team lead"}, Killed()])
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: crashing)
+    common = ["--index", str(tmp_path / "idx"), "--k", "1", "--thread", "T", "--threads-db", str(tmp_path / "t.sqlite")]
+    with pytest.raises(Killed):
+        runner.invoke(cli.app, ["ask", "Who leads the team that owns Relay?", *common])
+
+    finishing = ScriptedChatModel(script=[{"sources": [2, 1], "answer": "Ines Okafor", "next_query": ""},
+                                          {"answer": "Ines Okafor", "sources": [2, 1]}])
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: finishing)
+    result = runner.invoke(cli.app, ["ask", "--resume", *common, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["answer"] == "Ines Okafor [1][2]" and data["exit_reason"] == "answered"
+    assert len(finishing.calls) == 2  # the first round was not redone
+    again = runner.invoke(cli.app, ["ask", "--resume", *common])
+    assert again.exit_code == 1 and "no unfinished run" in again.stderr
+
+
+def test_chat_keeps_the_thread_and_rewrites_follow_ups(docs, tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    model = ScriptedChatModel(script=[
+        {"sources": [1], "answer": "Harbor", "next_query": ""}, {"answer": "the Harbor team", "sources": [1]},
+        "Who leads the Harbor team?",
+        {"sources": [1], "answer": "Ines Okafor", "next_query": ""}, {"answer": "Ines Okafor", "sources": [1]},
+    ])
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
+    args = ["chat", "--index", str(tmp_path / "idx"), "--k", "1", "--thread", "c1", "--threads-db", str(tmp_path / "t.sqlite")]
+    result = runner.invoke(cli.app, args, input="Which team owns Relay?\nand who leads it?\nexit\n")
+    assert result.exit_code == 0, result.output
+    assert "the Harbor team [1]" in result.stdout and "Ines Okafor [1]" in result.stdout
+    assert "asked as: Who leads the Harbor team?" in result.stdout
+    assert result.stdout.index("search") < result.stdout.index("judge")
+    again = runner.invoke(cli.app, args, input="exit\n")
+    assert "2 earlier turns" in again.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -118,6 +161,7 @@ def test_a_trace_into_a_missing_directory_fails_before_the_run(docs, tmp_path, f
         (["ask", "   ", "--index", "{tmp}/idx"], "question is empty"),
         (["ask", "Who?", "--index", "{tmp}/idx", "--graph", "circular"], "unknown graph"),
         (["ask", "Who?", "--index", "{tmp}/idx", "--model", "local:no-such-model"], "no-such-model"),
+        (["ask", "--resume", "--index", "{tmp}/idx"], "--resume needs --thread"),
     ],
 )
 def test_errors_are_one_line_and_exit_1(docs, tmp_path, monkeypatch, args, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from ..errors import ConfigurationError
 from ..graphs import Budget, build_agentic_graph, build_traditional_graph
 from ..tools.adapters import as_tool, query_tools
 from ..tools.retrieval import retrieval_tools
+from .conversation import Conversation
 from .models import resolve_chat_model
 from .settings import Settings
 
@@ -49,6 +51,7 @@ class Agent:
         k: int | None = None,
         verbose: bool | None = None,
         on_download: Any = None,
+        checkpointer: Any = None,
     ) -> None:
         try:
             settings = Settings()
@@ -77,33 +80,101 @@ class Agent:
         )
         self.graph_name = graph
         self.budget = budget or Budget()
-        self.graph = _BUILDERS[graph](self.model, all_tools, k=k, **graph_settings)
+        self.checkpointer = checkpointer
+        self.graph = _BUILDERS[graph](self.model, all_tools, k=k, checkpointer=checkpointer, **graph_settings)
+        self._conversation = Conversation(self.model, self.graph, checkpointer) if checkpointer is not None else None
 
     def _input(self, question: str, budget: Budget | None) -> dict[str, Any]:
         if not isinstance(question, str) or not question.strip():
             raise ConfigurationError("the question is empty")
         return {"question": question.strip(), "budget": budget or self.budget}
 
-    def ask(self, question: str, *, budget: Budget | None = None) -> Answer:
-        """Run the graph to the end and return the answer."""
-        return self.graph.invoke(self._input(question, budget))["answer"]
+    def ask(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Answer:
+        """Run the graph to the end and return the answer.
 
-    def stream(self, question: str, *, budget: Budget | None = None) -> Iterator[Any]:
+        With ``thread_id`` (needs a checkpointer) the question is a turn of that chat thread: see :meth:`chat`.
+        """
+        if thread_id is not None:
+            return self.chat(question, thread_id=thread_id, budget=budget)
+        return self.graph.invoke(self._input(question, budget), self._one_off_config())["answer"]
+
+    def _one_off_config(self) -> dict[str, Any] | None:
+        """A checkpointed graph needs a thread id even for a one-off question: a fresh one."""
+        if self.checkpointer is None:
+            return None
+        return {"configurable": {"thread_id": f"one-off/{uuid.uuid4().hex}"}}
+
+    @property
+    def conversation(self) -> Conversation:
+        if self._conversation is None:
+            raise ConfigurationError("chat threads and resume need a checkpointer: Agent(..., checkpointer=...)")
+        return self._conversation
+
+    def chat(self, message: str, *, thread_id: str, budget: Budget | None = None) -> Answer:
+        """Answer ``message`` as the next turn of ``thread_id``.
+
+        A follow-up ("and who leads it?") is first rewritten into a standalone question from the
+        thread's history (one model call); ``Answer.question`` holds the rewritten question. The
+        run is checkpointed step by step, so :meth:`resume` can finish it if the process dies.
+        """
+        research_input, config = self.conversation.start_turn(message, thread_id, self._input(message, budget))
+        answer = self.graph.invoke(research_input, config)["answer"]
+        self.conversation.finish_turn(thread_id, answer)
+        return answer
+
+    def resume(self, thread_id: str) -> Answer:
+        """Finish the thread's interrupted run from its last finished step."""
+        config = self.conversation.resume_config(thread_id)
+        snapshot = self.graph.get_state(config)
+        if snapshot.next:
+            answer = self.graph.invoke(None, config)["answer"]
+        elif snapshot.values.get("answer") is not None:
+            answer = snapshot.values["answer"]  # it had finished; only the record was missing
+        else:  # killed before the first step was saved: start the turn's run again
+            pending = self.conversation.pending(thread_id) or {}
+            answer = self.graph.invoke(self._input(pending.get("question", ""), None), config)["answer"]
+        self.conversation.finish_turn(thread_id, answer)
+        return answer
+
+    def history(self, thread_id: str) -> list[dict[str, str]]:
+        """The thread's finished turns: ``message``, standalone ``question`` and ``answer``."""
+        return [dict(t) for t in self.conversation.turns(thread_id)]
+
+    def _run(self, question: str, budget: Budget | None, thread_id: str | None) -> tuple[Any, dict[str, Any] | None]:
+        """The graph input and config of a run: one-off, or a turn of a chat thread."""
+        if thread_id is None:
+            return self._input(question, budget), self._one_off_config()
+        return self.conversation.start_turn(question, thread_id, self._input(question, budget))
+
+    def stream(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Iterator[Any]:
         """Yield typed events (:mod:`agentic_rag.events`) as the run goes; the last is a ``FinalAnswer``."""
         translator = _EventTranslator()
-        for mode, chunk in self.graph.stream(self._input(question, budget), stream_mode=_STREAM_MODES):
-            yield from translator.translate(mode, chunk)
-
-    async def astream(self, question: str, *, budget: Budget | None = None) -> AsyncIterator[Any]:
-        """Like :meth:`stream`, for asyncio applications."""
-        translator = _EventTranslator()
-        async for mode, chunk in self.graph.astream(self._input(question, budget), stream_mode=_STREAM_MODES):
+        graph_input, config = self._run(question, budget, thread_id)
+        for mode, chunk in self.graph.stream(graph_input, config, stream_mode=_STREAM_MODES):
             for event in translator.translate(mode, chunk):
+                if thread_id is not None and isinstance(event, FinalAnswer):
+                    self.conversation.finish_turn(thread_id, event.answer)
                 yield event
 
-    async def aask(self, question: str, *, budget: Budget | None = None) -> Answer:
+    async def astream(
+        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None
+    ) -> AsyncIterator[Any]:
+        """Like :meth:`stream`, for asyncio applications."""
+        translator = _EventTranslator()
+        graph_input, config = self._run(question, budget, thread_id)
+        async for mode, chunk in self.graph.astream(graph_input, config, stream_mode=_STREAM_MODES):
+            for event in translator.translate(mode, chunk):
+                if thread_id is not None and isinstance(event, FinalAnswer):
+                    self.conversation.finish_turn(thread_id, event.answer)
+                yield event
+
+    async def aask(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Answer:
         """Like :meth:`ask`, for asyncio applications."""
-        return (await self.graph.ainvoke(self._input(question, budget)))["answer"]
+        graph_input, config = self._run(question, budget, thread_id)
+        answer = (await self.graph.ainvoke(graph_input, config))["answer"]
+        if thread_id is not None:
+            self.conversation.finish_turn(thread_id, answer)
+        return answer
 
 
 _STREAM_MODES = ["updates", "custom", "messages"]

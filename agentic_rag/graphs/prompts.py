@@ -11,7 +11,7 @@ from string import Formatter
 
 __all__ = [
     "SYSTEM", "PLAN", "JUDGE", "JUDGE_PREVIOUS", "ANSWER_RULE", "ANSWER", "ANSWER_TEXT", "NO_ANSWER",
-    "PASSAGE", "BUDGET_NOTICE", "placeholders",
+    "PASSAGE", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "placeholders",
 ]
 
 SYSTEM = "You are a careful research assistant. You use only the numbered passages you are given."
@@ -52,6 +52,16 @@ ANSWER_TEXT = """Passages:
 Question: {question}
 
 {answer_rule} Then give the number of the passage it comes from in brackets, like: Canberra [1]. If no passage helps, say: {no_answer}"""
+
+# Chat: a follow-up rewritten into a question that stands alone, from the thread's last turns.
+CONDENSE = """Conversation so far:
+{history}
+
+Follow-up: {message}
+
+Rewrite the follow-up as one question that can be understood without the conversation, naming what "it", "they" or "that" refer to. Reply with the question only."""
+
+HISTORY_TURN = "User: {question}\nAssistant: {answer}"
 
 NO_ANSWER = "I cannot answer this from the sources."
 

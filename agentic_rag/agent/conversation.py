@@ -1,0 +1,121 @@
+"""Chat threads and resumable runs over a LangGraph checkpointer.
+
+A thread keeps its turns (question, standalone question, answer) and the turn under way in a small
+conversation graph saved by the checkpointer under the thread id. Each turn's research run is
+checkpointed under ``<thread id>/turn-<n>``, node by node, so a run killed half way resumes from
+its last finished step. A follow-up is rewritten into a standalone question from the thread's last
+turns (one model call) before the research starts.
+"""
+
+from __future__ import annotations
+
+import operator
+import sqlite3
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.graph import END, START, StateGraph
+
+from ..answer import Answer
+from ..errors import ConfigurationError
+from ..graphs import prompts
+from ..graphs.llm import invoke_text
+
+__all__ = ["Conversation", "sqlite_checkpointer", "Turn"]
+
+
+class Turn(TypedDict):
+    """One finished exchange of a thread."""
+
+    message: str
+    question: str
+    answer: str
+
+
+class ConversationState(TypedDict, total=False):
+    turns: Annotated[list[Turn], operator.add]
+    pending: dict[str, Any] | None  # the turn under way: message, standalone question, turn number
+
+
+def sqlite_checkpointer(path: str | Path) -> Any:
+    """A SQLite checkpointer in ``path`` (created with its folder), usable from several threads."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+
+
+def _store_graph(checkpointer: Any) -> Any:
+    graph = StateGraph(ConversationState)
+    graph.add_node("keep", lambda state: {})
+    graph.add_edge(START, "keep")
+    graph.add_edge("keep", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+class Conversation:
+    """Threads of one agent: history, follow-up rewriting and resume."""
+
+    def __init__(self, model: BaseChatModel, research: Any, checkpointer: Any, history_turns: int = 3) -> None:
+        if checkpointer is None:
+            raise ConfigurationError("chat threads need a checkpointer (Agent(checkpointer=...))")
+        self.model = model
+        self.research = research
+        self.store = _store_graph(checkpointer)
+        self.history_turns = history_turns
+
+    @staticmethod
+    def _config(thread_id: str) -> dict[str, Any]:
+        if not isinstance(thread_id, str) or not thread_id.strip():
+            raise ConfigurationError("the thread id is empty")
+        return {"configurable": {"thread_id": thread_id}}
+
+    def turns(self, thread_id: str) -> list[Turn]:
+        """The finished turns of a thread, oldest first."""
+        return list(self.store.get_state(self._config(thread_id)).values.get("turns") or [])
+
+    def pending(self, thread_id: str) -> dict[str, Any] | None:
+        """The turn under way (asked, not yet answered), if any."""
+        return self.store.get_state(self._config(thread_id)).values.get("pending")
+
+    def standalone(self, message: str, turns: list[Turn]) -> str:
+        """``message`` rewritten to stand alone, using the last turns; unchanged without history."""
+        if not turns:
+            return message
+        history = "\n".join(
+            prompts.HISTORY_TURN.format(question=t["question"], answer=t["answer"]) for t in turns[-self.history_turns :]
+        )
+        user = prompts.CONDENSE.format(history=history, message=message)
+        result = invoke_text(self.model, [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)], attempts=1)
+        rewritten = (result.value or "").strip().strip('"').strip()
+        return rewritten.splitlines()[0].strip() if rewritten else message
+
+    def start_turn(self, message: str, thread_id: str, research_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Record the turn as under way; return the research input and its run config."""
+        config = self._config(thread_id)
+        if self.pending(thread_id):
+            raise ConfigurationError(f"thread {thread_id!r} has an unfinished run: resume it first")
+        turns = self.turns(thread_id)
+        question = self.standalone(message, turns)
+        pending = {"message": message, "question": question, "turn": len(turns)}
+        self.store.update_state(config, {"pending": pending})
+        return {**research_input, "question": question}, self._run_config(thread_id, pending["turn"])
+
+    def _run_config(self, thread_id: str, turn: int) -> dict[str, Any]:
+        return {"configurable": {"thread_id": f"{thread_id}/turn-{turn}"}}
+
+    def finish_turn(self, thread_id: str, answer: Answer) -> None:
+        """Record the answered turn and clear the one under way."""
+        pending = self.pending(thread_id) or {}
+        turn: Turn = {"message": pending.get("message", answer.question), "question": answer.question, "answer": answer.text}
+        self.store.update_state(self._config(thread_id), {"turns": [turn], "pending": None})
+
+    def resume_config(self, thread_id: str) -> dict[str, Any]:
+        """The run config of the unfinished turn; an error if there is none."""
+        pending = self.pending(thread_id)
+        if not pending:
+            raise ConfigurationError(f"thread {thread_id!r} has no unfinished run to resume")
+        return self._run_config(thread_id, pending["turn"])

@@ -1,0 +1,119 @@
+"""Chat threads (history, follow-ups rewritten) and resuming a run killed half way."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.tools import StructuredTool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentic_rag import Agent, ConfigurationError, ExitReason
+from agentic_rag.agent.conversation import sqlite_checkpointer
+from tests.fakes import ScriptedChatModel
+from tests.graphs.conftest import _search
+
+
+class Killed(BaseException):
+    """Stands for the process dying: not an Exception, so nothing in the run catches it."""
+
+
+def counting_tool():
+    calls: list[str] = []
+
+    def search_knowledge_base(query: str, k: int = 4) -> list:
+        """Search the test corpus by shared words."""
+        calls.append(query)
+        return _search(query, k)
+
+    return StructuredTool.from_function(search_knowledge_base), calls
+
+
+def agent(script, checkpointer, tool=None):
+    tool = tool or counting_tool()[0]
+    return Agent(ScriptedChatModel(script=script), tools=[tool], k=1, checkpointer=checkpointer)
+
+
+def plan(query):
+    return {"searches": [{"tool": "search_knowledge_base", "query": query}]}
+
+
+def test_a_follow_up_is_rewritten_with_the_thread_history():
+    saver = InMemorySaver()
+    first = agent([plan("Relay service owner"), {"answer": "Harbor", "sources": [1], "next_query": ""},
+                   {"answer": "the Harbor team", "sources": [1]}], saver)
+    answer = first.chat("Which team owns the Relay service?", thread_id="t1")
+    assert answer.text == "the Harbor team [1]"
+
+    model = ScriptedChatModel(script=[
+        "Who leads the Harbor team?",  # the rewrite
+        plan("Harbor team led by"), {"answer": "Ines Okafor", "sources": [1], "next_query": ""},
+        {"answer": "Ines Okafor", "sources": [1]},
+    ])
+    second = Agent(model, tools=[counting_tool()[0]], k=1, checkpointer=saver)
+    follow_up = second.chat("and who leads it?", thread_id="t1")
+    rewrite_prompt = model.prompts()[0]
+    assert "Which team owns the Relay service?" in rewrite_prompt and "the Harbor team [1]" in rewrite_prompt
+    assert "and who leads it?" in rewrite_prompt
+    assert follow_up.question == "Who leads the Harbor team?"
+    assert follow_up.text == "Ines Okafor [1]"
+    assert [t["message"] for t in second.history("t1")] == ["Which team owns the Relay service?", "and who leads it?"]
+
+
+def test_threads_do_not_see_each_other():
+    saver = InMemorySaver()
+    a = agent([plan("Relay"), {"answer": "Harbor", "sources": [1], "next_query": ""},
+               {"answer": "Harbor", "sources": [1]}], saver)
+    a.chat("Who owns Relay?", thread_id="alice")
+    model = ScriptedChatModel(script=[plan("Atlas team"), {"answer": "Tomas Reyes", "sources": [1], "next_query": ""},
+                                      {"answer": "Tomas Reyes", "sources": [1]}])
+    b = Agent(model, tools=[counting_tool()[0]], k=1, checkpointer=saver)
+    answer = b.chat("Who leads the Atlas team?", thread_id="bob")
+    # no history in bob's thread, so no rewrite call: the first call is the plan
+    assert answer.question == "Who leads the Atlas team?" and "Conversation so far" not in model.prompts()[0]
+    assert len(b.history("alice")) == 1 and len(b.history("bob")) == 1
+
+
+def test_a_run_killed_half_way_resumes_without_redoing_finished_steps(tmp_path):
+    path = tmp_path / "threads.sqlite"
+    tool, calls = counting_tool()
+    crashing = agent([plan("Relay service owner"),
+                      {"answer": "", "sources": [1], "next_query": "Harbor team led by"},
+                      Killed()], sqlite_checkpointer(path), tool)  # dies in the second judge call
+    with pytest.raises(Killed):
+        crashing.chat("Who leads the team that owns the Relay service?", thread_id="research")
+    assert calls == ["Relay service owner", "Harbor team led by"]
+
+    # a new process: a new agent over the same checkpoint file
+    model = ScriptedChatModel(script=[{"answer": "Ines Okafor", "sources": [2], "next_query": ""},
+                                      {"answer": "Ines Okafor", "sources": [2]}])
+    resumed = Agent(model, tools=[tool], k=1, checkpointer=sqlite_checkpointer(path))
+    answer = resumed.resume("research")
+    assert answer.text == "Ines Okafor [1]" and answer.exit_reason is ExitReason.ANSWERED
+    assert calls == ["Relay service owner", "Harbor team led by"]  # no search was run again
+    assert len(model.calls) == 2  # only the judge that died and the answer
+    assert [s.kind for s in answer.steps].count("plan") == 1
+    assert resumed.history("research")[0]["answer"] == "Ines Okafor [1]"
+    with pytest.raises(ConfigurationError, match="no unfinished run"):
+        resumed.resume("research")
+
+
+def test_an_unfinished_thread_must_be_resumed_before_the_next_turn():
+    saver = InMemorySaver()
+    crashing = agent([plan("Relay"), Killed()], saver)
+    with pytest.raises(Killed):
+        crashing.chat("Who owns Relay?", thread_id="t")
+    with pytest.raises(ConfigurationError, match="resume it first"):
+        crashing.chat("Another question?", thread_id="t")
+
+
+def test_threads_need_a_checkpointer_and_a_thread_id():
+    plain = Agent(ScriptedChatModel(script=[]), tools=[counting_tool()[0]])
+    with pytest.raises(ConfigurationError, match="checkpointer"):
+        plain.chat("Who owns Relay?", thread_id="t")
+    with pytest.raises(ConfigurationError, match="thread id is empty"):
+        agent([], InMemorySaver()).chat("Who owns Relay?", thread_id=" ")
+
+
+def test_a_checkpointed_agent_still_answers_one_off_questions():
+    one_off = agent([plan("Relay"), {"answer": "Harbor", "sources": [1], "next_query": ""},
+                     {"answer": "Harbor", "sources": [1]}], InMemorySaver())
+    assert one_off.ask("Who owns Relay?").text == "Harbor [1]"
