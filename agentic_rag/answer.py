@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,8 +38,12 @@ class Citation(BaseModel):
     source: str
     quote: str
     span: tuple[int, int] | None = None
+    claim: str = Field(default="", description="The text the marker is attached to.")
     supported: bool = Field(
-        default=True, description="Whether the cited passage shares most content words of the claim (a lexical check)."
+        default=True, description="Whether the cited passage supports the claim (see ``checked_by``)."
+    )
+    checked_by: Literal["lexical", "llm"] = Field(
+        default="lexical", description="lexical: the passage holds most content words of the claim; llm: a model said so."
     )
 
 

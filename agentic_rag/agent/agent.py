@@ -52,6 +52,7 @@ class Agent:
         verbose: bool | None = None,
         on_download: Any = None,
         checkpointer: Any = None,
+        citation_check: Literal["lexical", "llm"] = "lexical",
     ) -> None:
         try:
             settings = Settings()
@@ -69,10 +70,10 @@ class Agent:
             raise ConfigurationError("give the agent a knowledge_base or at least one tool")
         # With tools of your own, a model call plans the first searches (it sees their names and
         # descriptions) and the judge's follow-up queries go to them as well as to the knowledge base.
-        graph_settings: dict[str, Any] = {}
+        graph_settings: dict[str, Any] = {"citation_check": citation_check}
         if own_tools:
             follow_up = [t.name for t in (kb_tools[:1] + query_tools(own_tools))]
-            graph_settings = {"planner": True, "follow_up_tools": follow_up}
+            graph_settings |= {"planner": True, "follow_up_tools": follow_up}
         self.model = resolve_chat_model(
             model if model is not None else settings.model,
             verbose=settings.verbose if verbose is None else verbose,

@@ -96,6 +96,7 @@ def check_citations(text: str, passages: list[Evidence]) -> tuple[str, list[Cita
                         source=evidence.source,
                         quote=quote,
                         span=span,
+                        claim=claim.strip(),
                         supported=supports(evidence, claim),
                     )
                 )

@@ -27,7 +27,7 @@ from . import prompts
 from .budget import Budget, exhausted
 from .citations import check_citations, format_passages
 from .llm import invoke_structured, invoke_text
-from .schemas import FinalAnswer, Judgement, plan_schema
+from .schemas import FinalAnswer, Judgement, SupportCheck, plan_schema
 from .state import RAGState
 
 __all__ = ["RAGNodes", "normalise_query", "is_transient"]
@@ -73,6 +73,8 @@ class RAGNodes:
     ``follow_up_tools`` (default: the first query tool). With ``answer_from_judge=True`` a judge's
     answer that asks for nothing more is the final answer, saving the answer call; off by default,
     since on HotpotQA the 1.5B model's judge answers were worse than its answers to the answer prompt.
+    ``citation_check="llm"`` asks the model, one call per citation within the budget, whether each
+    cited passage states the answer (the default lexical check costs nothing).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class RAGNodes:
         tool_retry_wait: float = 0.5,
         follow_up_tools: list[str] | None = None,
         answer_from_judge: bool = False,
+        citation_check: str = "lexical",
     ) -> None:
         self.model = model
         self.tools = [as_tool(t) for t in tools]
@@ -104,6 +107,9 @@ class RAGNodes:
         self.structured_attempts = structured_attempts
         self.planner = planner
         self.answer_from_judge = answer_from_judge
+        if citation_check not in ("lexical", "llm"):
+            raise ConfigurationError(f"citation_check must be 'lexical' or 'llm', not {citation_check!r}")
+        self.citation_check = citation_check
         self.tool_attempts = max(1, tool_attempts)
         self.tool_retry_wait = tool_retry_wait
         self.plan_schema = plan_schema([t.name for t in self.search_tools])
@@ -367,6 +373,27 @@ class RAGNodes:
             ids = [i for i in ids if i in keep]
         return [evidence[i] for i in ids]
 
+    def _check_with_model(self, state: RAGState, citations: list[Any], spent: Usage) -> tuple[list[Any], Usage]:
+        """Ask the model whether each cited passage states the answer; keep the lexical flag if it cannot say."""
+        evidence = state.get("evidence") or {}
+        usage, checked = Usage(), []
+        for citation in citations:
+            so_far = {**state, "usage": self._usage(state) + spent + usage}
+            item = evidence.get(citation.evidence_id)
+            if item is None or self._exhausted(so_far) is not None:
+                checked.append(citation)
+                continue
+            user = prompts.SUPPORT.format(
+                passage=item.short(self.passage_chars).replace("\n", " "), question=state["question"], claim=citation.claim
+            )
+            result = invoke_structured(self.model, SupportCheck, self._messages(user), attempts=1)
+            usage = usage + result.usage
+            if result.value is None:
+                checked.append(citation)
+            else:
+                checked.append(citation.model_copy(update={"supported": result.value.supported, "checked_by": "llm"}))
+        return checked, usage
+
     def _written(self, answer: str, sources: list[int]) -> str:
         """A short answer followed by the markers of its sources, or the no-answer sentence."""
         answer = _MARKERS.sub("", answer).strip()
@@ -425,6 +452,9 @@ class RAGNodes:
                 exit_reason = ExitReason.ERROR
             else:
                 text, citations, invalid = check_citations(written, relevant)
+        if self.citation_check == "llm" and citations:
+            citations, check_usage = self._check_with_model(state, citations, usage)
+            usage = usage + check_usage
         call_usage = usage
         total = self._usage(state) + usage
         wall = max(time.time() - state.get("started_at", time.time()), 0.0)

@@ -11,7 +11,7 @@ from string import Formatter
 
 __all__ = [
     "SYSTEM", "PLAN", "JUDGE", "JUDGE_PREVIOUS", "ANSWER_RULE", "ANSWER", "ANSWER_TEXT", "NO_ANSWER",
-    "PASSAGE", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "placeholders",
+    "PASSAGE", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "SUPPORT", "placeholders",
 ]
 
 SYSTEM = "You are a careful research assistant. You use only the numbered passages you are given."
@@ -52,6 +52,14 @@ ANSWER_TEXT = """Passages:
 Question: {question}
 
 {answer_rule} Then give the number of the passage it comes from in brackets, like: Canberra [1]. If no passage helps, say: {no_answer}"""
+
+# The optional model check of a citation (citation_check="llm").
+SUPPORT = """Passage: {passage}
+
+Question: {question}
+Answer: {claim}
+
+Does the passage state this answer to the question?"""
 
 # Chat: a follow-up rewritten into a question that stands alone, from the thread's last turns.
 CONDENSE = """Conversation so far:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-__all__ = ["Plan", "Judgement", "FinalAnswer", "plan_schema", "SearchRequest"]
+__all__ = ["Plan", "Judgement", "FinalAnswer", "SupportCheck", "plan_schema", "SearchRequest"]
 
 
 class SearchRequest(BaseModel):
@@ -50,6 +50,12 @@ class FinalAnswer(BaseModel):
     # Required (no defaults): with optional fields constrained decoding lets a model reply ``{}``.
     answer: str = Field(max_length=200, description="the answer in as few words as possible, or empty")
     sources: list[int] = Field(description="numbers of the passages the answer comes from")
+
+
+class SupportCheck(BaseModel):
+    """The optional model check of one citation."""
+
+    supported: bool = Field(description="whether the passage states the answer")
 
 
 def plan_schema(tool_names: list[str]) -> type[Plan]:

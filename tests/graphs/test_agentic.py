@@ -378,3 +378,36 @@ def test_a_permanent_tool_error_is_not_retried():
     answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
     assert len(calls) == 1
     assert answer.exit_reason is ExitReason.NO_EVIDENCE and model.calls == []
+
+
+def test_the_model_citation_check_flags_what_the_passage_does_not_state(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "", "sources": [1, 2], "next_query": ""},
+            written("Ines Okafor", 1, 2),
+            {"supported": False},  # passage 1 (Relay) does not name the lead
+            {"supported": True},
+        ]
+    )
+    graph = build_agentic_graph(model, [search_tool], k=2, citation_check="llm")
+    answer = graph.invoke({"question": "Who leads the team that owns the Relay service?"})["answer"]
+    assert [(c.supported, c.checked_by) for c in answer.citations] == [(False, "llm"), (True, "llm")]
+    assert answer.citations[0].claim == "Ines Okafor"
+    assert "Answer: Ines Okafor" in model.prompts()[2]
+    assert answer.usage.llm_calls == 4
+
+
+def test_the_model_citation_check_stays_within_the_llm_budget(search_tool):
+    model = ScriptedChatModel(script=[{"answer": "", "sources": [1], "next_query": ""}, written("Harbor", 1)])
+    graph = build_agentic_graph(model, [search_tool], k=1, citation_check="llm")
+    answer = graph.invoke({"question": "Who owns Relay?", "budget": Budget(max_llm_calls=2)})["answer"]
+    assert answer.citations[0].checked_by == "lexical" and answer.usage.llm_calls == 2
+
+
+def test_an_unknown_citation_check_is_a_configuration_error(search_tool):
+    import pytest
+
+    from agentic_rag.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="citation_check"):
+        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], citation_check="vibes")

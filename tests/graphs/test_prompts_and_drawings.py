@@ -23,6 +23,9 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
         (prompts.PASSAGE, {"number", "source", "text"}),
         (prompts.BUDGET_NOTICE, {"reason"}),
         (prompts.SYSTEM, set()),
+        (prompts.SUPPORT, {"passage", "question", "claim"}),
+        (prompts.CONDENSE, {"history", "message"}),
+        (prompts.HISTORY_TURN, {"question", "answer"}),
     ],
 )
 def test_placeholders(template, names):
