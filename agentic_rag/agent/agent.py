@@ -205,11 +205,12 @@ class _EventTranslator:
         for node_update in (chunk or {}).values():
             if not node_update:
                 continue
-            if "answer" in node_update:
+            if node_update.get("answer") is not None:
                 events.append(FinalAnswer(answer=node_update["answer"]))
                 continue
-            for step in node_update.get("steps") or []:
+            steps, evidence = node_update.get("steps"), node_update.get("evidence")
+            for step in steps if isinstance(steps, list) else []:  # not the start node's reset marker
                 events.extend(events_from_step(step))
-            if node_update.get("evidence"):
-                events.append(EvidenceFound(ids=list(node_update["evidence"])))
+            if isinstance(evidence, dict) and evidence:
+                events.append(EvidenceFound(ids=list(evidence)))
         return events

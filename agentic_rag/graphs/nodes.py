@@ -28,7 +28,7 @@ from .budget import Budget, exhausted
 from .citations import check_citations, format_passages
 from .llm import invoke_structured, invoke_text
 from .schemas import FinalAnswer, Judgement, SupportCheck, plan_schema
-from .state import RAGState
+from .state import RESET, RAGState
 
 __all__ = ["RAGNodes", "normalise_query", "is_transient"]
 
@@ -162,7 +162,12 @@ class RAGNodes:
         budget = state.get("budget") or Budget()
         if isinstance(budget, dict):
             budget = Budget.model_validate(budget)
-        return {"question": question, "budget": budget, "started_at": time.time(), "rounds": 0, "exit_reason": None}
+        # Every per-run key starts afresh, so a thread's earlier run (Studio, chat) leaves nothing behind.
+        return {
+            "question": question, "budget": budget, "started_at": time.time(), "rounds": 0, "exit_reason": None,
+            "evidence": RESET, "queries_run": RESET, "usage": RESET, "steps": RESET, "pending": [],
+            "relevant_ids": [], "judged_ids": [], "new_ids": [], "sufficient": False, "draft": None, "answer": None,
+        }
 
     def plan(self, state: RAGState) -> dict[str, Any]:
         """Decide whether to search and with which first queries (one structured LLM call)."""

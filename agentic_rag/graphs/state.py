@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Annotated, TypedDict
 
 from ..answer import Answer, ExitReason, Step, Usage
 from ..evidence import Evidence
 from .budget import Budget
 
-__all__ = ["RAGState", "RAGInput", "RAGOutput", "merge_evidence", "add_usage"]
+__all__ = ["RAGState", "RAGInput", "RAGOutput", "merge_evidence", "add_usage", "extend", "RESET"]
+
+# A node returns RESET for a summing key to empty it: the start of each run does, so a second run
+# on the same checkpointed thread (LangGraph Studio, a chat turn) starts from nothing.
+RESET = "__reset__"
 
 
-def merge_evidence(current: dict[str, Evidence] | None, new: dict[str, Evidence] | None) -> dict[str, Evidence]:
+def merge_evidence(current: dict[str, Evidence] | None, new: dict[str, Evidence] | str | None) -> dict[str, Evidence]:
     """Union of evidence by id; the first copy of an id wins, insertion order is kept."""
+    if new == RESET:
+        return {}
     merged = dict(current or {})
     for evidence_id, evidence in (new or {}).items():
         merged.setdefault(evidence_id, evidence)
     return merged
 
 
-def add_usage(current: Usage | None, delta: Usage | None) -> Usage:
+def add_usage(current: Usage | None, delta: Usage | str | None) -> Usage:
     """Sum of two usage records (nodes return only what they spent)."""
+    if delta == RESET:
+        return Usage()
     return (current or Usage()) + (delta or Usage())
+
+
+def extend(current: list[Any] | None, new: list[Any] | str | None) -> list[Any]:
+    """Append to a list."""
+    if new == RESET:
+        return []
+    return [*(current or []), *(new or [])]
 
 
 class RAGInput(TypedDict, total=False):
@@ -45,7 +59,7 @@ class RAGState(TypedDict, total=False):
     budget: Budget
     started_at: float
     pending: list[dict[str, str]]  # searches still to run: {"tool": ..., "query": ...}
-    queries_run: Annotated[list[str], operator.add]  # normalised "tool|query" keys already run
+    queries_run: Annotated[list[str], extend]  # normalised "tool|query" keys already run
     evidence: Annotated[dict[str, Evidence], merge_evidence]
     relevant_ids: list[str]
     judged_ids: list[str]  # the passages the last judge call read, in its order
@@ -54,6 +68,6 @@ class RAGState(TypedDict, total=False):
     draft: dict[str, Any] | None  # the latest cited answer of a judge: {"answer", "sources": evidence ids}
     rounds: int
     usage: Annotated[Usage, add_usage]
-    steps: Annotated[list[Step], operator.add]
+    steps: Annotated[list[Step], extend]
     exit_reason: ExitReason | None
     answer: Answer

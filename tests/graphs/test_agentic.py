@@ -411,3 +411,16 @@ def test_an_unknown_citation_check_is_a_configuration_error(search_tool):
 
     with pytest.raises(ConfigurationError, match="citation_check"):
         build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], citation_check="vibes")
+
+
+def test_a_second_run_on_the_same_thread_starts_from_nothing(search_tool):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    reply = [{"answer": "Harbor", "sources": [1], "next_query": ""}, written("Harbor", 1)]
+    graph = build_agentic_graph(ScriptedChatModel(script=reply * 2), [search_tool], k=1, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "studio"}}
+    first = graph.invoke({"question": "Who owns Relay?"}, config)["answer"]
+    second = graph.invoke({"question": "Who owns Relay?"}, config)["answer"]
+    assert second.exit_reason is ExitReason.ANSWERED and second.text == first.text
+    assert second.usage.llm_calls == 2 and second.usage.tool_calls == 1  # nothing carried over
+    assert [s.kind for s in second.steps] == ["plan", "search", "judge", "answer"]
