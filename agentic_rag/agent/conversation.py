@@ -71,6 +71,8 @@ class Conversation:
     def _config(thread_id: str) -> dict[str, Any]:
         if not isinstance(thread_id, str) or not thread_id.strip():
             raise ConfigurationError("the thread id is empty")
+        if "/" in thread_id:
+            raise ConfigurationError(f"a thread id may not contain '/': {thread_id!r}")
         return {"configurable": {"thread_id": thread_id}}
 
     def turns(self, thread_id: str) -> list[Turn]:

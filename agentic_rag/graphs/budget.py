@@ -43,13 +43,14 @@ def exhausted(
     """The first budget part that is used up, or ``None``.
 
     ``reserve_llm_calls`` keeps calls back (the final answer needs one); ``next_tool_calls`` asks
-    whether that many more tool calls still fit.
+    whether that many more tool calls still fit (steps that call no tool pass 0 and are not stopped
+    by a used-up tool budget).
     """
     if rounds >= budget.max_rounds:
         return ExitReason.BUDGET_ROUNDS
     if usage.llm_calls + reserve_llm_calls >= budget.max_llm_calls:
         return ExitReason.BUDGET_LLM_CALLS
-    if budget.max_tool_calls is not None and usage.tool_calls + max(next_tool_calls, 1) > budget.max_tool_calls:
+    if budget.max_tool_calls is not None and next_tool_calls and usage.tool_calls + next_tool_calls > budget.max_tool_calls:
         return ExitReason.BUDGET_TOOL_CALLS
     if budget.max_tokens is not None and usage.total_tokens >= budget.max_tokens:
         return ExitReason.BUDGET_TOKENS

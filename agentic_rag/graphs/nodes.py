@@ -54,7 +54,7 @@ def _stream_writer() -> Any:
 def is_transient(exc: BaseException) -> bool:
     """Whether a tool error may go away on a retry: not bad arguments or a tool's own refusal."""
     permanent = (ValueError, TypeError, KeyError, LookupError, ValidationError, ToolException, NotImplementedError)
-    return not isinstance(exc, permanent)
+    return isinstance(exc, Exception) and not isinstance(exc, permanent)
 
 
 def _key(tool: str, query: str) -> str:

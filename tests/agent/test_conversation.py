@@ -117,3 +117,8 @@ def test_a_checkpointed_agent_still_answers_one_off_questions():
     one_off = agent([plan("Relay"), {"answer": "Harbor", "sources": [1], "next_query": ""},
                      {"answer": "Harbor", "sources": [1]}], InMemorySaver())
     assert one_off.ask("Who owns Relay?").text == "Harbor [1]"
+
+
+def test_a_thread_id_may_not_reach_into_another_threads_runs():
+    with pytest.raises(ConfigurationError, match="may not contain"):
+        agent([], InMemorySaver()).chat("Who owns Relay?", thread_id="t1/turn-0")

@@ -424,3 +424,18 @@ def test_a_second_run_on_the_same_thread_starts_from_nothing(search_tool):
     assert second.exit_reason is ExitReason.ANSWERED and second.text == first.text
     assert second.usage.llm_calls == 2 and second.usage.tool_calls == 1  # nothing carried over
     assert [s.kind for s in second.steps] == ["plan", "search", "judge", "answer"]
+
+
+def test_a_used_up_tool_budget_does_not_stop_the_judge_or_the_answer(search_tool):
+    model = ScriptedChatModel(script=[{"answer": "", "sources": [1], "next_query": "Harbor team led by"}, written("Harbor", 1)])
+    graph = build_agentic_graph(model, [search_tool], k=1)
+    answer = graph.invoke({"question": "Who owns Relay?", "budget": Budget(max_tool_calls=1)})["answer"]
+    assert [s.kind for s in answer.steps] == ["plan", "search", "judge", "refine", "answer"]
+    assert answer.exit_reason is ExitReason.BUDGET_TOOL_CALLS and answer.text == "Harbor [1]"
+
+
+def test_only_exceptions_are_transient():
+    from agentic_rag.graphs.nodes import is_transient
+
+    assert is_transient(ConnectionError()) and is_transient(TimeoutError())
+    assert not is_transient(ValueError()) and not is_transient(KeyboardInterrupt()) and not is_transient(SystemExit())
