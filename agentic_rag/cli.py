@@ -109,6 +109,8 @@ def _render_event(event: Any, state: dict[str, bool]) -> None:
 
     label = lambda name: f"[bold cyan]{name:<7}[/bold cyan] "  # noqa: E731
     if isinstance(event, ev.AnswerToken):
+        if event.reset and state.pop("writing", False):
+            out.print("  [dim](retrying)[/dim]")
         if not state.get("writing"):
             out.print(label("writing"), end="")
             state["writing"] = True

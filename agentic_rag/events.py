@@ -78,10 +78,14 @@ class QueryRefined(BaseModel):
 
 
 class AnswerToken(BaseModel):
-    """A piece of the answer text as the model writes it."""
+    """A piece of the answer text as the model writes it.
+
+    ``reset`` means the model started the answer again (a retry): drop the text shown so far.
+    """
 
     type: Literal["token"] = "token"
     text: str
+    reset: bool = False
 
 
 class FinalAnswer(BaseModel):
@@ -150,26 +154,22 @@ class AnswerTextStream:
         match = _ANSWER_FIELD.search(self.raw)
         if not match:
             return None
-        body, out, i = self.raw[match.end():], [], 0
-        while i < len(body):
-            ch = body[i]
-            if ch == '"':
-                break
-            if ch == "\\":
-                if i + 1 >= len(body):
-                    break  # an escape cut in half: wait for the rest
-                escape = body[i : i + 6] if body[i + 1] == "u" else body[i : i + 2]
-                if body[i + 1] == "u" and len(escape) < 6:
-                    break
-                try:
-                    out.append(json.loads(f'"{escape}"'))
-                except json.JSONDecodeError:
-                    out.append(escape)
-                i += len(escape)
-                continue
-            out.append(ch)
-            i += 1
-        return "".join(out)
+        body = self.raw[match.end():]
+        end = _STRING_END.search(body)
+        if end:
+            body = body[: end.start()]
+        else:
+            body = _INCOMPLETE_ESCAPE.sub(r"\1", body)  # wait for the rest of a cut escape or surrogate pair
+        try:
+            return json.loads(f'"{body}"')
+        except json.JSONDecodeError:
+            return None
+
+
+# The closing quote of a JSON string: a quote after an even number of backslashes.
+_STRING_END = re.compile(r'(?<!\\)(?:\\\\)*"')
+# A cut escape at the end: a lone backslash, a partial \uXXXX, or a high surrogate without its pair.
+_INCOMPLETE_ESCAPE = re.compile(r'(?<!\\)((?:\\\\)*)(\\u[dD][89abAB][0-9a-fA-F]{2}(\\(u[0-9a-fA-F]{0,3})?)?|\\(u[0-9a-fA-F]{0,3})?)$')
 
 
 def chunk_text(content: Any) -> str:

@@ -78,8 +78,37 @@ def test_events_round_trip_through_json():
         (['{ "answer" : "a \\', '"b\\"', ' \\u00e9', '", "sources": []}'], ["a ", '"b"', " é", ""]),
         (['{"answer": "caf\\u00', 'e9"}'], ["caf", "é"]),
         (["Canberra", " [1]"], ["Canberra", " [1]"]),
+        (['{"answer": "hi \\ud83d', '\\ude00!"}'], ["hi ", "\U0001F600!"]),
+        (['{"answer": "a\\\\', '\\\\b"}'], ["a\\", "\\b"]),
     ],
 )
 def test_answer_text_stream_passes_on_only_the_growing_answer(chunks, expected):
     stream = ev.AnswerTextStream()
     assert [stream.feed(c) for c in chunks] == expected
+
+
+def test_a_retried_answer_call_resets_the_streamed_text():
+    from langchain_core.tools import StructuredTool
+
+    from tests.graphs.conftest import _search
+
+    tool = StructuredTool.from_function(_search, name="search_knowledge_base")
+    model = ScriptedChatModel(script=[
+        {"sources": [1], "answer": "", "next_query": ""},
+        '{"answer": "Harbor team", "sources": [1',  # cut off: parsed as malformed, retried
+        {"answer": "Harbor team", "sources": [1]},
+    ])
+    events = list(_agent_without_planner(model, tool).stream("Which team owns the Relay service?"))
+    tokens = [e for e in events if isinstance(e, ev.AnswerToken)]
+    resets = [i for i, e in enumerate(tokens) if e.reset]
+    assert len(resets) == 1
+    assert "".join(e.text for e in tokens[resets[0]:]) == "Harbor team"
+    assert events[-1].answer.text == "Harbor team [1]"
+
+
+def _agent_without_planner(model, tool):
+    agent = Agent(model, tools=[tool], k=1)
+    from agentic_rag.graphs import build_agentic_graph
+
+    agent.graph = build_agentic_graph(model, [tool], k=1)  # the knowledge-base default: no planner call
+    return agent

@@ -197,10 +197,13 @@ class _EventTranslator:
             message, metadata = chunk
             if (metadata or {}).get("langgraph_node") != "answer":
                 return []
+            events: list[Any] = []
             if getattr(message, "id", None) != self.message_id:  # a new call (e.g. a retry): start over
+                if self.text.sent:
+                    events.append(AnswerToken(text="", reset=True))
                 self.message_id, self.text = getattr(message, "id", None), AnswerTextStream()
             delta = self.text.feed(chunk_text(message.content))
-            return [AnswerToken(text=delta)] if delta else []
+            return events + ([AnswerToken(text=delta)] if delta else [])
         events: list[Any] = []
         for node_update in (chunk or {}).values():
             if not node_update:
