@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
@@ -160,22 +162,45 @@ class Agent:
     async def astream(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None
     ) -> AsyncIterator[Any]:
-        """Like :meth:`stream`, for asyncio applications."""
-        translator = _EventTranslator()
-        graph_input, config = self._run(question, budget, thread_id)
-        async for mode, chunk in self.graph.astream(graph_input, config, stream_mode=_STREAM_MODES):
-            for event in translator.translate(mode, chunk):
-                if thread_id is not None and isinstance(event, FinalAnswer):
-                    self.conversation.finish_turn(thread_id, event.answer)
-                yield event
+        """Like :meth:`stream`, for asyncio applications.
+
+        Without a checkpointer the graph runs on LangGraph's async API. With one, the run goes
+        through the synchronous path in a worker thread, so any checkpointer works (SQLite's is
+        synchronous); events arrive as they happen either way.
+        """
+        if self.checkpointer is None and thread_id is None:
+            translator = _EventTranslator()
+            async for mode, chunk in self.graph.astream(self._input(question, budget), stream_mode=_STREAM_MODES):
+                for event in translator.translate(mode, chunk):
+                    yield event
+            return
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def work() -> None:
+            try:
+                for event in self.stream(question, budget=budget, thread_id=thread_id):
+                    loop.call_soon_threadsafe(queue.put_nowait, ("event", event))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side
+                loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
+
+        threading.Thread(target=work, name="agentic-rag-run", daemon=True).start()
+        while True:
+            kind, value = await queue.get()
+            if kind == "event":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
 
     async def aask(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Answer:
-        """Like :meth:`ask`, for asyncio applications."""
-        graph_input, config = self._run(question, budget, thread_id)
-        answer = (await self.graph.ainvoke(graph_input, config))["answer"]
-        if thread_id is not None:
-            self.conversation.finish_turn(thread_id, answer)
-        return answer
+        """Like :meth:`ask`, for asyncio applications (see :meth:`astream` on checkpointers)."""
+        if self.checkpointer is None and thread_id is None:
+            return (await self.graph.ainvoke(self._input(question, budget)))["answer"]
+        return await asyncio.to_thread(self.ask, question, budget=budget, thread_id=thread_id)
 
 
 _STREAM_MODES = ["updates", "custom", "messages"]

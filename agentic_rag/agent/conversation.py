@@ -23,7 +23,7 @@ from ..errors import ConfigurationError
 from ..graphs import prompts
 from ..graphs.llm import invoke_text
 
-__all__ = ["Conversation", "sqlite_checkpointer", "Turn"]
+__all__ = ["Conversation", "sqlite_checkpointer", "state_serializer", "Turn"]
 
 
 class Turn(TypedDict):
@@ -39,13 +39,24 @@ class ConversationState(TypedDict, total=False):
     pending: dict[str, Any] | None  # the turn under way: message, standalone question, turn number
 
 
+def state_serializer() -> Any:
+    """LangGraph's msgpack/JSON serializer (never pickle) allowed to rebuild this package's state types."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from ..answer import Answer, Citation, ExitReason, Step, Usage
+    from ..evidence import Evidence
+    from ..graphs.budget import Budget
+
+    return JsonPlusSerializer(allowed_msgpack_modules=[Answer, Citation, ExitReason, Step, Usage, Evidence, Budget])
+
+
 def sqlite_checkpointer(path: str | Path) -> Any:
     """A SQLite checkpointer in ``path`` (created with its folder), usable from several threads."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=state_serializer())
 
 
 def _store_graph(checkpointer: Any) -> Any:

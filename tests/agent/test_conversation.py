@@ -122,3 +122,22 @@ def test_a_checkpointed_agent_still_answers_one_off_questions():
 def test_a_thread_id_may_not_reach_into_another_threads_runs():
     with pytest.raises(ConfigurationError, match="may not contain"):
         agent([], InMemorySaver()).chat("Who owns Relay?", thread_id="t1/turn-0")
+
+
+def test_async_chat_works_with_the_sqlite_checkpointer(tmp_path):
+    import asyncio
+
+    from agentic_rag.events import FinalAnswer
+
+    script = [plan("Relay"), {"answer": "Harbor", "sources": [1], "next_query": ""}, {"answer": "Harbor", "sources": [1]}]
+    chat = agent(script * 2, sqlite_checkpointer(tmp_path / "t.sqlite"))
+
+    async def run():
+        first = await chat.aask("Who owns Relay?", thread_id="a")
+        events = [e async for e in chat.astream("Who owns Relay again?", thread_id="b")]
+        return first, events
+
+    first, events = asyncio.run(run())
+    assert first.text == "Harbor [1]"
+    assert isinstance(events[-1], FinalAnswer) and events[-1].answer.text == "Harbor [1]"
+    assert len(chat.history("a")) == 1 and len(chat.history("b")) == 1
