@@ -189,6 +189,8 @@ def ask(
 
     if resume and not thread:
         raise ConfigurationError("--resume needs --thread ID")
+    if resume and question:
+        raise ConfigurationError("--resume finishes the thread's interrupted question; give no new question with it")
     if not resume and not (question or "").strip():
         raise ConfigurationError("the question is empty")
     if not (index_dir / "manifest.json").exists():

@@ -122,8 +122,7 @@ class Agent:
         """
         research_input, config = self.conversation.start_turn(message, thread_id, self._input(message, budget))
         answer = self.graph.invoke(research_input, config)["answer"]
-        self.conversation.finish_turn(thread_id, answer)
-        return answer
+        return self.conversation.finish_turn(thread_id, answer)
 
     def resume(self, thread_id: str) -> Answer:
         """Finish the thread's interrupted run from its last finished step."""
@@ -136,8 +135,7 @@ class Agent:
         else:  # killed before the first step was saved: start the turn's run again
             pending = self.conversation.pending(thread_id) or {}
             answer = self.graph.invoke(self._input(pending.get("question", ""), None), config)["answer"]
-        self.conversation.finish_turn(thread_id, answer)
-        return answer
+        return self.conversation.finish_turn(thread_id, answer)
 
     def history(self, thread_id: str) -> list[dict[str, str]]:
         """The thread's finished turns: ``message``, standalone ``question`` and ``answer``."""
@@ -156,7 +154,7 @@ class Agent:
         for mode, chunk in self.graph.stream(graph_input, config, stream_mode=_STREAM_MODES):
             for event in translator.translate(mode, chunk):
                 if thread_id is not None and isinstance(event, FinalAnswer):
-                    self.conversation.finish_turn(thread_id, event.answer)
+                    event = FinalAnswer(answer=self.conversation.finish_turn(thread_id, event.answer))
                 yield event
 
     async def astream(

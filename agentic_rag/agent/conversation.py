@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from ..answer import Answer
+from ..answer import Answer, Step, Usage
 from ..errors import ConfigurationError
 from ..graphs import prompts
 from ..graphs.llm import invoke_text
@@ -94,17 +94,17 @@ class Conversation:
         """The turn under way (asked, not yet answered), if any."""
         return self.store.get_state(self._config(thread_id)).values.get("pending")
 
-    def standalone(self, message: str, turns: list[Turn]) -> str:
-        """``message`` rewritten to stand alone, using the last turns; unchanged without history."""
+    def standalone(self, message: str, turns: list[Turn]) -> tuple[str, Usage]:
+        """``message`` rewritten to stand alone, using the last turns, and what that cost; unchanged without history."""
         if not turns:
-            return message
+            return message, Usage()
         history = "\n".join(
             prompts.HISTORY_TURN.format(question=t["question"], answer=t["answer"]) for t in turns[-self.history_turns :]
         )
         user = prompts.CONDENSE.format(history=history, message=message)
         result = invoke_text(self.model, [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)], attempts=1)
         rewritten = (result.value or "").strip().strip('"').strip()
-        return rewritten.splitlines()[0].strip() if rewritten else message
+        return (rewritten.splitlines()[0].strip() if rewritten else message), result.usage
 
     def start_turn(self, message: str, thread_id: str, research_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Record the turn as under way; return the research input and its run config."""
@@ -112,19 +112,24 @@ class Conversation:
         if self.pending(thread_id):
             raise ConfigurationError(f"thread {thread_id!r} has an unfinished run: resume it first")
         turns = self.turns(thread_id)
-        question = self.standalone(message, turns)
-        pending = {"message": message, "question": question, "turn": len(turns)}
+        question, cost = self.standalone(message, turns)
+        pending = {"message": message, "question": question, "turn": len(turns), "rewrite_usage": cost.model_dump()}
         self.store.update_state(config, {"pending": pending})
         return {**research_input, "question": question}, self._run_config(thread_id, pending["turn"])
 
     def _run_config(self, thread_id: str, turn: int) -> dict[str, Any]:
         return {"configurable": {"thread_id": f"{thread_id}/turn-{turn}"}}
 
-    def finish_turn(self, thread_id: str, answer: Answer) -> None:
-        """Record the answered turn and clear the one under way."""
+    def finish_turn(self, thread_id: str, answer: Answer) -> Answer:
+        """Record the answered turn and clear the one under way; the answer gains the rewrite's step and cost."""
         pending = self.pending(thread_id) or {}
+        if pending.get("message") and pending["message"] != answer.question:
+            cost = Usage.model_validate(pending.get("rewrite_usage") or {})
+            step = Step(kind="rewrite", detail={"message": pending["message"], "question": answer.question}, usage=cost)
+            answer = answer.model_copy(update={"usage": answer.usage + cost, "steps": [step, *answer.steps]})
         turn: Turn = {"message": pending.get("message", answer.question), "question": answer.question, "answer": answer.text}
         self.store.update_state(self._config(thread_id), {"turns": [turn], "pending": None})
+        return answer
 
     def resume_config(self, thread_id: str) -> dict[str, Any]:
         """The run config of the unfinished turn; an error if there is none."""

@@ -55,6 +55,9 @@ def test_a_follow_up_is_rewritten_with_the_thread_history():
     assert "and who leads it?" in rewrite_prompt
     assert follow_up.question == "Who leads the Harbor team?"
     assert follow_up.text == "Ines Okafor [1]"
+    # the rewrite is part of the run's cost and trace
+    assert follow_up.steps[0].kind == "rewrite" and follow_up.steps[0].detail["message"] == "and who leads it?"
+    assert follow_up.usage.llm_calls == 4 == len(model.calls)
     assert [t["message"] for t in second.history("t1")] == ["Which team owns the Relay service?", "and who leads it?"]
 
 
