@@ -198,9 +198,14 @@ def summarise(
     rows: Mapping[str, Sequence[Mapping[str, Any]]], *, run: Mapping[str, Any] | None = None, seed: int = 0
 ) -> dict[str, Any]:
     """The summary of per-question rows grouped by graph (see the module doc for what is in it)."""
+    environment = environment_info()
+    # The commit that measured: the one stamped on the rows (several if a run was resumed on newer
+    # code), else the one recorded with the run, else the current one.
+    stamped = sorted({r["commit"] for graph_rows in rows.values() for r in graph_rows if r.get("commit")})
+    environment["commit"] = ", ".join(stamped) if stamped else (run or {}).get("commit") or environment["commit"]
     return {
         "run": dict(run or {}),
-        "environment": environment_info(),
+        "environment": environment,
         "graphs": {graph: _graph_summary(graph_rows, seed) for graph, graph_rows in rows.items()},
         "comparisons": _comparisons(rows, seed),
     }

@@ -309,6 +309,7 @@ def run_eval(
     out = Path(config.out) if config.out is not None else default_out_dir(config, dataset.format)
     embedding_id = embedding_model_id(embeddings) if embeddings is not None else DEFAULT_EMBEDDING_MODEL_ID
     settings = _settings(config, dataset, _model_name(model, config.model), embedding_id)
+    commit = report.git_commit()
     _prepare_out(out, settings)
 
     done = {graph: _latest_rows(out / f"{graph}.jsonl") for graph in config.graphs}
@@ -345,13 +346,15 @@ def run_eval(
                     row = _error_row(graph, example, gold_sources, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
                     in_a_row += 1
                     failed += 1
+                row["commit"] = commit  # the code that produced this row
                 _append_row(out / f"{graph}.jsonl", row)
                 done[graph][example.id] = row
                 progress.advance(graph, row)
                 if in_a_row >= _MAX_FAILURES_IN_A_ROW and ran == 0:
                     raise EvalError(f"the first {in_a_row} runs all failed; last error: {row['error']}")
     rows = {graph: [done[graph][e.id] for e in sample if e.id in done[graph]] for graph in config.graphs}
-    summary = report.summarise(rows, run=settings | {"out": str(out)}, seed=config.seed)
+    recorded = json.loads((out / RUN_FILE).read_text("utf-8"))  # what every run into ``out`` recorded
+    summary = report.summarise(rows, run=recorded | settings | {"out": str(out)}, seed=config.seed)
     files = report.write_report(out, summary)
     return EvalResult(out=out, summary=summary, files=files, ran=ran, skipped=skipped, failed=failed)
 

@@ -179,3 +179,14 @@ def test_cli_errors_are_one_clean_line(tmp_path, monkeypatch, args, message):
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(message.replace("{data}", "data.json"))
+
+
+def test_rows_record_the_commit_that_produced_them_and_the_summary_reports_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.eval.report.git_commit", lambda *a, **k: "a" * 40)
+    run_eval(config(tmp_path), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    monkeypatch.setattr("agentic_rag.eval.report.git_commit", lambda *a, **k: "b" * 40)  # newer code, nothing left to run
+    run_eval(config(tmp_path), model=ScriptedChatModel(script=[]), embeddings=HashingEmbeddings(), show_progress=False)
+    assert {r["commit"] for r in read_rows(tmp_path / "out" / "agentic.jsonl")} == {"a" * 40}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["environment"]["commit"] == "a" * 40
+    assert f"commit {'a' * 40}" in (tmp_path / "out" / "summary.md").read_text()
