@@ -23,7 +23,7 @@ def environment(tmp_path, monkeypatch):
     KnowledgeBase.from_paths([tmp_path / "docs"], HashingEmbeddings()).save(tmp_path / "idx")
     monkeypatch.setenv("AGENTIC_RAG_INDEX", str(tmp_path / "idx"))
     monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
-    model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": ""}, {"answer": "the Harbor team", "sources": [1]}])
+    model = ScriptedChatModel(script=[{"answer": "the Harbor team", "sources": [1], "next_query": ""}])
     monkeypatch.setattr("agentic_rag.agent.models.resolve_chat_model", lambda spec, **kw: model)
     studio._model_and_tools.cache_clear()
     yield

@@ -5,6 +5,9 @@
 - 2WikiMultiHopQA: the same shape, plus ``evidences`` (triples, kept in ``meta``).
 - MuSiQue: JSON lines of ``{id, question, answer, answer_aliases, paragraphs, question_decomposition}``;
   each paragraph is ``{idx, title, paragraph_text, is_supporting}``.
+- ``musique-last-hop``: the same MuSiQue file read as single-hop questions: the last step of each
+  ``question_decomposition`` with the earlier steps' answers written in for ``#1``, ``#2``..., its
+  answer and its one gold paragraph. Its pooled corpus holds the paragraphs of the questions kept.
 
 A record that is malformed or partial (missing question or answer, a supporting fact naming a
 paragraph that is not there, no supporting paragraph...) is reported in :attr:`Dataset.skipped` and
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -49,6 +53,7 @@ class DatasetFormat(str, Enum):
     HOTPOTQA = "hotpotqa"
     TWOWIKI = "2wiki"
     MUSIQUE = "musique"
+    MUSIQUE_LAST_HOP = "musique-last-hop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +246,46 @@ def _parse_musique(record: dict[str, Any]) -> QAExample:
     )
 
 
+def _last_hop(example: QAExample, record: dict[str, Any]) -> QAExample:
+    """The last step of a MuSiQue question's decomposition, earlier answers filled in, as a question of its own.
+
+    "Who was the first president of #1 ?" with #1 = "American Psychological Association" becomes
+    "Who was the first president of American Psychological Association ?": one search answers it.
+    """
+    steps = example.meta.get("question_decomposition")
+    if not steps or not all(isinstance(step, dict) for step in steps):
+        raise _BadRecord("no 'question_decomposition' to take the last hop from")
+    answers = [_text(step.get("answer"), f"question_decomposition[{n}].answer") for n, step in enumerate(steps)]
+    last = steps[-1]
+    question = _text(last.get("question"), "the last hop's question")
+
+    def fill(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if not 1 <= number < len(steps):
+            raise _BadRecord(f"the last hop refers to #{number}, which is not an earlier step")
+        return answers[number - 1]
+
+    question = re.sub(r"#(\d+)", fill, question)
+    if ">>" in question:
+        raise _BadRecord("the last hop is a knowledge-base relation, not a question")
+    index = last.get("paragraph_support_idx")
+    by_idx = {e.get("idx"): e for e in record["paragraphs"] if isinstance(e, dict)}
+    if not isinstance(index, int) or isinstance(index, bool) or index not in by_idx:
+        raise _BadRecord("the last hop's paragraph_support_idx names no paragraph")
+    entry = by_idx[index]
+    title = _text(entry.get("title"), "paragraph title")
+    gold = Paragraph(title, _join_sentences(entry.get("paragraph_text"), title))
+    same = answers[-1] == example.answer
+    return QAExample(
+        id=f"{example.id}/last-hop",
+        question=question,
+        answers=example.answers if same else (answers[-1],),
+        supporting=(gold,),
+        paragraphs=example.paragraphs,
+        meta={"hops": 1, "multi_hop_question": example.question},
+    )
+
+
 def parse_record(record: Any, fmt: DatasetFormat | str) -> QAExample:
     """One record of layout ``fmt`` as a :class:`QAExample`; raises ``ValueError`` if it is malformed."""
     fmt = DatasetFormat(fmt)
@@ -248,6 +293,8 @@ def parse_record(record: Any, fmt: DatasetFormat | str) -> QAExample:
         raise _BadRecord(f"record is a {type(record).__name__}, not an object")
     if fmt is DatasetFormat.MUSIQUE:
         return _parse_musique(record)
+    if fmt is DatasetFormat.MUSIQUE_LAST_HOP:
+        return _last_hop(_parse_musique(record), record)
     return _parse_hotpot_like(record, fmt)
 
 

@@ -8,7 +8,7 @@ from ..answer import Citation
 from ..evidence import Evidence
 from . import prompts
 
-__all__ = ["format_passages", "check_citations", "best_quote", "supports"]
+__all__ = ["format_passages", "check_citations", "best_quote", "supports", "question_coverage"]
 
 _MARKER_GROUP = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
@@ -16,6 +16,10 @@ _WORD = re.compile(r"\w+")
 _STOPWORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or that the their this to was were which who "
     "with whose what when where how passage passages".split()
+)
+# Words of questions that passages need not repeat.
+_QUESTION_STOPWORDS = _STOPWORDS | frozenset(
+    "did do does whom why these those they them then there than his her he she into name".split()
 )
 
 
@@ -26,6 +30,32 @@ def supports(evidence: Evidence, claim: str, threshold: float = 0.5) -> bool:
         return True
     found = {w.lower() for w in _WORD.findall(evidence.text)}
     return len(words & found) / len(words) >= threshold
+
+
+def _stem(word: str) -> str:
+    """A crude stem: a common ending dropped, then five letters ("owns", "owned" -> "own"; "published" -> "publi")."""
+    for ending in ("ing", "ed", "es", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3 and not word.endswith("ss"):
+            word = word[: -len(ending)]
+            break
+    return word[:5]
+
+
+def _stems(text: str) -> set[str]:
+    """The stems of the content words of ``text``."""
+    words = (m.lower() for m in _WORD.findall(text))
+    return {_stem(w) for w in words if w not in _QUESTION_STOPWORDS and (len(w) > 2 or w.isdigit())}
+
+
+def question_coverage(question: str, passages: list[Evidence]) -> float:
+    """The share of the question's content words that the passages (with their titles) contain, 0 to 1."""
+    wanted = _stems(question)
+    if not wanted:
+        return 1.0
+    found: set[str] = set()
+    for passage in passages:
+        found |= _stems(f"{passage.title or ''} {passage.text}")
+    return len(wanted & found) / len(wanted)
 
 
 def format_passages(passages: list[Evidence], max_chars: int = 800) -> str:

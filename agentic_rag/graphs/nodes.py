@@ -25,7 +25,7 @@ from ..evidence import Evidence
 from ..tools.adapters import as_tool, query_tools, to_evidence
 from . import prompts
 from .budget import Budget, exhausted
-from .citations import check_citations, format_passages
+from .citations import check_citations, format_passages, question_coverage
 from .llm import invoke_structured, invoke_text
 from .schemas import FinalAnswer, Judgement, SupportCheck, plan_schema
 from .state import RESET, RAGState
@@ -73,6 +73,10 @@ class RAGNodes:
     ``follow_up_tools`` (default: the first query tool). With ``answer_from_judge=True`` a judge's
     answer that asks for nothing more is the final answer, saving the answer call; off by default,
     since on HotpotQA the 1.5B model's judge answers were worse than its answers to the answer prompt.
+    ``adaptive`` (on by default) checks the judge's answer against the words of the question: when
+    the passages it cites hold at least ``direct_coverage`` of the question's content words, the
+    evidence suffices without a confirming round, and in the first round the judge's answer is the
+    final one, so a question one search answers costs one model call, as in the traditional graph.
     ``citation_check="llm"`` asks the model, one call per citation within the budget, whether each
     cited passage states the answer (the default lexical check costs nothing).
     """
@@ -92,6 +96,8 @@ class RAGNodes:
         tool_retry_wait: float = 0.5,
         follow_up_tools: list[str] | None = None,
         answer_from_judge: bool = False,
+        adaptive: bool = True,
+        direct_coverage: float = 0.75,
         citation_check: str = "lexical",
     ) -> None:
         self.model = model
@@ -107,6 +113,10 @@ class RAGNodes:
         self.structured_attempts = structured_attempts
         self.planner = planner
         self.answer_from_judge = answer_from_judge
+        if not 0.0 < direct_coverage <= 1.0:
+            raise ConfigurationError(f"direct_coverage must be in (0, 1], not {direct_coverage!r}")
+        self.adaptive = adaptive
+        self.direct_coverage = direct_coverage
         if citation_check not in ("lexical", "llm"):
             raise ConfigurationError(f"citation_check must be 'lexical' or 'llm', not {citation_check!r}")
         self.citation_check = citation_check
@@ -319,15 +329,24 @@ class RAGNodes:
         previous_draft = state.get("draft") or {}
         answered = bool(draft_answer) and bool(cited)
         confirmed = normalise_query(draft_answer) == normalise_query(previous_draft.get("answer", ""))
-        sufficient = answered and (not asks_more or confirmed)
-        # "final": the judge asked for nothing more, so its answer is the answer (no answer call).
-        draft = {"answer": draft_answer, "sources": cited, "final": not asks_more} if answered else state.get("draft")
+        # Adaptive: cited passages that hold the question's words back the answer without a second round.
+        coverage = question_coverage(state["question"], [evidence[i] for i in cited]) if answered else 0.0
+        covered = self.adaptive and answered and coverage >= self.direct_coverage
+        sufficient = answered and (not asks_more or confirmed or covered)
+        # "final": the judge asked for nothing more, so its answer may be the answer (answer_from_judge);
+        # "direct": covered in the first round, so its answer is the answer (no answer call).
+        direct = covered and state.get("rounds", 0) <= 1
+        draft = (
+            {"answer": draft_answer, "sources": cited, "final": not asks_more, "direct": direct}
+            if answered else state.get("draft")
+        )
         detail = {
             "relevant": chosen,
             "draft_answer": verdict.answer,
             "missing": verdict.missing,
             "sufficient": sufficient,
             "next_query": query,
+            "coverage": round(coverage, 3),
         }
         return {
             "relevant_ids": chosen,
@@ -410,8 +429,9 @@ class RAGNodes:
     def answer(self, state: RAGState) -> dict[str, Any]:
         """Write the answer and check its citation markers.
 
-        One structured call answers from everything found. With ``answer_from_judge``, a judge's
-        answer from a cited passage that asked for nothing more is used as is instead.
+        One structured call answers from everything found. A first-round judge answer whose cited
+        passages cover the question (``adaptive``) is used as is instead, and with
+        ``answer_from_judge`` so is a judge's answer that asked for nothing more.
         """
         evidence = state.get("evidence") or {}
         relevant = self._answer_passages(state)
@@ -420,8 +440,8 @@ class RAGNodes:
         invalid: list[int] = []
         citations = []
         no_retrieval = exit_reason == ExitReason.NO_RETRIEVAL_NEEDED
-        draft = state.get("draft") if state.get("sufficient") and self.answer_from_judge else None
-        draft = draft if draft and draft.get("final") else None
+        draft = state.get("draft") if state.get("sufficient") else None
+        draft = draft if draft and (draft.get("direct") or (self.answer_from_judge and draft.get("final"))) else None
         if draft and draft.get("answer") and all(i in evidence for i in draft.get("sources") or []):
             numbers = {e.id: n for n, e in enumerate(relevant, start=1)}
             text = self._written(draft["answer"], [numbers[i] for i in draft["sources"] if i in numbers])

@@ -38,8 +38,8 @@ def plan(query):
 
 def test_a_follow_up_is_rewritten_with_the_thread_history():
     saver = InMemorySaver()
-    first = agent([plan("Relay service owner"), {"answer": "Harbor", "sources": [1], "next_query": ""},
-                   {"answer": "the Harbor team", "sources": [1]}], saver)
+    # the judge answers from the passage that holds the question's words: its answer is final
+    first = agent([plan("Relay service owner"), {"answer": "the Harbor team", "sources": [1], "next_query": ""}], saver)
     answer = first.chat("Which team owns the Relay service?", thread_id="t1")
     assert answer.text == "the Harbor team [1]"
 
@@ -132,8 +132,11 @@ def test_async_chat_works_with_the_sqlite_checkpointer(tmp_path):
 
     from agentic_rag.events import FinalAnswer
 
-    script = [plan("Relay"), {"answer": "Harbor", "sources": [1], "next_query": ""}, {"answer": "Harbor", "sources": [1]}]
-    chat = agent(script * 2, sqlite_checkpointer(tmp_path / "t.sqlite"))
+    # the first question's words are all in the passage, so the judge's answer is final; "again" is
+    # not, so the second run writes its answer with the answer call
+    judged = [plan("Relay"), {"answer": "Harbor", "sources": [1], "next_query": ""}]
+    script = judged + judged + [{"answer": "Harbor", "sources": [1]}]
+    chat = agent(script, sqlite_checkpointer(tmp_path / "t.sqlite"))
 
     async def run():
         first = await chat.aask("Who owns Relay?", thread_id="a")

@@ -136,6 +136,33 @@ def test_musique_layout_with_aliases(tmp_path):
     assert example.meta["hops"] == 2
 
 
+def test_musique_last_hop_is_a_single_hop_question_with_earlier_answers_written_in(tmp_path):
+    relation = json.loads(json.dumps(MUSIQUE[0]))
+    relation["id"] = "2hop__3_4"
+    relation["question_decomposition"][1]["question"] = "#1 >> founder"
+    dangling = json.loads(json.dumps(MUSIQUE[0]))
+    dangling["id"] = "2hop__5_6"
+    dangling["question_decomposition"][1]["question"] = "Who led #3?"
+    renamed = json.loads(json.dumps(MUSIQUE[0]))
+    renamed["id"] = "2hop__7_8"
+    renamed["question_decomposition"][1]["answer"] = "Hall"
+    path = write_jsonl(tmp_path / "musique.jsonl", [MUSIQUE[0], relation, dangling, renamed])
+
+    data = read_dataset(path, "musique-last-hop")
+
+    example = data.examples[0]
+    assert example.id == "2hop__1_2/last-hop"
+    assert example.question == "Who was the first president of APA?"
+    assert example.answers == ("G. Stanley Hall", "Stanley Hall")  # the full question's aliases still count
+    assert example.supporting_titles == ("APA",)
+    assert example.meta == {"hops": 1, "multi_hop_question": MUSIQUE[0]["question"]}
+    assert data.examples[1].answers == ("Hall",)  # a last step answering otherwise keeps only its own answer
+    assert [(s.id, s.reason) for s in data.skipped] == [
+        ("2hop__3_4", "the last hop is a knowledge-base relation, not a question"),
+        ("2hop__5_6", "the last hop refers to #3, which is not an earlier step"),
+    ]
+
+
 def test_format_is_detected(tmp_path):
     assert detect_format(write_json(tmp_path / "a.json", HOTPOT)) is DatasetFormat.HOTPOTQA
     assert detect_format(write_json(tmp_path / "b.json", TWOWIKI)) is DatasetFormat.TWOWIKI

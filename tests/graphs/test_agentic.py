@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agentic_rag.answer import ExitReason
+from agentic_rag.errors import ConfigurationError
 from agentic_rag.graphs import Budget, build_agentic_graph
 from tests.fakes import ScriptedChatModel
 
@@ -11,8 +14,9 @@ def plan(*queries: str) -> dict:
     return {"searches": [{"tool": "search_knowledge_base", "query": q} for q in queries]}
 
 
-def run(model, search_tool, question="Who leads the team that owns the Relay service?", planner=False, k=4, **budget):
-    graph = build_agentic_graph(model, [search_tool], planner=planner, k=k)
+def run(model, search_tool, question="Who leads the team that owns the Relay service?", planner=False, k=4, adaptive=False, **budget):
+    """Run the agentic graph; the loop's own rules are tested without the adaptive early answer."""
+    graph = build_agentic_graph(model, [search_tool], planner=planner, k=k, adaptive=adaptive)
     return graph.invoke({"question": question, "budget": Budget(**budget)})["answer"]
 
 
@@ -254,6 +258,53 @@ def test_an_answer_beside_a_new_query_needs_a_second_round_to_confirm_it(search_
     assert answer.usage.llm_calls == 3
     # the answer read both passages, in the order they were found
     assert answer.steps[-1].detail["passages"] == ["services/relay.md#0", "teams/harbor.md#0"]
+
+
+def test_adaptive_a_question_one_passage_covers_costs_one_model_call(search_tool):
+    # single-hop: the judge answers from a passage holding the question's words; its answer is final
+    model = ScriptedChatModel(script=[{"answer": "the Harbor team", "sources": [1], "next_query": "Harbor team lead"}])
+    answer = run(model, search_tool, k=1, question="Which team owns the Relay service?", adaptive=True)
+    assert answer.text == "the Harbor team [1]" and answer.exit_reason is ExitReason.ANSWERED
+    assert answer.usage.llm_calls == 1 and answer.usage.tool_calls == 1  # as many as the traditional graph
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert judge["coverage"] == 1.0 and judge["sufficient"] is True
+    assert [c.evidence_id for c in answer.citations] == ["services/relay.md#0"]
+
+
+def test_adaptive_an_answer_from_a_passage_missing_part_of_the_question_searches_on(search_tool):
+    # multi-hop: passage 1 names the owning team but nothing about who leads it
+    question = "Which person is leading the team that owns the Relay notification service?"
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
+            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
+            written("Ines Okafor", 1, 2),
+        ]
+    )
+    answer = run(model, search_tool, question=question, k=1, adaptive=True)
+    judges = [s.detail for s in answer.steps if s.kind == "judge"]
+    assert judges[0]["coverage"] < 0.75 and judges[0]["sufficient"] is False
+    assert answer.text == "Ines Okafor [1][2]"  # written by the answer call over both rounds
+    assert answer.usage.llm_calls == 3 and answer.usage.tool_calls == 2
+
+
+def test_adaptive_coverage_in_a_later_round_ends_the_search_without_a_confirming_round(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "", "sources": [1], "next_query": "Harbor messaging"},
+            {"answer": "the Harbor team", "sources": [1], "next_query": "Harbor team members"},
+            written("the Harbor team", 1),
+        ]
+    )
+    answer = run(model, search_tool, question="Which team owns the Relay service?", k=1, adaptive=True)
+    judges = [s.detail for s in answer.steps if s.kind == "judge"]
+    assert [j["sufficient"] for j in judges] == [False, True]
+    assert answer.usage.llm_calls == 3  # two judges, then the answer call (only a first-round answer is final)
+
+
+def test_adaptive_coverage_must_be_a_share(search_tool):
+    with pytest.raises(ConfigurationError, match="direct_coverage"):
+        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], direct_coverage=1.5)
 
 
 def test_a_changed_answer_keeps_searching_until_the_budget_ends_it(search_tool):
