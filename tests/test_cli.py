@@ -135,6 +135,48 @@ def test_ask_in_a_thread_killed_half_way_then_resumed(docs, tmp_path, monkeypatc
     assert again.exit_code == 1 and "no unfinished run" in again.stderr
 
 
+def test_killing_the_ask_process_mid_run_then_resuming_finishes_it(docs, tmp_path):
+    """A real process killed with SIGKILL while the model works; a new process resumes the thread."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    launcher = Path(__file__).parent / "fake_cli.py"
+    calls = tmp_path / "calls.txt"
+    first_round = {"sources": [1], "answer": "", "next_query": "Harbor team lead"}
+
+    def command(script, *args):
+        env = {**os.environ, "FAKE_CLI_SCRIPT": json.dumps(script), "FAKE_CLI_CALLS": str(calls)}
+        return [sys.executable, str(launcher), *args], env
+
+    args, env = command([], "index", str(docs), "--index", str(tmp_path / "idx"))
+    subprocess.run(args, env=env, check=True, capture_output=True, timeout=120)
+    common = ["--index", str(tmp_path / "idx"), "--k", "1", "--thread", "T", "--threads-db", str(tmp_path / "t.sqlite")]
+    args, env = command([first_round, "HANG"], "ask", "Who leads the team that owns Relay?", *common)
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while (not calls.exists() or len(calls.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    assert len(calls.read_text().splitlines()) == 2  # the first judge answered; the second call hangs
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    calls.unlink()
+    finish = [{"sources": [2, 1], "answer": "Ines Okafor", "next_query": ""}, {"answer": "Ines Okafor", "sources": [2, 1]}]
+    args, env = command(finish, "ask", "--resume", *common, "--json")
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["answer"] == "Ines Okafor [1][2]" and data["exit_reason"] == "answered"
+    assert len(calls.read_text().splitlines()) == 2  # only what was left: the first round was not redone
+    assert data["usage"]["tool_calls"] == 2 and [s["kind"] for s in data["steps"]].count("search") == 2
+
+
 def test_chat_keeps_the_thread_and_rewrites_follow_ups(docs, tmp_path, monkeypatch):
     monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
