@@ -1,0 +1,1 @@
+"""Serving the agent to other programs: an MCP server and an HTTP API."""

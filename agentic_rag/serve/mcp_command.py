@@ -1,0 +1,62 @@
+"""The ``agentic-rag mcp`` command (a typer command function; ``cli.py`` registers it).
+
+Imports nothing of the ``mcp`` extra until it runs, so the rest of the command line works without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import AgenticRAGError
+
+__all__ = ["mcp_command"]
+
+
+def mcp_command(
+    index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")],
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model (default: $AGENTIC_RAG_MODEL or local).")] = None,
+    graph: Annotated[Optional[str], typer.Option(help="agentic or traditional (default: $AGENTIC_RAG_GRAPH or agentic).")] = None,
+    k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search (default: $AGENTIC_RAG_K or 4).")] = None,
+) -> None:
+    """Serve the knowledge base to MCP clients over stdio: a `research` tool (answers with citations) and a `search` tool."""
+    err = Console(stderr=True, soft_wrap=True)  # standard output belongs to the protocol
+    try:
+        server = _build(index_dir, model, graph, k, err)
+    except AgenticRAGError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    from .mcp import run_stdio
+
+    err.print(f"[dim]agentic-rag MCP server on stdio over {escape(str(index_dir))}[/dim]", highlight=False)
+    try:
+        run_stdio(server)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _build(index_dir: Path, model: str | None, graph: str | None, k: int | None, err: Console):
+    """The server, with the knowledge base and the agent built once, before the first request."""
+    from ..agent.agent import Agent
+    from ..agent.settings import Settings
+    from ..errors import ConfigurationError, require
+    from ..tools.embeddings import default_embeddings
+    from ..tools.knowledge_base import KnowledgeBase
+
+    require("mcp", "mcp")  # fail before loading anything
+    from .mcp import build_server
+
+    if not (index_dir / "manifest.json").exists():
+        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
+    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    agent = Agent(
+        model, knowledge_base=kb, graph=graph, k=k,  # type: ignore[arg-type]
+        on_download=lambda message: err.print(f"[yellow]{escape(message)}[/yellow]"),
+    )
+    return build_server(agent, kb, k=k if k is not None else Settings().k)
