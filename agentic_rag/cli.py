@@ -19,11 +19,15 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from .answer import Answer
 from .errors import AgenticRAGError
 from .eval.command import eval_command
+from .serve.mcp_command import mcp_command
+from .serve.http_command import serve_command
 
 app = typer.Typer(help="Agentic retrieval-augmented generation over your documents.", no_args_is_help=True)
 models_app = typer.Typer(help="List and download the offline models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.command("eval")(eval_command)
+app.command("mcp")(mcp_command)
+app.command("serve")(serve_command)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -174,6 +178,9 @@ def ask(
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
+    mcp_server: Annotated[
+        Optional[list[str]], typer.Option("--mcp-server", help="Command line of an MCP server (stdio) whose tools the agent may use; repeatable.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
     verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
     trace: Annotated[
@@ -207,6 +214,7 @@ def ask(
         on_download=_download_message,
         checkpointer=_checkpointer(threads_db) if thread else None,
         citation_check=citation_check,  # type: ignore[arg-type]
+        tools=_mcp_server_tools(mcp_server) if mcp_server else None,
     )
     if resume:
         answer = agent.resume(thread)  # type: ignore[arg-type]
@@ -221,6 +229,12 @@ def ask(
         answer = _stream_and_render(agent, question, thread)  # type: ignore[arg-type]
     if trace is not None and answer is not None:
         _write_json(trace, answer.trace())
+
+
+def _mcp_server_tools(commands: list[str]) -> list[Any]:
+    from .tools.mcp import mcp_tools, stdio_connections
+
+    return mcp_tools(stdio_connections(commands))
 
 
 def _checkpointer(path: Path) -> Any:

@@ -71,7 +71,7 @@ def test_a_chat_follow_up_is_rewritten_from_the_thread_with_the_real_model(demo_
     kb = KnowledgeBase.load(demo_index, default_embeddings())
     agent = Agent(f"local:{MODEL}", knowledge_base=kb, checkpointer=InMemorySaver())
     first = agent.chat("Which team owns the parcel-pulse service?", thread_id="real")
-    assert first.text.strip() and first.usage.llm_calls >= 2
+    assert first.text.strip() and first.usage.llm_calls >= 1
     follow_up = agent.chat("And who leads that team?", thread_id="real")
     # the rewritten question stands alone: it names something from the first turn
     assert follow_up.question != "And who leads that team?"
@@ -80,3 +80,28 @@ def test_a_chat_follow_up_is_rewritten_from_the_thread_with_the_real_model(demo_
     assert rewritten_words & first_turn_words - {"the", "and", "who", "which", "that", "team", "a", "of", "is"}
     assert follow_up.text.strip()
     assert [t["message"] for t in agent.history("real")] == ["Which team owns the parcel-pulse service?", "And who leads that team?"]
+
+
+@pytest.mark.real_model
+def test_the_server_answers_the_openai_client_with_the_real_model(demo_index):
+    pytest.importorskip("fastapi", reason="needs the `serve` extra")
+    openai = pytest.importorskip("openai", reason="needs the `test` extra")
+    from agentic_rag import Agent, KnowledgeBase, default_embeddings
+    from agentic_rag.serve.app import create_app
+    from tests.serve.http_world import running
+
+    kb = KnowledgeBase.load(demo_index, default_embeddings())
+    model = Agent(f"local:{MODEL}", knowledge_base=kb).model  # loaded once, shared by both graphs
+    app = create_app(lambda graph, checkpointer: Agent(model, knowledge_base=kb, graph=graph, checkpointer=checkpointer))
+    with running(app) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", timeout=600)
+        reply = client.chat.completions.create(
+            model="agentic-rag", messages=[{"role": "user", "content": "Which team owns the parcel-pulse service?"}]
+        )
+    message = reply.choices[0].message
+    assert message.content.strip() and reply.usage.prompt_tokens > 0
+    citations = message.model_extra.get("citations") or []
+    for citation in citations:  # every citation names a demo file and quotes it
+        assert (CORPUS / citation["source"].split("#", 1)[0]).is_file() and citation["quote"]
+    if "[1]" in message.content:
+        assert citations and citations[0]["marker"] == 1

@@ -23,7 +23,7 @@ from ..errors import ConfigurationError
 from ..graphs import prompts
 from ..graphs.llm import invoke_text
 
-__all__ = ["Conversation", "sqlite_checkpointer", "state_serializer", "Turn"]
+__all__ = ["Conversation", "sqlite_checkpointer", "state_serializer", "Turn", "with_rewrite"]
 
 
 class Turn(TypedDict):
@@ -57,6 +57,17 @@ def sqlite_checkpointer(path: str | Path) -> Any:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=state_serializer())
+
+
+def with_rewrite(answer: Answer, message: str, cost: Usage) -> Answer:
+    """``answer`` with the rewrite of ``message`` into its question as first step, and its cost added.
+
+    Unchanged when the message was not rewritten.
+    """
+    if message == answer.question:
+        return answer
+    step = Step(kind="rewrite", detail={"message": message, "question": answer.question}, usage=cost)
+    return answer.model_copy(update={"usage": answer.usage + cost, "steps": [step, *answer.steps]})
 
 
 def _store_graph(checkpointer: Any) -> Any:
@@ -123,13 +134,15 @@ class Conversation:
     def finish_turn(self, thread_id: str, answer: Answer) -> Answer:
         """Record the answered turn and clear the one under way; the answer gains the rewrite's step and cost."""
         pending = self.pending(thread_id) or {}
-        if pending.get("message") and pending["message"] != answer.question:
-            cost = Usage.model_validate(pending.get("rewrite_usage") or {})
-            step = Step(kind="rewrite", detail={"message": pending["message"], "question": answer.question}, usage=cost)
-            answer = answer.model_copy(update={"usage": answer.usage + cost, "steps": [step, *answer.steps]})
+        if pending.get("message"):
+            answer = with_rewrite(answer, pending["message"], Usage.model_validate(pending.get("rewrite_usage") or {}))
         turn: Turn = {"message": pending.get("message", answer.question), "question": answer.question, "answer": answer.text}
         self.store.update_state(self._config(thread_id), {"turns": [turn], "pending": None})
         return answer
+
+    def abandon_turn(self, thread_id: str) -> None:
+        """Forget the turn under way (its run failed and will not be resumed); finished turns stay."""
+        self.store.update_state(self._config(thread_id), {"pending": None})
 
     def resume_config(self, thread_id: str) -> dict[str, Any]:
         """The run config of the unfinished turn; an error if there is none."""

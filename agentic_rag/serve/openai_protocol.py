@@ -1,0 +1,173 @@
+"""The OpenAI chat-completions protocol: requests in, completions and stream chunks out.
+
+Beyond OpenAI's fields, an answer carries its ``citations`` (on the message, or on the last
+chunk's delta when streaming) and, at the top level, ``question`` (the standalone question that was
+researched), ``exit_reason``, ``notice`` and ``conversation_id``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..agent.conversation import Turn
+from ..answer import Answer
+from .api_errors import APIError
+
+__all__ = [
+    "ChatCompletionRequest", "ChatMessage", "ContentStream", "chunk", "completion", "completion_id",
+    "final_chunk", "question_and_history", "usage", "usage_chunk",
+]
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        """The message's text (text parts joined; other parts, such as images, ignored)."""
+        if isinstance(self.content, list):
+            return "".join(part.text or "" for part in self.content if part.type == "text")
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """A chat-completions request; sampling fields (temperature, max_tokens...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    conversation_id: str | None = Field(default=None, description="Keep the history server-side under this id.")
+
+
+def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
+    """The last user message as the question, and the earlier user/assistant exchanges as turns.
+
+    System and tool messages are left out: the agent has its own instructions and tools.
+    """
+    last = messages[-1]
+    if last.role != "user":
+        raise APIError(400, "the last message must be the user's question", code="invalid_messages", param="messages")
+    question = last.text().strip()
+    if not question:
+        raise APIError(400, "the question is empty", code="empty_question", param="messages")
+    turns: list[Turn] = []
+    asked: str | None = None
+    for message in messages[:-1]:
+        if message.role == "user":
+            asked = message.text().strip() or asked
+        elif message.role == "assistant" and asked is not None:
+            turns.append({"message": asked, "question": asked, "answer": message.text().strip()})
+            asked = None
+    return question, turns
+
+
+def completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+def usage(answer: Answer) -> dict[str, int]:
+    u = answer.usage
+    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.total_tokens}
+
+
+def _citations(answer: Answer) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in answer.citations]
+
+
+def _extras(answer: Answer, conversation_id: str | None) -> dict[str, Any]:
+    return {"question": answer.question, "exit_reason": answer.exit_reason.value, "notice": answer.notice,
+            "conversation_id": conversation_id}
+
+
+def completion(answer: Answer, *, model: str, conversation_id: str | None) -> dict[str, Any]:
+    """A ``chat.completion`` object for a finished answer."""
+    message = {"role": "assistant", "content": answer.text, "citations": _citations(answer)}
+    return {
+        "id": completion_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+        "usage": usage(answer),
+        **_extras(answer, conversation_id),
+    }
+
+
+def chunk(id_: str, model: str, created: int, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    """One ``chat.completion.chunk``."""
+    return {
+        "id": id_,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+    }
+
+
+def final_chunk(id_: str, model: str, created: int, answer: Answer, conversation_id: str | None) -> dict[str, Any]:
+    """The last chunk: ``finish_reason`` "stop", the citations on its delta, the run's extras on top."""
+    return chunk(id_, model, created, {"citations": _citations(answer)}, "stop") | _extras(answer, conversation_id)
+
+
+def usage_chunk(id_: str, model: str, created: int, answer: Answer) -> dict[str, Any]:
+    """The chunk with no choices and the usage, sent when ``stream_options.include_usage`` asks for it."""
+    return chunk(id_, model, created, {}) | {"choices": [], "usage": usage(answer)}
+
+
+class ContentStream:
+    """The content deltas of a streamed answer: its tokens as the model writes them, then the rest.
+
+    The final text is the written answer followed by its citation markers, so it normally continues
+    the streamed text and only the markers are left to send. Whitespace at either end is held back
+    until more text follows, as the final text is trimmed. A stream cannot take back what it sent:
+    if the model started its answer over, or the final text does not continue what was streamed,
+    the final text follows whole, as a new paragraph.
+    """
+
+    def __init__(self) -> None:
+        self.sent = ""
+        self._held = ""
+        self._diverged = False
+
+    def token(self, text: str, reset: bool = False) -> str:
+        """The delta to send for an answer token (maybe empty)."""
+        if reset and self.sent:
+            self._diverged = True
+        if self._diverged:
+            return ""
+        pending = self._held + text
+        body = pending.rstrip()
+        self._held = pending[len(body):]
+        if not self.sent:
+            body = body.lstrip()
+        self.sent += body
+        return body
+
+    def final(self, text: str) -> str:
+        """The delta that completes the streamed text into the final ``text``."""
+        if text.startswith(self.sent):
+            rest = text[len(self.sent):]
+        else:
+            rest = f"\n\n{text}"
+        self.sent += rest
+        return rest

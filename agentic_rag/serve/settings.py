@@ -1,0 +1,31 @@
+"""Limits and options of the HTTP server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+__all__ = ["ServeSettings", "API_KEY_ENV", "keys_from_environment"]
+
+API_KEY_ENV = "AGENTIC_RAG_API_KEY"
+
+
+class ServeSettings(BaseModel):
+    """What the server accepts and how much work it takes on at once.
+
+    With no ``api_keys`` every caller is let in; with some, a request needs one of them as a bearer token.
+    """
+
+    api_keys: tuple[str, ...] = ()
+    max_concurrent: int = Field(default=4, ge=1, description="Runs executing at once.")
+    max_queued: int = Field(default=32, ge=0, description="Runs waiting for a free slot; beyond that, 429.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body; beyond it, 413.")
+    max_question_chars: int = Field(default=4000, ge=1, description="Longest question; beyond it, 422.")
+    threads_db: Path | None = Field(default=None, description="SQLite file of the threads; None keeps them in memory.")
+
+
+def keys_from_environment() -> tuple[str, ...]:
+    """The keys in ``AGENTIC_RAG_API_KEY`` (one, or several separated by commas)."""
+    return tuple(k.strip() for k in os.environ.get(API_KEY_ENV, "").split(",") if k.strip())

@@ -1,0 +1,259 @@
+// The chat page: asks POST /v1/research and shows its server-sent events as they come.
+"use strict";
+
+const log = document.getElementById("log");
+const form = document.getElementById("ask");
+const input = document.getElementById("question");
+const send = document.getElementById("send");
+const modelSelect = document.getElementById("model");
+const keyForm = document.getElementById("key-form");
+const keyInput = document.getElementById("api-key");
+
+let apiKey = sessionStorage.getItem("agentic-rag-key") || "";
+let conversationId = sessionStorage.getItem("agentic-rag-conversation") || newConversationId();
+
+function newConversationId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  const id = "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  sessionStorage.setItem("agentic-rag-conversation", id);
+  return id;
+}
+
+document.getElementById("new-conversation").addEventListener("click", () => {
+  conversationId = newConversationId();
+  log.querySelectorAll(".turn").forEach((turn) => turn.remove());
+  input.focus();
+});
+
+keyForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  apiKey = keyInput.value.trim();
+  sessionStorage.setItem("agentic-rag-key", apiKey);
+  keyForm.hidden = true;
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const question = input.value.trim();
+  if (!question) return;
+  input.value = "";
+  send.disabled = true;
+  try {
+    await ask(question, newTurn(question));
+  } finally {
+    send.disabled = false;
+    input.focus();
+  }
+});
+
+function newTurn(question) {
+  const turn = document.getElementById("turn").content.firstElementChild.cloneNode(true);
+  turn.querySelector(".question").textContent = question;
+  log.appendChild(turn);
+  turn.scrollIntoView({ block: "end" });
+  return turn;
+}
+
+async function ask(question, turn) {
+  const view = new TurnView(turn, question);
+  const headers = { "Content-Type": "application/json" };
+  if (apiKey) headers.Authorization = "Bearer " + apiKey;
+  let response;
+  try {
+    response = await fetch("/v1/research", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ question, model: modelSelect.value, conversation_id: conversationId }),
+    });
+  } catch (error) {
+    view.error("the server cannot be reached (" + error.message + ")");
+    return;
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    view.error((body.error && body.error.message) || response.statusText);
+    if (response.status === 401) {
+      keyForm.hidden = false;
+      keyInput.focus();
+    }
+    return;
+  }
+  for await (const { event, data } of serverSentEvents(response)) {
+    view.show(event, data);
+  }
+  view.finish();
+}
+
+// Server-sent events from a fetch response (EventSource cannot POST).
+async function* serverSentEvents(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value.replace(/\r\n/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) yield { event: name, data: JSON.parse(data.join("\n")) };
+    }
+  }
+}
+
+class TurnView {
+  constructor(turn, question) {
+    this.turn = turn;
+    this.question = question;
+    this.steps = turn.querySelector(".steps");
+    this.text = turn.querySelector(".answer .text");
+    this.panel = turn.querySelector(".citation");
+    this.sources = turn.querySelector(".sources");
+    this.meta = turn.querySelector(".meta");
+    this.searches = new Map();
+    this.answered = false;
+    this.text.classList.add("writing");
+  }
+
+  step(kind, text, className) {
+    const item = document.createElement("li");
+    const label = document.createElement("span");
+    label.className = "kind";
+    label.textContent = kind;
+    item.append(label, document.createTextNode(text));
+    if (className) item.classList.add(className);
+    this.steps.appendChild(item);
+    return item;
+  }
+
+  show(event, data) {
+    const quote = (q) => "\u201c" + q + "\u201d";
+    switch (event) {
+      case "plan":
+        if (data.error) this.step("plan", "failed (" + data.error + "); searching the question", "failed");
+        else this.step("plan", data.searches.length ? data.searches.map((s) => quote(s.query)).join(", ") : "no search needed");
+        break;
+      case "tool_started":
+        this.searches.set(data.tool + "\u0000" + data.query,
+          this.step("search", data.tool + " " + quote(data.query) + " \u2026", "running"));
+        break;
+      case "tool_finished": {
+        const key = data.tool + "\u0000" + data.query;
+        const item = this.searches.get(key) || this.step("search", "");
+        const outcome = data.error ? "failed: " + data.error : data.found.length + " passages";
+        item.lastChild.textContent = data.tool + " " + quote(data.query) + " \u2192 " + outcome;
+        item.classList.remove("running");
+        if (data.error) item.classList.add("failed");
+        this.searches.delete(key);
+        break;
+      }
+      case "verdict":
+        if (data.skipped) this.step("judge", "skipped (" + data.skipped + ")");
+        else this.step("judge", data.relevant.length + " relevant; " +
+          (data.sufficient ? "enough" : "not enough" + (data.next_query ? "; next: " + quote(data.next_query) : "")));
+        break;
+      case "refine":
+        this.step("refine", data.stopped ? "stop (" + data.stopped.replace(/_/g, " ") + ")"
+          : data.searches.map((s) => quote(s.query)).join(", "));
+        break;
+      case "token":
+        if (data.reset) this.text.textContent = "";
+        this.text.textContent += data.text;
+        break;
+      case "answer":
+        this.render(data.answer);
+        break;
+      case "error":
+        this.error(data.error ? data.error.message : "the run failed");
+        break;
+    }
+  }
+
+  render(answer) {
+    this.answered = true;
+    this.text.classList.remove("writing");
+    this.text.replaceChildren();
+    const byMarker = new Map(answer.citations.map((c) => [c.marker, c]));
+    // The text with each [n] marker as a button that shows the passage it cites.
+    for (const part of answer.text.split(/(\[\d+\])/)) {
+      const marker = /^\[(\d+)\]$/.exec(part);
+      const citation = marker && byMarker.get(Number(marker[1]));
+      if (citation) this.text.appendChild(this.markerButton(citation));
+      else if (part) this.text.appendChild(document.createTextNode(part));
+    }
+    for (const citation of answer.citations) {
+      const item = document.createElement("li");
+      item.appendChild(this.markerButton(citation));
+      item.appendChild(document.createTextNode(" " + citation.source));
+      if (!citation.supported) item.classList.add("unsupported");
+      this.sources.appendChild(item);
+    }
+    const u = answer.usage;
+    const parts = [answer.exit_reason.replace(/_/g, " "), u.llm_calls + (u.llm_calls === 1 ? " LLM call" : " LLM calls"),
+      u.prompt_tokens + " + " + u.completion_tokens + " tokens", u.seconds.toFixed(1) + " s"];
+    if (answer.question !== this.question) parts.unshift("asked as: " + answer.question);
+    this.meta.textContent = parts.join(" \u00b7 ");
+    if (answer.notice) {
+      const notice = document.createElement("p");
+      notice.className = "notice";
+      notice.textContent = answer.notice;
+      this.meta.before(notice);
+    }
+    this.turn.scrollIntoView({ block: "end" });
+  }
+
+  markerButton(citation) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "marker";
+    button.dataset.marker = citation.marker;
+    button.textContent = "[" + citation.marker + "]";
+    button.title = citation.source;
+    button.addEventListener("click", () => this.showCitation(citation));
+    return button;
+  }
+
+  showCitation(citation) {
+    const open = !this.panel.hidden && this.panel.dataset.marker === String(citation.marker);
+    this.panel.hidden = open;
+    if (open) return;
+    this.panel.dataset.marker = citation.marker;
+    const heading = document.createElement("p");
+    heading.className = "source";
+    heading.textContent = "[" + citation.marker + "] " + citation.source + "  (" + citation.evidence_id + ")";
+    const quote = document.createElement("blockquote");
+    quote.textContent = citation.quote;
+    this.panel.replaceChildren(heading, quote);
+    if (!citation.supported) {
+      const warning = document.createElement("p");
+      warning.className = "warning";
+      warning.textContent = "This passage does not clearly state the claim (" + citation.checked_by + " check).";
+      this.panel.appendChild(warning);
+    }
+  }
+
+  error(message) {
+    this.text.classList.remove("writing");
+    const item = this.step("error", message, "failed");
+    item.setAttribute("role", "alert");
+  }
+
+  finish() {
+    this.text.classList.remove("writing");
+    this.steps.querySelectorAll(".running").forEach((item) => item.classList.remove("running"));
+    if (!this.answered && !this.steps.querySelector(".failed")) this.error("the stream ended without an answer");
+  }
+}

@@ -1,0 +1,82 @@
+"""The chat page in headless Chromium (Debian's package, driven by Playwright): ask, watch, read a citation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+
+from agentic_rag.serve.app import create_app  # noqa: E402
+from agentic_rag.serve.settings import ServeSettings  # noqa: E402
+from tests.serve.http_world import ReadingModel, agent_factory, knowledge_base, running  # noqa: E402
+
+CHROMIUM = os.environ.get("AGENTIC_RAG_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+# The flags a root user on a machine with no outside network needs.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium binary (Debian: apt-get install chromium; `make test` installs it as root)"
+)
+
+
+@pytest.fixture
+def browser_page():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.click("#send")
+
+
+def test_ask_watch_the_steps_and_open_a_citation(browser_page):
+    page = browser_page
+    app = create_app(agent_factory(ReadingModel(), knowledge_base()), ServeSettings())
+    with running(app) as url:
+        page.goto(url)
+        ask(page, "Who owns orbit07?")
+        turn = page.locator(".turn").nth(0)
+        marker = turn.locator(".answer .text .marker")
+        marker.wait_for(timeout=15_000)
+        assert turn.locator(".answer .text").inner_text() == "Falcon07 [1]"
+        steps = turn.locator(".steps li").all_inner_texts()
+        assert any(s.startswith("search") and "3 passages" in s for s in steps), steps
+        assert any(s.startswith("judge") for s in steps), steps
+
+        marker.click()
+        panel = turn.locator(".citation")
+        assert panel.is_visible()
+        assert panel.locator("blockquote").inner_text() == "The orbit07 service is owned by the Falcon07 team."
+        assert "services/orbit07.md" in panel.locator(".source").inner_text()
+
+        # the page keeps its conversation id: a follow-up is understood
+        ask(page, "And who leads it?")
+        second = page.locator(".turn").nth(1)
+        second.locator(".answer .text .marker").wait_for(timeout=15_000)
+        assert second.locator(".answer .text").inner_text() == "Avery07 [1]"
+        assert "asked as: who leads orbit07?" in second.locator(".meta").inner_text()
+
+
+def test_the_page_asks_for_a_key_when_the_server_needs_one(browser_page):
+    page = browser_page
+    app = create_app(agent_factory(ReadingModel(), knowledge_base()), ServeSettings(api_keys=("secret-key",)))
+    with running(app) as url:
+        page.goto(url)
+        ask(page, "Who owns orbit01?")
+        page.locator("#key-form").wait_for(state="visible", timeout=15_000)
+        assert "API key" in page.locator(".turn .steps").inner_text()
+        page.fill("#api-key", "secret-key")
+        page.click("#key-form button")
+        ask(page, "Who owns orbit01?")
+        page.locator(".turn").nth(1).locator(".answer .text .marker").wait_for(timeout=15_000)
+        assert page.locator(".turn").nth(1).locator(".answer .text").inner_text() == "Falcon01 [1]"

@@ -1,0 +1,70 @@
+"""`agentic-rag serve`: builds the app over an index, with its options; clear errors otherwise."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from agentic_rag import cli
+from tests.fakes import HashingEmbeddings
+from tests.serve.http_world import ReadingModel, documents
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def index(tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    folder = tmp_path / "docs"
+    for source, text in documents()[:5]:
+        (folder / source).parent.mkdir(parents=True, exist_ok=True)
+        (folder / source).write_text(text)
+    result = runner.invoke(cli.app, ["index", str(folder), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "idx"
+
+
+def test_serve_builds_the_app_with_its_options(index, monkeypatch):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ReadingModel())
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app, **kwargs))
+    args = ["serve", "--index", str(index), "--port", "8123", "--api-key", "k1", "--api-key", "k2", "--max-concurrent", "2"]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
+    assert served["app"].state.settings.api_keys == ("k1", "k2")
+    assert served["app"].state.slots.max_concurrent == 2
+    with TestClient(served["app"]) as client:
+        body = {"model": "agentic-rag", "messages": [{"role": "user", "content": "Who owns orbit02?"}]}
+        assert client.post("/v1/chat/completions", json=body).status_code == 401
+        reply = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer k2"})
+        assert reply.json()["choices"][0]["message"]["content"] == "Falcon02 [1]"
+
+
+def test_the_key_can_come_from_the_environment(index, monkeypatch):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ReadingModel())
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app))
+    monkeypatch.setenv("AGENTIC_RAG_API_KEY", "env-one, env-two")
+    assert runner.invoke(cli.app, ["serve", "--index", str(index)]).exit_code == 0
+    assert served["app"].state.settings.api_keys == ("env-one", "env-two")
+
+
+def test_serve_without_the_extra_says_what_to_install(index, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if it were not installed
+    result = runner.invoke(cli.app, ["serve", "--index", str(index)])
+    assert result.exit_code == 1
+    assert "pip install 'agentic-rag[serve]'" in result.stderr and "Traceback" not in result.output
+
+
+def test_serve_without_an_index_is_one_line(tmp_path):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    result = runner.invoke(cli.app, ["serve", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "no index at" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
