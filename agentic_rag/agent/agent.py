@@ -151,11 +151,15 @@ class Agent:
         """Yield typed events (:mod:`agentic_rag.events`) as the run goes; the last is a ``FinalAnswer``."""
         translator = _EventTranslator()
         graph_input, config = self._run(question, budget, thread_id)
+        final: FinalAnswer | None = None
         for mode, chunk in self.graph.stream(graph_input, config, stream_mode=_STREAM_MODES):
             for event in translator.translate(mode, chunk):
                 if thread_id is not None and isinstance(event, FinalAnswer):
-                    event = FinalAnswer(answer=self.conversation.finish_turn(thread_id, event.answer))
-                yield event
+                    final = event  # recorded once the run has ended (its last checkpoint saved)
+                else:
+                    yield event
+        if final is not None and thread_id is not None:
+            yield FinalAnswer(answer=self.conversation.finish_turn(thread_id, final.answer))
 
     async def astream(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None

@@ -3,8 +3,9 @@
 A thread keeps its turns (question, standalone question, answer) and the turn under way in a small
 conversation graph saved by the checkpointer under the thread id. Each turn's research run is
 checkpointed under ``<thread id>/turn-<n>``, node by node, so a run killed half way resumes from
-its last finished step. A follow-up is rewritten into a standalone question from the thread's last
-turns (one model call) before the research starts.
+its last finished step; once the turn is recorded, its run's checkpoints are deleted. A follow-up
+is rewritten into a standalone question from the thread's last turns (one model call) before the
+research starts.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Conversation:
             raise ConfigurationError("chat threads need a checkpointer (Agent(checkpointer=...))")
         self.model = model
         self.research = research
+        self.checkpointer = checkpointer
         self.store = _store_graph(checkpointer)
         self.history_turns = history_turns
 
@@ -132,12 +134,19 @@ class Conversation:
         return {"configurable": {"thread_id": f"{thread_id}/turn-{turn}"}}
 
     def finish_turn(self, thread_id: str, answer: Answer) -> Answer:
-        """Record the answered turn and clear the one under way; the answer gains the rewrite's step and cost."""
+        """Record the answered turn and clear the one under way; the answer gains the rewrite's step and cost.
+
+        The turn's research run is deleted from the checkpointer (when it can delete threads): it was
+        kept only to resume the turn. Call this once the run has ended, so nothing writes to it after.
+        """
         pending = self.pending(thread_id) or {}
         if pending.get("message"):
             answer = with_rewrite(answer, pending["message"], Usage.model_validate(pending.get("rewrite_usage") or {}))
         turn: Turn = {"message": pending.get("message", answer.question), "question": answer.question, "answer": answer.text}
         self.store.update_state(self._config(thread_id), {"turns": [turn], "pending": None})
+        delete_thread = getattr(self.checkpointer, "delete_thread", None)
+        if "turn" in pending and callable(delete_thread):
+            delete_thread(self._run_config(thread_id, pending["turn"])["configurable"]["thread_id"])
         return answer
 
     def abandon_turn(self, thread_id: str) -> None:

@@ -10,11 +10,13 @@ Routes:
 
 A conversation id (header ``X-Conversation-Id`` or body field ``conversation_id``) keeps the
 history server-side; without one a request stands alone (for chat completions, its earlier
-messages are the history). Threads are kept per caller: see :mod:`.auth`.
+messages are the history). Threads are kept per caller: see :mod:`.auth`. A conversation runs one
+turn at a time: a request on a conversation whose turn is still admitted gets 409.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,13 +24,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from ..agent.agent import Agent
+from ..agent.conversation import Turn
 from ..errors import ConfigurationError
 from ..events import AnswerToken, FinalAnswer
 from . import openai_protocol as oai
@@ -36,10 +40,10 @@ from .api_errors import APIError, install_error_handlers
 from .auth import BearerAuth, Caller
 from .body_limit import BodySizeLimit
 from .research import GraphAgents, Research
-from .run_slots import RunSlots, ServerBusy
+from .run_slots import Run, RunSlots, ServerBusy
 from .settings import ServeSettings
 from .sse import DONE, sse, sse_response
-from .threads import thread_id
+from .threads import TurnClaims, thread_id
 
 __all__ = ["create_app", "MODELS", "AgentFactory", "ResearchRequest"]
 
@@ -53,6 +57,7 @@ AgentFactory = Callable[[str, Any], Agent]
 """``(graph, checkpointer or None) -> Agent``: builds the agents the server runs (share one model)."""
 
 STATIC = Path(__file__).parent / "static"
+NO_RETRY = {"x-should-retry": "false"}  # OpenAI's clients retry 409 and 5xx unless told not to
 
 
 class ResearchRequest(BaseModel):
@@ -78,6 +83,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         for name, graph in MODELS.items()
     })
     slots = RunSlots(settings.max_concurrent, settings.max_queued)
+    claims = TurnClaims()
     auth = BearerAuth(settings.api_keys)
     started = int(time.time())
 
@@ -90,6 +96,8 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
     app.state.settings, app.state.slots, app.state.research = settings, slots, research
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
 
     def caller(authorization: str | None = Header(default=None)) -> Caller:
         return auth.caller(authorization)
@@ -115,12 +123,32 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
                            code="invalid_conversation_id", param="conversation_id")
         return header or body or None
 
-    def admit(run: Callable[[], Any]) -> AsyncIterator[Any]:
+    def check_history(history: list[Turn]) -> list[Turn]:
+        limit = settings.max_question_chars
+        texts = [text for turn in history for text in (turn["message"], turn["answer"])]
+        if any(len(text) > limit for text in texts):
+            raise APIError(422, f"a message of the history is longer than {limit} characters",
+                           code="history_too_long", param="messages")
+        if sum(map(len, texts)) > 4 * limit:
+            raise APIError(422, f"the history is longer than {4 * limit} characters in all",
+                           code="history_too_long", param="messages")
+        return history
+
+    def admit(run: Callable[[], Any], thread: str | None) -> Run[Any]:
+        """A slot for the run, after its conversation's claim: 409 if a turn of it is under way, 429 if full."""
+        if thread is not None and not claims.claim(thread):
+            raise APIError(409, "a turn of this conversation is already running; wait for its answer",
+                           code="conversation_busy", param="conversation_id", headers=NO_RETRY)
         try:
-            return slots.start(run)
+            return slots.start(run, on_end=(lambda: claims.release(thread)) if thread is not None else None)
         except ServerBusy as exc:
+            if thread is not None:
+                claims.release(thread)
             raise APIError(429, f"the server is busy ({exc}); try again shortly", code="queue_full",
                            headers={"Retry-After": "1"}) from None
+
+    def events(stream: AsyncIterator[str], run: Run[Any], headers: dict[str, str]) -> Any:
+        return sse_response(stream, headers, keep_alive=settings.keep_alive_seconds, on_close=run.cancel)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -137,6 +165,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
     @app.post("/v1/chat/completions")
     async def chat_completions(
         body: oai.ChatCompletionRequest,
+        request: Request,
         who: Caller = Depends(caller),
         x_conversation_id: str | None = Header(default=None),
     ) -> Any:
@@ -145,13 +174,15 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         question = check_question(question)
         conversation = conversation_of(x_conversation_id, body.conversation_id)
         thread = thread_id(who, conversation) if conversation else None
-        items = admit(research.run(model, question, history=history, thread=thread, streaming=body.stream))
+        if thread is None:
+            check_history(history)
+        run = admit(research.run(model, question, history=history, thread=thread, streaming=body.stream), thread)
         headers = {"X-Conversation-Id": conversation} if conversation else {}
         if not body.stream:
-            answer = await _final_answer(items)
+            answer = await _final_answer(run, request)
             return JSONResponse(oai.completion(answer, model=model, conversation_id=conversation), headers=headers)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse_response(_openai_stream(items, model, conversation, include_usage), headers)
+        return events(_openai_stream(run, model, conversation, include_usage), run, headers)
 
     @app.post("/v1/research")
     async def research_stream(
@@ -163,12 +194,14 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         question = check_question(body.question)
         conversation = conversation_of(x_conversation_id, body.conversation_id)
         thread = thread_id(who, conversation) if conversation else None
-        items = admit(research.run(model, question, history=[], thread=thread, streaming=True))
-        return sse_response(_event_stream(items), {"X-Conversation-Id": conversation} if conversation else {})
+        run = admit(research.run(model, question, history=[], thread=thread, streaming=True), thread)
+        return events(_event_stream(run), run, {"X-Conversation-Id": conversation} if conversation else {})
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        # the page loads its script and style from /static: nothing inline, nothing from elsewhere
+        return FileResponse(STATIC / "index.html",
+                            headers={"Cache-Control": "no-cache", "Content-Security-Policy": "default-src 'self'"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
@@ -189,28 +222,39 @@ def _model_card(name: str, created: int) -> dict[str, Any]:
 
 
 def _run_failure(exc: BaseException) -> APIError:
-    """What a client is told about a run that raised."""
+    """What a client is told about a run that raised: the exception's type only (the details are logged)."""
     if isinstance(exc, ConfigurationError):
         return APIError(400, str(exc), code="invalid_request")
+    if isinstance(exc, ServerBusy):
+        return APIError(503, f"the run did not start: {exc}", code="server_unavailable")
     log.error("run failed", exc_info=exc)
-    text = str(exc)[:300]
-    return APIError(500, f"the run failed: {type(exc).__name__}" + (f": {text}" if text else ""), code="run_failed")
+    return APIError(500, f"the run failed: {type(exc).__name__}", code="run_failed", headers=NO_RETRY)
 
 
-async def _final_answer(items: AsyncIterator[Any]) -> Any:
+async def _cancel_when_gone(request: Request, run: Run[Any]) -> None:
+    """Cancel ``run`` when the client disconnects: after the body, the next message is the disconnect."""
+    if (await request.receive())["type"] == "http.disconnect":
+        run.cancel()
+
+
+async def _final_answer(run: Run[Any], request: Request) -> Any:
     answer = None
+    watcher = asyncio.create_task(_cancel_when_gone(request, run))
     try:
-        async for item in items:
+        async for item in run:
             if isinstance(item, FinalAnswer):
                 answer = item.answer
     except Exception as exc:  # noqa: BLE001 - one run's failure is that request's 500, not the server's
         raise _run_failure(exc) from None
+    finally:
+        watcher.cancel()
+        run.cancel()
     if answer is None:
-        raise APIError(500, "the run ended without an answer", code="run_failed")
+        raise APIError(500, "the run ended without an answer", code="run_failed", headers=NO_RETRY)
     return answer
 
 
-async def _openai_stream(items: AsyncIterator[Any], model: str, conversation: str | None,
+async def _openai_stream(items: Run[Any], model: str, conversation: str | None,
                          include_usage: bool) -> AsyncIterator[str]:
     """The run as ``chat.completion.chunk`` events: role, content deltas, the final chunk, ``[DONE]``."""
     id_, created = oai.completion_id(), int(time.time())
@@ -234,7 +278,7 @@ async def _openai_stream(items: AsyncIterator[Any], model: str, conversation: st
     yield DONE
 
 
-async def _event_stream(items: AsyncIterator[Any]) -> AsyncIterator[str]:
+async def _event_stream(items: Run[Any]) -> AsyncIterator[str]:
     """The run's typed events, each named by its type; an ``error`` event if the run fails."""
     try:
         async for item in items:

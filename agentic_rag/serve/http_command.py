@@ -14,12 +14,16 @@ from rich.markup import escape
 
 from ..errors import AgenticRAGError
 
-__all__ = ["serve_command"]
+__all__ = ["serve_command", "allowed_hosts"]
 
 
 def serve_command(
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")],
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    allowed_host: Annotated[
+        Optional[list[str]],
+        typer.Option("--allowed-host", help="Also accept requests whose Host header names this host (repeat for several)."),
+    ] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model [env AGENTIC_RAG_MODEL, else local].")] = None,
     api_key: Annotated[
@@ -40,7 +44,8 @@ def serve_command(
     err = Console(stderr=True, soft_wrap=True)
     try:
         app = _build(index_dir, model, api_key, threads_db, max_concurrent, max_queued, max_question_chars,
-                     max_body_bytes, k, max_rounds, max_llm_calls, max_seconds, err)
+                     max_body_bytes, k, max_rounds, max_llm_calls, max_seconds, err,
+                     allowed_hosts(host, allowed_host or []))
     except AgenticRAGError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
@@ -48,18 +53,36 @@ def serve_command(
         raise typer.Exit(130) from None
     import uvicorn
 
-    keys = app.state.settings.api_keys
+    settings = app.state.settings
     err.print(
         f"[dim]agentic-rag on http://{host}:{port} (chat page at /, OpenAI API at /v1); "
-        f"{'API key required' if keys else 'no API key required'}[/dim]",
+        f"{'API key required' if settings.api_keys else 'no API key required'}[/dim]",
         highlight=False,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if settings.allowed_hosts == ("*",) and not settings.api_keys:
+        err.print(f"[yellow]warning: listening on {escape(host)} with no API key: anyone who can reach this "
+                  "machine can use the server; give --api-key[/yellow]", highlight=False)
+    # On Ctrl-C: stop taking requests, drop the queued runs, and give the open ones 5 s to end.
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+
+
+def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
+    """The Host header values the server accepts: loopback names, ``host`` and ``extra``; any on 0.0.0.0 or ::.
+
+    Checking the Host header stops DNS rebinding: a web page whose name resolves to this machine
+    cannot use a server that accepts only its own names.
+    """
+    if host in ("0.0.0.0", "::", ""):
+        return ("*",)
+    bracket = lambda name: f"[{name}]" if ":" in name and not name.startswith("[") else name  # noqa: E731 - IPv6
+    names = ["localhost", "127.0.0.1", "[::1]", bracket(host), *(bracket(name) for name in extra)]
+    return tuple(dict.fromkeys(name.lower() for name in names))
 
 
 def _build(index_dir: Path, model: str | None, api_key: list[str] | None, threads_db: Path | None,
            max_concurrent: int, max_queued: int, max_question_chars: int, max_body_bytes: int, k: int | None,
-           max_rounds: int, max_llm_calls: int, max_seconds: float | None, err: Console) -> Any:
+           max_rounds: int, max_llm_calls: int, max_seconds: float | None, err: Console,
+           hosts: tuple[str, ...]) -> Any:
     """The app, with the knowledge base and the chat model loaded once, before the first request."""
     from ..errors import ConfigurationError, require
 
@@ -89,5 +112,6 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
         api_keys=tuple(api_key or ()) or keys_from_environment(),
         max_concurrent=max_concurrent, max_queued=max_queued,
         max_question_chars=max_question_chars, max_body_bytes=max_body_bytes, threads_db=threads_db,
+        allowed_hosts=hosts,
     )
     return create_app(make_agent, serve_settings)

@@ -7,6 +7,7 @@ researched), ``exit_reason``, ``notice`` and ``conversation_id``.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any, Literal
@@ -137,37 +138,47 @@ def usage_chunk(id_: str, model: str, created: int, answer: Answer) -> dict[str,
 class ContentStream:
     """The content deltas of a streamed answer: its tokens as the model writes them, then the rest.
 
-    The final text is the written answer followed by its citation markers, so it normally continues
-    the streamed text and only the markers are left to send. Whitespace at either end is held back
-    until more text follows, as the final text is trimmed. A stream cannot take back what it sent:
-    if the model started its answer over, or the final text does not continue what was streamed,
-    the final text follows whole, as a new paragraph.
+    The answer node drops the ``[n]`` markers the model writes inline and puts the markers of its
+    sources at the end, renumbered; the markers are dropped from the tokens the same way, so the
+    final text normally continues the streamed text and only its markers are left to send.
+    Whitespace at either end, and what may be the start of a marker, are held back until more text
+    follows. A stream cannot take back what it sent: if the model started its answer over, or the
+    final text does not continue what was streamed, the final text follows whole, as a new paragraph
+    (unless only inline markers differ: then the rest and the markers follow).
     """
 
     def __init__(self) -> None:
         self.sent = ""
-        self._held = ""
+        self._written = ""
         self._diverged = False
 
     def token(self, text: str, reset: bool = False) -> str:
         """The delta to send for an answer token (maybe empty)."""
-        if reset and self.sent:
-            self._diverged = True
+        if reset:
+            self._diverged = self._diverged or bool(self.sent)
+            self._written = ""
         if self._diverged:
             return ""
-        pending = self._held + text
-        body = pending.rstrip()
-        self._held = pending[len(body):]
-        if not self.sent:
-            body = body.lstrip()
-        self.sent += body
-        return body
+        self._written += text
+        shown = _PARTIAL_MARKER.sub("", _MARKERS.sub("", self._written)).strip()
+        if not shown.startswith(self.sent):
+            return ""
+        delta, self.sent = shown[len(self.sent):], shown
+        return delta
 
     def final(self, text: str) -> str:
         """The delta that completes the streamed text into the final ``text``."""
+        bare = _MARKERS.sub("", text).rstrip()
         if text.startswith(self.sent):
             rest = text[len(self.sent):]
+        elif self.sent and not self._diverged and bare.startswith(self.sent):
+            markers = "".join(dict.fromkeys(_MARKERS.findall(text)))
+            rest = f"{bare[len(self.sent):]} {markers}".rstrip()
         else:
             rest = f"\n\n{text}"
         self.sent += rest
         return rest
+
+
+_MARKERS = re.compile(r"\[\d+\]")  # as the answer node drops them (graphs.nodes._written)
+_PARTIAL_MARKER = re.compile(r"\[\d*$")

@@ -9,7 +9,6 @@ from typing import Any
 from ..agent.agent import Agent
 from ..agent.conversation import Turn, with_rewrite
 from ..events import FinalAnswer
-from .threads import ThreadLocks
 
 __all__ = ["GraphAgents", "Research"]
 
@@ -28,16 +27,16 @@ class GraphAgents:
 class Research:
     """Builds the runs the server hands to its worker threads; each run yields typed events."""
 
-    def __init__(self, agents: Mapping[str, GraphAgents], locks: ThreadLocks | None = None) -> None:
+    def __init__(self, agents: Mapping[str, GraphAgents]) -> None:
         self.agents = dict(agents)
-        self.locks = locks or ThreadLocks()
 
     def run(self, model: str, question: str, *, history: list[Turn], thread: str | None,
             streaming: bool) -> Callable[[], Iterator[Any]]:
         """A run for a worker: all events when ``streaming``, else only the ``FinalAnswer``.
 
         With ``thread`` the question is the thread's next turn and ``history`` is not used: the
-        thread's own turns are. Without, a follow-up is rewritten with ``history`` first.
+        thread's own turns are. Without, a follow-up is rewritten with ``history`` first. The caller
+        runs one turn of a thread at a time (see :class:`~.threads.TurnClaims`).
         """
         agents = self.agents[model]
         if thread is None:
@@ -55,16 +54,16 @@ class Research:
                 event = FinalAnswer(answer=with_rewrite(event.answer, question, cost))
             yield event
 
-    def _turn(self, agent: Agent, question: str, thread: str, streaming: bool) -> Iterator[Any]:
+    @staticmethod
+    def _turn(agent: Agent, question: str, thread: str, streaming: bool) -> Iterator[Any]:
         conversation = agent.conversation
-        with self.locks.hold(thread):
-            if conversation.pending(thread):  # an earlier turn failed (or the server stopped during it)
-                conversation.abandon_turn(thread)
-            try:
-                if streaming:
-                    yield from agent.stream(question, thread_id=thread)
-                else:
-                    yield FinalAnswer(answer=agent.chat(question, thread_id=thread))
-            except BaseException:
-                conversation.abandon_turn(thread)  # the client got an error for it: not part of the history
-                raise
+        if conversation.pending(thread):  # an earlier turn failed (or the server stopped during it)
+            conversation.abandon_turn(thread)
+        try:
+            if streaming:
+                yield from agent.stream(question, thread_id=thread)
+            else:
+                yield FinalAnswer(answer=agent.chat(question, thread_id=thread))
+        except BaseException:
+            conversation.abandon_turn(thread)  # the client got an error for it: not part of the history
+            raise

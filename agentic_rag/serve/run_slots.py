@@ -3,26 +3,65 @@
 Agent runs are synchronous and CPU-bound (the local model computes in the calling thread), so they
 run in a pool of ``max_concurrent`` worker threads, never on the event loop. At most ``max_queued``
 more wait for a worker; a request beyond that is refused at once with :class:`ServerBusy` instead of
-piling up in memory. A run counts against these limits until its worker is done with it, even when
-its client has gone away: the run finishes, so a conversation's thread stays consistent.
+piling up in memory. A run whose client has gone before a worker picks it up is skipped
+(:meth:`Run.cancel`); once started, a run finishes, so a conversation's thread stays consistent.
+On shutdown the queued runs are dropped and their requests ended; the running ones finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
 
-__all__ = ["RunSlots", "ServerBusy"]
+__all__ = ["Run", "RunSlots", "ServerBusy"]
 
 T = TypeVar("T")
 _ITEM, _ERROR, _END = "item", "error", "end"
 
 
 class ServerBusy(Exception):
-    """Every worker is busy and the queue is full."""
+    """Every worker is busy and the queue is full, or the server is shutting down."""
+
+
+class Run(Generic[T]):
+    """An admitted run: its items as they come; an exception of the run comes out of the iteration."""
+
+    def __init__(self, queue: asyncio.Queue[tuple[str, Any]]) -> None:
+        self._queue = queue
+        self._cancelled = threading.Event()
+        self._ended = False
+
+    def cancel(self) -> None:
+        """Nobody waits for the run any more: a worker skips it if it has not started (else it finishes)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def __aiter__(self) -> Run[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._ended:
+            raise StopAsyncIteration
+        try:
+            kind, value = await self._queue.get()
+        except BaseException:  # the awaiting request was cancelled (its client went away)
+            self.cancel()
+            raise
+        if kind == _ITEM:
+            return value
+        self._ended = True
+        if kind == _ERROR:
+            raise value
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self.cancel()
 
 
 class RunSlots:
@@ -43,11 +82,11 @@ class RunSlots:
     def running(self) -> int:
         return self._running
 
-    def start(self, produce: Callable[[], Iterable[T]]) -> AsyncIterator[T]:
-        """Queue ``produce`` for a worker and return its items as they come; :class:`ServerBusy` when full.
+    def start(self, produce: Callable[[], Iterable[T]], on_end: Callable[[], None] | None = None) -> Run[T]:
+        """Queue ``produce`` for a worker and return its :class:`Run`; :class:`ServerBusy` when full.
 
         Admission is decided here, before the caller starts answering, so a refusal can still be a 429.
-        An exception raised by ``produce`` comes out of the returned iterator.
+        ``on_end`` is called once (from any thread) when the run is over: finished, skipped or dropped.
         """
         with self._guard:
             if self._admitted >= self.capacity:
@@ -55,6 +94,8 @@ class RunSlots:
             self._admitted += 1
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        run: Run[T] = Run(queue)
+        ended = False
 
         def hand_over(kind: str, value: Any) -> None:
             try:
@@ -62,41 +103,51 @@ class RunSlots:
             except RuntimeError:  # the event loop is closed: the server is shutting down
                 pass
 
+        def end(error: BaseException | None = None) -> None:
+            nonlocal ended
+            with self._guard:
+                if ended:
+                    return
+                ended = True
+                self._admitted -= 1
+            if on_end is not None:
+                on_end()
+            if error is not None:
+                hand_over(_ERROR, error)
+            hand_over(_END, None)
+
         def work() -> None:
+            if run.cancelled:
+                end()
+                return
             with self._guard:
                 self._running += 1
+            error: BaseException | None = None
             try:
                 for item in produce():
                     hand_over(_ITEM, item)
             except Exception as exc:  # noqa: BLE001 - handed to the awaiting request
-                hand_over(_ERROR, exc)
+                error = exc
             except BaseException as exc:  # noqa: BLE001 - not re-raised on the event loop as such
-                hand_over(_ERROR, RuntimeError(f"the run was stopped: {type(exc).__name__}"))
+                error = RuntimeError(f"the run was stopped: {type(exc).__name__}")
+                error.__cause__ = exc
             finally:
                 with self._guard:
                     self._running -= 1
-                    self._admitted -= 1
-                hand_over(_END, None)
+                end(error)
+
+        def dropped(future: Future[None]) -> None:
+            if future.cancelled():  # by shutdown, before a worker took it
+                end(ServerBusy("the server is shutting down"))
 
         try:
-            self._executor.submit(work)
+            self._executor.submit(work).add_done_callback(dropped)
         except RuntimeError:  # the pool was shut down
             with self._guard:
                 self._admitted -= 1
             raise ServerBusy("the server is shutting down") from None
-        return self._drain(queue)
-
-    @staticmethod
-    async def _drain(queue: asyncio.Queue[tuple[str, Any]]) -> AsyncIterator[Any]:
-        while True:
-            kind, value = await queue.get()
-            if kind == _ITEM:
-                yield value
-            elif kind == _ERROR:
-                raise value
-            else:
-                return
+        return run
 
     def shutdown(self) -> None:
-        """Refuse new runs; runs already admitted finish in their threads."""
-        self._executor.shutdown(wait=False)
+        """Refuse new runs and drop the queued ones (their requests end); the running ones finish."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

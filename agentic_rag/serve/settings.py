@@ -16,6 +16,8 @@ class ServeSettings(BaseModel):
     """What the server accepts and how much work it takes on at once.
 
     With no ``api_keys`` every caller is let in; with some, a request needs one of them as a bearer token.
+    ``allowed_hosts`` guards against DNS rebinding: a page of another site cannot reach a server on
+    localhost through a name of its own.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -24,6 +26,9 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body; beyond it, 413.")
     max_question_chars: int = Field(default=4000, ge=1, description="Longest question; beyond it, 422.")
     threads_db: Path | None = Field(default=None, description="SQLite file of the threads; None keeps them in memory.")
+    allowed_hosts: tuple[str, ...] | None = Field(
+        default=None, description="Host header values accepted (others: 400); None checks nothing, '*' allows any.")
+    keep_alive_seconds: float = Field(default=15.0, gt=0, description="A silent event stream gets a comment this often.")
 
 
 def keys_from_environment() -> tuple[str, ...]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from .api_errors import APIError
 from .auth import Caller
 
-__all__ = ["ThreadLocks", "thread_id", "check_conversation_id"]
+__all__ = ["TurnClaims", "thread_id", "check_conversation_id"]
 
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
@@ -28,31 +26,28 @@ def thread_id(caller: Caller, conversation_id: str) -> str:
     return f"{caller}:{check_conversation_id(conversation_id)}"
 
 
-class ThreadLocks:
-    """One lock per thread, held for a whole turn, so two requests on one conversation do not interleave.
+class TurnClaims:
+    """The threads with a turn admitted and not yet over: one turn at a time per conversation.
 
-    A lock lives only while some request holds or waits for it.
+    A request claims its thread before it asks for a run slot; a second request on a claimed thread is
+    refused at once (409) instead of holding a slot while it waits.
     """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+        self._busy: set[str] = set()
 
-    @contextmanager
-    def hold(self, thread: str) -> Iterator[None]:
+    def claim(self, thread: str) -> bool:
+        """Claim ``thread``; False if one of its turns is already admitted."""
         with self._guard:
-            lock, users = self._locks.get(thread, (threading.Lock(), 0))
-            self._locks[thread] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                lock, users = self._locks[thread]
-                if users == 1:
-                    del self._locks[thread]
-                else:
-                    self._locks[thread] = (lock, users - 1)
+            if thread in self._busy:
+                return False
+            self._busy.add(thread)
+            return True
+
+    def release(self, thread: str) -> None:
+        with self._guard:
+            self._busy.discard(thread)
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._busy)

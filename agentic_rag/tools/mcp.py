@@ -117,6 +117,8 @@ class MCPToolset:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._main: concurrent.futures.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._connected = False
         self._stop = asyncio.Event()
 
     def __enter__(self) -> list[BaseTool]:
@@ -130,6 +132,7 @@ class MCPToolset:
         if self._loop is not None:
             return self.tools
         self._stop = asyncio.Event()
+        self._connected = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="agentic-rag-mcp", daemon=True)
         self._thread.start()
@@ -161,6 +164,7 @@ class MCPToolset:
         from langchain_mcp_adapters.sessions import create_session
         from langchain_mcp_adapters.tools import load_mcp_tools
 
+        self._task = asyncio.current_task()
         try:
             async with AsyncExitStack() as stack:
                 tools: list[BaseTool] = []
@@ -170,6 +174,7 @@ class MCPToolset:
                     tools += await load_mcp_tools(
                         session, server_name=name, tool_name_prefix=self.tool_name_prefix, handle_tool_errors=False
                     )
+                self._connected = True
                 ready.set_result(tools)
                 await self._stop.wait()
         except BaseException as exc:
@@ -181,21 +186,41 @@ class MCPToolset:
                 raise
 
     def close(self) -> None:
-        """Close the sessions (stdio servers are stopped) and the background loop."""
+        """Close the sessions (stdio servers are stopped) and the background loop.
+
+        Connected sessions get 10 s to close; a connection still being made (``open`` timed out) is
+        cancelled at once, and its clean-up, which stops a stdio server's process, is waited for.
+        """
         loop, thread, main = self._loop, self._thread, self._main
         if loop is None or thread is None:
             return
         if main is not None and not main.done():
-            loop.call_soon_threadsafe(self._stop.set)
-            try:
-                main.result(timeout=10)
-            except BaseException:  # noqa: BLE001 - closing: cancel whatever is left
+            if self._connected:
+                loop.call_soon_threadsafe(self._stop.set)
+                try:
+                    main.result(timeout=10)
+                except BaseException:  # noqa: BLE001 - closing: cancel whatever is left
+                    pass
+            if not main.done():
+                try:
+                    asyncio.run_coroutine_threadsafe(self._cancel_main(), loop).result(timeout=15)
+                except BaseException:  # noqa: BLE001 - closing: stop the loop anyway
+                    log.warning("the MCP sessions did not close in time")
                 main.cancel()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         if not thread.is_alive():
             loop.close()
-        self._loop = self._thread = self._main = None
+        self._loop = self._thread = self._main = self._task = None
+        self._connected = False
+
+    async def _cancel_main(self) -> None:
+        """Cancel the task holding the sessions and wait until its clean-up is done."""
+        task = self._task
+        if task is None or task.done():
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=12)
 
     async def _call(self, tool: BaseTool, args: dict[str, Any]) -> Any:
         """Run the remote tool on the toolset's loop; return its output for :func:`mcp_output`."""

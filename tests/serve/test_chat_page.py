@@ -80,3 +80,45 @@ def test_the_page_asks_for_a_key_when_the_server_needs_one(browser_page):
         ask(page, "Who owns orbit01?")
         page.locator(".turn").nth(1).locator(".answer .text .marker").wait_for(timeout=15_000)
         assert page.locator(".turn").nth(1).locator(".answer .text").inner_text() == "Falcon01 [1]"
+
+
+def test_enter_does_not_ask_while_a_question_runs(browser_page):
+    import threading
+
+    page = browser_page
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(question: str) -> None:
+        if "orbit20" in question:
+            entered.set()
+            release.wait(timeout=30)
+
+    app = create_app(agent_factory(ReadingModel(on_question=hold), knowledge_base()), ServeSettings())
+    with running(app) as url:
+        page.goto(url)
+        ask(page, "Who owns orbit20?")
+        assert entered.wait(timeout=15)
+        page.fill("#question", "Who owns orbit03?")
+        page.press("#question", "Enter")
+        assert page.locator(".turn").count() == 1
+        assert page.input_value("#question") == "Who owns orbit03?"  # kept for when the answer is in
+        release.set()
+        page.locator(".turn .answer .text .marker").wait_for(timeout=15_000)
+        page.press("#question", "Enter")
+        page.locator(".turn").nth(1).locator(".answer .text .marker").wait_for(timeout=15_000)
+        assert page.locator(".turn").nth(1).locator(".answer .text").inner_text() == "Falcon03 [1]"
+
+
+def test_a_broken_stream_shows_an_error(browser_page):
+    page = browser_page
+    app = create_app(agent_factory(ReadingModel(), knowledge_base()), ServeSettings())
+    with running(app) as url:
+        page.route("**/v1/research", lambda route: route.fulfill(
+            status=200, content_type="text/event-stream", body='event: plan\ndata: {"searches": [\n\n'))
+        page.goto(url)
+        ask(page, "Who owns orbit01?")
+        alert = page.locator(".turn .steps [role=alert]")
+        alert.wait_for(timeout=15_000)
+        assert "broke off" in alert.inner_text()
+        assert page.locator(".turn .answer .text.writing").count() == 0
+        assert page.is_enabled("#send")

@@ -225,3 +225,48 @@ def test_a_failing_run_is_a_500_and_the_server_goes_on(server, client):
 
     reply = client.chat.completions.create(model="agentic-rag", messages=[{"role": "user", "content": "Who owns orbit09?"}])
     assert reply.choices[0].message.content == "Falcon09 [1]"
+
+
+def test_a_failed_run_is_not_retried_by_the_openai_client():
+    asked = []
+    app = create_app(agent_factory(ReadingModel(on_question=asked.append), knowledge_base()), ServeSettings())
+    with running(app) as url:
+        retrying = openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=2)
+        with pytest.raises(openai.InternalServerError) as caught:
+            retrying.chat.completions.create(model="agentic-rag", messages=[{"role": "user", "content": "Please explode orbit01"}])
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    assert sum("explode" in question for question in asked) == 1
+
+
+def test_a_500_names_only_the_exception_type():
+    def make_agent(graph, checkpointer):
+        agent = agent_factory(ReadingModel(), knowledge_base())(graph, checkpointer)
+        agent.ask = agent.stream = lambda *a, **kw: (_ for _ in ()).throw(OSError("/srv/secret/index.db is locked"))
+        return agent
+
+    with running(create_app(make_agent, ServeSettings())) as url:
+        body = {"model": "agentic-rag", "messages": [{"role": "user", "content": "Who owns orbit01?"}]}
+        error = _error(httpx.post(f"{url}/v1/chat/completions", json=body), 500)
+        assert error["message"] == "the run failed: OSError" and error["code"] == "run_failed"
+        with httpx.stream("POST", f"{url}/v1/research", json={"question": "Who owns orbit01?"}) as response:
+            events = sse_events(response)
+    assert events[-1][0] == "error" and "secret" not in events[-1][1]
+
+
+def test_the_history_is_held_to_the_question_limit(server):
+    def ask(history: list[dict]) -> httpx.Response:
+        messages = [*history, {"role": "user", "content": "And who leads it?"}]
+        return httpx.post(f"{server}/v1/chat/completions", json={"model": "agentic-rag", "messages": messages}, headers=auth())
+
+    def turn(question: str, answer: str) -> list[dict]:
+        return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+    error = _error(ask(turn("Who owns orbit04?", "F" * 201)), 422)  # the limit is 200 characters
+    assert (error["code"], error["param"]) == ("history_too_long", "messages")
+    error = _error(ask(turn("Who owns orbit04?", "Falcon04 " * 20) * 5), 422)  # 5 x 197 > 4 x 200
+    assert error["code"] == "history_too_long" and "in all" in error["message"]
+    assert ask(turn("Who owns orbit04?", "Falcon04 [1]") * 3).status_code == 200
+
+
+def test_the_chat_page_allows_only_its_own_scripts(server):
+    assert httpx.get(f"{server}/").headers["content-security-policy"] == "default-src 'self'"

@@ -37,13 +37,46 @@ def test_serve_builds_the_app_with_its_options(index, monkeypatch):
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
+    assert served["timeout_graceful_shutdown"] == 5  # Ctrl-C does not wait for every open request
     assert served["app"].state.settings.api_keys == ("k1", "k2")
     assert served["app"].state.slots.max_concurrent == 2
-    with TestClient(served["app"]) as client:
+    with TestClient(served["app"], base_url="http://127.0.0.1:8123") as client:
         body = {"model": "agentic-rag", "messages": [{"role": "user", "content": "Who owns orbit02?"}]}
         assert client.post("/v1/chat/completions", json=body).status_code == 401
         reply = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer k2"})
         assert reply.json()["choices"][0]["message"]["content"] == "Falcon02 [1]"
+
+
+def test_serve_accepts_only_its_own_host_names(index, monkeypatch):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ReadingModel())
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app))
+    args = ["serve", "--index", str(index), "--host", "10.1.2.3", "--allowed-host", "rag.internal"]
+    assert runner.invoke(cli.app, args).exit_code == 0
+    with TestClient(served["app"]) as client:
+        for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000", "10.1.2.3:8000", "rag.internal", "RAG.internal:80"):
+            assert client.get("/healthz", headers={"Host": host}).status_code == 200, host
+        for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example"):
+            assert client.get("/healthz", headers={"Host": host}).status_code == 400, host  # DNS rebinding
+
+
+def test_serve_on_every_interface_allows_any_host_and_warns_without_a_key(index, monkeypatch):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ReadingModel())
+    monkeypatch.delenv("AGENTIC_RAG_API_KEY", raising=False)
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app))
+    result = runner.invoke(cli.app, ["serve", "--index", str(index), "--host", "0.0.0.0"])
+    assert result.exit_code == 0 and "no API key" in result.stderr and "warning" in result.stderr
+    with TestClient(served["app"]) as client:
+        assert client.get("/healthz", headers={"Host": "rag.example.org"}).status_code == 200
+    result = runner.invoke(cli.app, ["serve", "--index", str(index), "--host", "0.0.0.0", "--api-key", "k"])
+    assert result.exit_code == 0 and "warning" not in result.stderr
 
 
 def test_the_key_can_come_from_the_environment(index, monkeypatch):

@@ -100,3 +100,102 @@ def test_a_full_queue_answers_429_and_the_admitted_runs_finish():
         assert waiting_run.result(timeout=30).json()["choices"][0]["message"]["content"] == "Falcon21 [1]"
         assert ask("orbit22").status_code == 200
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok", "running": 0, "waiting": 0}
+
+
+def _held_app(settings: ServeSettings, held: str = "orbit20"):
+    """An app whose model blocks on questions about ``held`` until released; the questions it saw."""
+    entered, release, seen = threading.Event(), threading.Event(), []
+
+    def hold(question: str) -> None:
+        seen.append(question)
+        if held in question:
+            entered.set()
+            release.wait(timeout=30)
+
+    app = create_app(agent_factory(ReadingModel(on_question=hold), knowledge_base()), settings)
+    return app, entered, release, seen
+
+
+def _wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_a_queued_run_whose_client_left_never_runs():
+    app, entered, release, seen = _held_app(ServeSettings(max_concurrent=1, max_queued=4))
+    runs, start = [], app.state.slots.start
+    app.state.slots.start = lambda *a, **kw: runs.append(start(*a, **kw)) or runs[-1]
+
+    def ask(service: str, **options) -> httpx.Response:
+        body = {"model": "agentic-rag-traditional", "messages": [{"role": "user", "content": f"Who owns {service}?"}]}
+        return httpx.post(f"{url}/v1/chat/completions", json=body | options.pop("body", {}), **options)
+
+    with running(app) as url, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(ask, "orbit20", timeout=60)
+        assert entered.wait(timeout=20)
+        body = {"model": "agentic-rag", "stream": True, "messages": [{"role": "user", "content": "Who owns orbit21?"}]}
+        with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=10) as streamed:
+            assert streamed.status_code == 200  # then the client hangs up while the run waits
+        with pytest.raises(httpx.ReadTimeout):
+            ask("orbit22", timeout=0.5)  # a client that gives up on a non-streamed answer
+        _wait_until(lambda: len(runs) == 3 and runs[1].cancelled and runs[2].cancelled, "the runs were not cancelled")
+        release.set()
+        assert first.result(timeout=30).json()["choices"][0]["message"]["content"] == "Falcon20 [1]"
+        _wait_until(lambda: httpx.get(f"{url}/healthz").json()["waiting"] == 0, "the cancelled runs stayed queued")
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok", "running": 0, "waiting": 0}
+    assert not [q for q in seen if "orbit21" in q or "orbit22" in q]  # the model never saw them
+
+
+def test_a_second_turn_of_a_busy_conversation_is_409_and_other_conversations_go_on():
+    app, entered, release, _ = _held_app(ServeSettings(max_concurrent=2, max_queued=4))
+
+    def ask(service: str, conversation: str) -> httpx.Response:
+        body = {"model": "agentic-rag", "conversation_id": conversation,
+                "messages": [{"role": "user", "content": f"Who owns {service}?"}]}
+        return httpx.post(f"{url}/v1/chat/completions", json=body, timeout=20)
+
+    with running(app) as url, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(ask, "orbit20", "busy")
+        assert entered.wait(timeout=20)
+        refused = ask("orbit03", "busy")
+        assert refused.status_code == 409 and refused.headers["x-should-retry"] == "false"
+        assert refused.json()["error"] == {"message": "a turn of this conversation is already running; wait for its answer",
+                                           "type": "invalid_request_error", "param": "conversation_id",
+                                           "code": "conversation_busy"}
+        research = httpx.post(f"{url}/v1/research", json={"question": "Who owns orbit03?", "conversation_id": "busy"})
+        assert research.status_code == 409
+        assert ask("orbit03", "other").json()["choices"][0]["message"]["content"] == "Falcon03 [1]"
+        assert httpx.get(f"{url}/healthz").json()["waiting"] == 0  # the refused turns took no slot
+        release.set()
+        assert first.result(timeout=30).json()["choices"][0]["message"]["content"] == "Falcon20 [1]"
+        assert ask("orbit03", "busy").json()["choices"][0]["message"]["content"] == "Falcon03 [1]"
+
+
+@pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/research"])
+def test_a_silent_stream_sends_keep_alive_comments(route):
+    app, entered, release, _ = _held_app(ServeSettings(max_concurrent=1, keep_alive_seconds=0.1))
+    body = {"question": "Who owns orbit20?"} if route == "/v1/research" else \
+        {"model": "agentic-rag", "stream": True, "messages": [{"role": "user", "content": "Who owns orbit20?"}]}
+    with running(app) as url:
+        threading.Timer(0.6, release.set).start()
+        with httpx.stream("POST", f"{url}{route}", json=body, timeout=20) as response:
+            lines = list(response.iter_lines())
+    assert entered.is_set() and lines.count(": keep-alive") >= 2
+    data = [line for line in lines if line.startswith("data: ")]
+    assert any("Falcon20" in line for line in data)
+    if route == "/v1/chat/completions":
+        assert data[-1] == "data: [DONE]"
+    else:
+        assert [line for line in lines if line.startswith("event: ")][-1] == "event: answer"
+
+
+def test_the_openai_client_reads_a_stream_with_keep_alive_comments():
+    app, _, release, _ = _held_app(ServeSettings(keep_alive_seconds=0.1))
+    with running(app) as url:
+        threading.Timer(0.5, release.set).start()
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0)
+        chunks = client.chat.completions.create(model="agentic-rag", stream=True,
+                                                messages=[{"role": "user", "content": "Who owns orbit20?"}])
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Falcon20 [1]"

@@ -93,3 +93,22 @@ def test_threads_in_sqlite_outlive_the_server(tmp_path):
         assert say(client(url, "k"), "And who leads it?", "kept").choices[0].message.content == "Avery15 [1]"
         # without keys configured, the token still names the caller: another token, another thread
         assert say(client(url, "other"), "And who leads it?", "kept").choices[0].message.content == NO_ANSWER
+
+
+def test_a_finished_turn_leaves_no_research_run_behind():
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agentic_rag.agent.conversation import state_serializer
+
+    saver = InMemorySaver(serde=state_serializer())
+    app = create_app(agent_factory(ReadingModel(), knowledge_base()), ServeSettings(), checkpointer=saver)
+    with running(app) as url:
+        a = client(url, "k")
+        assert say(a, "Who owns orbit05?", "tidy").choices[0].message.content == "Falcon05 [1]"
+        streamed = a.chat.completions.create(model="agentic-rag-traditional", stream=True,
+                                             messages=[{"role": "user", "content": "And who leads it?"}],
+                                             extra_body={"conversation_id": "tidy"})
+        assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == "Avery05 [1]"
+        assert _steps(url, "k", "tidy", "And who owns it?")[0]["kind"] == "rewrite"  # the history is still there
+    threads = {key for key in saver.storage if saver.storage[key]}
+    assert len(threads) == 1 and not any("/turn-" in key for key in threads), threads

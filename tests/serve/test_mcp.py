@@ -243,6 +243,28 @@ def test_an_mcp_server_that_cannot_start_is_a_configuration_error():
         MCPToolset({"broken": broken}, connect_timeout=30).open()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
+def test_a_server_that_never_answers_is_stopped_when_the_connection_times_out(tmp_path):
+    import time
+
+    pid_file = tmp_path / "pid"
+    mute = {"transport": "stdio", "command": sys.executable,
+            "args": ["-c", f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"]}
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError, match="did not answer within 1 s"):
+        MCPToolset({"mute": mute}, connect_timeout=1).open()
+    took = time.monotonic() - started
+    pid = int(pid_file.read_text())
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        state = "gone"
+    if state not in ("gone", "Z"):
+        os.kill(pid, 9)
+    assert state in ("gone", "Z"), "the server process outlived the toolset"
+    assert took < 8  # no 10 s wait for sessions that never opened
+
+
 # -- mcp_output ------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ const keyInput = document.getElementById("api-key");
 
 let apiKey = sessionStorage.getItem("agentic-rag-key") || "";
 let conversationId = sessionStorage.getItem("agentic-rag-conversation") || newConversationId();
+let asking = false; // a question is running: the next one waits for its answer
 
 function newConversationId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
@@ -35,20 +36,20 @@ keyForm.addEventListener("submit", (event) => {
 input.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) {
     event.preventDefault();
-    form.requestSubmit();
+    if (!asking) form.requestSubmit();
   }
 });
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const question = input.value.trim();
-  if (!question) return;
+  if (!question || asking) return;
   input.value = "";
-  send.disabled = true;
+  asking = send.disabled = true;
   try {
     await ask(question, newTurn(question));
   } finally {
-    send.disabled = false;
+    asking = send.disabled = false;
     input.focus();
   }
 });
@@ -85,8 +86,13 @@ async function ask(question, turn) {
     }
     return;
   }
-  for await (const { event, data } of serverSentEvents(response)) {
-    view.show(event, data);
+  try {
+    for await (const { event, data } of serverSentEvents(response)) {
+      view.show(event, data);
+    }
+  } catch (error) {
+    // a dropped connection or an event that is not JSON: say so rather than leave the turn hanging
+    view.error("the answer stream broke off (" + error.message + ")");
   }
   view.finish();
 }
