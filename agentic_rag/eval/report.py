@@ -203,6 +203,11 @@ def summarise(
     # code), else the one recorded with the run, else the current one.
     stamped = sorted({r["commit"] for graph_rows in rows.values() for r in graph_rows if r.get("commit")})
     environment["commit"] = ", ".join(stamped) if stamped else (run or {}).get("commit") or environment["commit"]
+    if len(stamped) > 1:  # which graph's rows came from which code
+        environment["commit_by_graph"] = {
+            graph: ", ".join(sorted({r["commit"] for r in graph_rows if r.get("commit")})) or "unknown"
+            for graph, graph_rows in rows.items()
+        }
     return {
         "run": dict(run or {}),
         "environment": environment,
@@ -223,6 +228,13 @@ def _cell(stat: Mapping[str, Any], scale: float = 1.0, digits: int = 1) -> str:
     return text
 
 
+def _commits(env: Mapping[str, Any]) -> str:
+    by_graph = env.get("commit_by_graph")
+    if by_graph:
+        return "; ".join(f"{graph} rows from {commit}" for graph, commit in by_graph.items())
+    return env.get("commit") or "unknown"
+
+
 def markdown_table(summary: Mapping[str, Any]) -> str:
     """The summary as Markdown: a table per graph (means with 95% intervals), exit reasons, comparisons."""
     run = summary.get("run", {})
@@ -233,7 +245,7 @@ def markdown_table(summary: Mapping[str, Any]) -> str:
         (
             f"Model `{run.get('model', '?')}`, format {run.get('format', '?')}, seed {run.get('seed', '?')}, "
             f"k {run.get('k', '?')}, budget {json.dumps(run.get('budget', {}))}; "
-            f"commit {env.get('commit') or 'unknown'}, {env.get('date', '')}."
+            f"commit {_commits(env)}, {env.get('date', '')}."
         ),
         "Means with 95% bootstrap intervals; answer and retrieval metrics in percent.",
         "",

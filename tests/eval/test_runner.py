@@ -191,3 +191,13 @@ def test_rows_record_the_commit_that_produced_them_and_the_summary_reports_it(tm
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["environment"]["commit"] == "a" * 40
     assert f"commit {'a' * 40}" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_a_summary_of_rows_from_two_commits_says_which_graph_came_from_which(tmp_path, monkeypatch):
+    monkeypatch.setattr("agentic_rag.eval.report.git_commit", lambda *a, **k: "a" * 40)
+    run_eval(config(tmp_path, graphs=("traditional",)), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    monkeypatch.setattr("agentic_rag.eval.report.git_commit", lambda *a, **k: "b" * 40)
+    run_eval(config(tmp_path), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["environment"]["commit_by_graph"] == {"traditional": "a" * 40, "agentic": "b" * 40}
+    assert f"traditional rows from {'a' * 40}; agentic rows from {'b' * 40}" in (tmp_path / "out" / "summary.md").read_text()
