@@ -8,7 +8,7 @@ from ..answer import Citation
 from ..evidence import Evidence
 from . import prompts
 
-__all__ = ["format_passages", "check_citations", "best_quote", "supports", "question_coverage"]
+__all__ = ["format_passages", "check_citations", "best_quote", "supports", "question_coverage", "covers_question"]
 
 _MARKER_GROUP = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
@@ -19,7 +19,7 @@ _STOPWORDS = frozenset(
 )
 # Words of questions that passages need not repeat.
 _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
-    "did do does whom why these those they them then there than his her he she into name".split()
+    "did do does whom why these those they them then there than his her he she into name many much both".split()
 )
 
 
@@ -32,8 +32,18 @@ def supports(evidence: Evidence, claim: str, threshold: float = 0.5) -> bool:
     return len(words & found) / len(words) >= threshold
 
 
+# Common irregular past forms, so "led" meets "leads" and "wrote" meets "writes".
+_IRREGULAR = {
+    "led": "lead", "won": "win", "wrote": "write", "written": "write", "began": "begin", "begun": "begin",
+    "made": "make", "built": "build", "held": "hold", "sold": "sell", "bought": "buy", "took": "take",
+    "taken": "take", "gave": "give", "given": "give", "became": "become", "grew": "grow", "grown": "grow",
+    "sang": "sing", "sung": "sing", "left": "leave", "ran": "run", "found": "find", "fought": "fight",
+}
+
+
 def _stem(word: str) -> str:
     """A crude stem: a common ending dropped, then five letters ("owns", "owned" -> "own"; "published" -> "publi")."""
+    word = _IRREGULAR.get(word, word)
     for ending in ("ing", "ed", "es", "s"):
         if word.endswith(ending) and len(word) - len(ending) >= 3 and not word.endswith("ss"):
             word = word[: -len(ending)]
@@ -56,6 +66,21 @@ def question_coverage(question: str, passages: list[Evidence]) -> float:
     for passage in passages:
         found |= _stems(f"{passage.title or ''} {passage.text}")
     return len(wanted & found) / len(wanted)
+
+
+def covers_question(question: str, passages: list[Evidence], threshold: float) -> bool:
+    """Whether the passages hold ``threshold`` of the question's content words, its first one included.
+
+    The first content word is what the question asks about or the relation it asks for ("Who
+    *leads* the team that owns Relay?"); a passage lacking it usually answers a step on the way.
+    """
+    words = [_stem(w) for w in (m.lower() for m in _WORD.findall(question)) if w not in _QUESTION_STOPWORDS and (len(w) > 2 or w.isdigit())]
+    if not words:
+        return True
+    found: set[str] = set()
+    for passage in passages:
+        found |= _stems(f"{passage.title or ''} {passage.text}")
+    return words[0] in found and question_coverage(question, passages) >= threshold
 
 
 def format_passages(passages: list[Evidence], max_chars: int = 800) -> str:

@@ -25,7 +25,7 @@ from ..evidence import Evidence
 from ..tools.adapters import as_tool, query_tools, to_evidence
 from . import prompts
 from .budget import Budget, exhausted
-from .citations import check_citations, format_passages, question_coverage
+from .citations import check_citations, covers_question, format_passages, question_coverage
 from .llm import invoke_structured, invoke_text
 from .schemas import FinalAnswer, Judgement, SupportCheck, plan_schema
 from .state import RESET, RAGState
@@ -74,7 +74,8 @@ class RAGNodes:
     answer that asks for nothing more is the final answer, saving the answer call; off by default,
     since on HotpotQA the 1.5B model's judge answers were worse than its answers to the answer prompt.
     ``adaptive`` (on by default) checks the judge's answer against the words of the question: when
-    the passages it cites hold at least ``direct_coverage`` of the question's content words, the
+    the passages it cites hold at least ``direct_coverage`` of the question's content words, its
+    first one included (:func:`~agentic_rag.graphs.citations.covers_question`), the
     evidence suffices without a confirming round, and in the first round the judge's answer is the
     final one, so a question one search answers costs one model call, as in the traditional graph.
     ``citation_check="llm"`` asks the model, one call per citation within the budget, whether each
@@ -330,8 +331,9 @@ class RAGNodes:
         answered = bool(draft_answer) and bool(cited)
         confirmed = normalise_query(draft_answer) == normalise_query(previous_draft.get("answer", ""))
         # Adaptive: cited passages that hold the question's words back the answer without a second round.
-        coverage = question_coverage(state["question"], [evidence[i] for i in cited]) if answered else 0.0
-        covered = self.adaptive and answered and coverage >= self.direct_coverage
+        cited_passages = [evidence[i] for i in cited]
+        coverage = question_coverage(state["question"], cited_passages) if answered else 0.0
+        covered = self.adaptive and answered and covers_question(state["question"], cited_passages, self.direct_coverage)
         sufficient = answered and (not asks_more or confirmed or covered)
         # "final": the judge asked for nothing more, so its answer may be the answer (answer_from_judge);
         # "direct": covered in the first round, so its answer is the answer (no answer call).

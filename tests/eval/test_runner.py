@@ -77,9 +77,10 @@ def test_end_to_end_run_writes_rows_summary_table_and_plots(tmp_path):
     assert {"question", "gold", "prediction", "citations", "metrics", "usage", "exit_reason", "trace"} <= set(row)
     kinds = [s["kind"] for s in row["trace"]]
     assert kinds[0] == "plan" and "search" in kinds and "judge" in kinds and kinds[-1] == "answer"
-    # the judge answered from passage 1, which holds the question's words: its answer is final,
-    # one call as in the traditional graph
-    assert row["usage"]["llm_calls"] == 1 and traditional[0]["usage"]["llm_calls"] == 1
+    # the judge answers from passage 1 (the fake always cites it): "Who leads the team that owns
+    # Relay?" is not settled by the passage on Relay, which lacks "leads", so the search goes on
+    calls = {r["id"]: r["usage"]["llm_calls"] for r in agentic}
+    assert calls["h2"] > 1 and traditional[0]["usage"]["llm_calls"] == 1
     assert row["prediction"].endswith("[1]") and traditional[0]["prediction"].endswith("[1]")
     assert 0.0 <= row["metrics"]["f1"] <= 1.0 and row["metrics"]["rounds"] >= 1
     assert row["citations"][0]["evidence_id"].endswith("#0")

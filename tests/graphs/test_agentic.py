@@ -288,6 +288,21 @@ def test_adaptive_an_answer_from_a_passage_missing_part_of_the_question_searches
     assert answer.usage.llm_calls == 3 and answer.usage.tool_calls == 2
 
 
+def test_adaptive_a_passage_without_the_relation_asked_for_is_not_enough(search_tool):
+    # "leads" is what is asked; passage 1 holds the rest of the question (team, owns, Relay, service)
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
+            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
+            written("Ines Okafor", 1, 2),
+        ]
+    )
+    answer = run(model, search_tool, k=1, adaptive=True)
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert judge["coverage"] >= 0.75 and judge["sufficient"] is False
+    assert answer.text == "Ines Okafor [1][2]" and answer.usage.llm_calls == 3
+
+
 def test_adaptive_coverage_in_a_later_round_ends_the_search_without_a_confirming_round(search_tool):
     model = ScriptedChatModel(
         script=[
