@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/agentic-rag
-# The CPU build of torch, installed before anything that depends on torch (a plain `torch`
-# requirement would pull a CUDA build of several GB).
+# torch, pinned and installed before anything that depends on it, so that the embedding model's
+# dependencies do not pull another build. Where the package index gives a CUDA build for this pin,
+# choose the CPU wheel: make demo TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu".
 TORCH ?= torch==2.13.0
 DEMO_INDEX ?= .agentic-rag/demo-index
 TEST_MODEL ?= qwen2.5-coder-0.5b
