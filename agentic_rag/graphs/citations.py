@@ -51,21 +51,23 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-def _stems(text: str) -> set[str]:
-    """The stems of the content words of ``text``."""
+def _content_stems(text: str) -> list[str]:
+    """The stems of the content words of ``text``, in order."""
     words = (m.lower() for m in _WORD.findall(text))
-    return {_stem(w) for w in words if w not in _QUESTION_STOPWORDS and (len(w) > 2 or w.isdigit())}
+    return [_stem(w) for w in words if w not in _QUESTION_STOPWORDS and (len(w) > 2 or w.isdigit())]
+
+
+def _passage_stems(passages: list[Evidence]) -> set[str]:
+    """Every content stem of the passages, titles included."""
+    return {stem for p in passages for stem in _content_stems(f"{p.title or ''} {p.text}")}
 
 
 def question_coverage(question: str, passages: list[Evidence]) -> float:
     """The share of the question's content words that the passages (with their titles) contain, 0 to 1."""
-    wanted = _stems(question)
+    wanted = set(_content_stems(question))
     if not wanted:
         return 1.0
-    found: set[str] = set()
-    for passage in passages:
-        found |= _stems(f"{passage.title or ''} {passage.text}")
-    return len(wanted & found) / len(wanted)
+    return len(wanted & _passage_stems(passages)) / len(wanted)
 
 
 def covers_question(question: str, passages: list[Evidence], threshold: float) -> bool:
@@ -74,13 +76,10 @@ def covers_question(question: str, passages: list[Evidence], threshold: float) -
     The first content word is what the question asks about or the relation it asks for ("Who
     *leads* the team that owns Relay?"); a passage lacking it usually answers a step on the way.
     """
-    words = [_stem(w) for w in (m.lower() for m in _WORD.findall(question)) if w not in _QUESTION_STOPWORDS and (len(w) > 2 or w.isdigit())]
+    words = _content_stems(question)
     if not words:
         return True
-    found: set[str] = set()
-    for passage in passages:
-        found |= _stems(f"{passage.title or ''} {passage.text}")
-    return words[0] in found and question_coverage(question, passages) >= threshold
+    return words[0] in _passage_stems(passages) and question_coverage(question, passages) >= threshold
 
 
 def format_passages(passages: list[Evidence], max_chars: int = 800) -> str:
