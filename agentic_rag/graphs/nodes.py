@@ -10,7 +10,7 @@ import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -27,6 +27,7 @@ from . import prompts
 from .budget import Budget, exhausted
 from .citations import check_citations, covers_question, format_passages, question_coverage
 from .llm import invoke_structured, invoke_text
+from .question_shape import looks_single_hop, multi_hop_signs
 from .schemas import FinalAnswer, Judgement, SupportCheck, plan_schema
 from .state import RESET, RAGState
 
@@ -73,11 +74,13 @@ class RAGNodes:
     ``follow_up_tools`` (default: the first query tool). With ``answer_from_judge=True`` a judge's
     answer that asks for nothing more is the final answer, saving the answer call; off by default,
     since on HotpotQA the 1.5B model's judge answers were worse than its answers to the answer prompt.
-    ``adaptive`` (on by default) checks the judge's answer against the words of the question: when
-    the passages it cites hold at least ``direct_coverage`` of the question's content words, its
-    first one included (:func:`~agentic_rag.graphs.citations.covers_question`), the
-    evidence suffices without a confirming round, and in the first round the judge's answer is the
-    final one, so a question one search answers costs one model call, as in the traditional graph.
+    ``adaptive`` (on by default) lets a cited judge answer stand without a confirming round when
+    the question looks single-hop (``single_hop``, by default
+    :func:`~agentic_rag.graphs.question_shape.looks_single_hop`, a free look at its wording; ``None``
+    turns it off) or when the passages it cites hold at least ``direct_coverage`` of the question's
+    content words, its first one included (:func:`~agentic_rag.graphs.citations.covers_question`).
+    In the first round that answer is the final one, so a question one search answers costs one
+    model call, as in the traditional graph.
     ``citation_check="llm"`` asks the model, one call per citation within the budget, whether each
     cited passage states the answer (the default lexical check costs nothing).
     """
@@ -99,6 +102,7 @@ class RAGNodes:
         answer_from_judge: bool = False,
         adaptive: bool = True,
         direct_coverage: float = 0.75,
+        single_hop: Callable[[str], bool] | None = looks_single_hop,
         citation_check: str = "lexical",
     ) -> None:
         self.model = model
@@ -118,6 +122,9 @@ class RAGNodes:
             raise ConfigurationError(f"direct_coverage must be in (0, 1], not {direct_coverage!r}")
         self.adaptive = adaptive
         self.direct_coverage = direct_coverage
+        if single_hop is not None and not callable(single_hop):
+            raise ConfigurationError("single_hop must be a function of the question, or None")
+        self.single_hop = single_hop
         if citation_check not in ("lexical", "llm"):
             raise ConfigurationError(f"citation_check must be 'lexical' or 'llm', not {citation_check!r}")
         self.citation_check = citation_check
@@ -330,14 +337,19 @@ class RAGNodes:
         previous_draft = state.get("draft") or {}
         answered = bool(draft_answer) and bool(cited)
         confirmed = normalise_query(draft_answer) == normalise_query(previous_draft.get("answer", ""))
-        # Adaptive: cited passages that hold the question's words back the answer without a second round.
+        # Adaptive: a single-hop question, or cited passages that hold the question's words, back the
+        # answer without a second round.
         cited_passages = [evidence[i] for i in cited]
         coverage = question_coverage(state["question"], cited_passages) if answered else 0.0
-        covered = self.adaptive and answered and covers_question(state["question"], cited_passages, self.direct_coverage)
+        first_round = state.get("rounds", 0) <= 1
+        single_hop = self.adaptive and first_round and self.single_hop is not None and self.single_hop(state["question"])
+        covered = self.adaptive and answered and (
+            single_hop or covers_question(state["question"], cited_passages, self.direct_coverage)
+        )
         sufficient = answered and (not asks_more or confirmed or covered)
         # "final": the judge asked for nothing more, so its answer may be the answer (answer_from_judge);
-        # "direct": covered in the first round, so its answer is the answer (no answer call).
-        direct = covered and state.get("rounds", 0) <= 1
+        # "direct": enough in the first round, so its answer is the answer (no answer call).
+        direct = covered and first_round
         draft = (
             {"answer": draft_answer, "sources": cited, "final": not asks_more, "direct": direct}
             if answered else state.get("draft")
@@ -350,6 +362,10 @@ class RAGNodes:
             "next_query": query,
             "coverage": round(coverage, 3),
         }
+        if self.adaptive and first_round and self.single_hop is not None:
+            detail["single_hop"] = single_hop
+            if self.single_hop is looks_single_hop:
+                detail["multi_hop_signs"] = multi_hop_signs(state["question"])
         return {
             "relevant_ids": chosen,
             "judged_ids": candidates,

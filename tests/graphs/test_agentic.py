@@ -317,6 +317,85 @@ def test_adaptive_coverage_in_a_later_round_ends_the_search_without_a_confirming
     assert answer.usage.llm_calls == 3  # two judges, then the answer call (only a first-round answer is final)
 
 
+def shaped(model, search_tool, question, **settings):
+    """Run the agentic graph with the adaptive path, one passage a search."""
+    graph = build_agentic_graph(model, [search_tool], k=1, **settings)
+    return graph.invoke({"question": question})["answer"]
+
+
+def test_adaptive_a_question_worded_as_one_hop_ends_after_one_call_though_the_passage_paraphrases_it(search_tool):
+    # "group" and "responsible" are not in the passage (coverage 1/3), but nothing in the wording asks for a second hop
+    model = ScriptedChatModel(script=[{"answer": "the Harbor team", "sources": [1], "next_query": "Harbor team"}])
+    answer = shaped(model, search_tool, "Which group is responsible for Relay?")
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert judge["coverage"] < 0.75 and judge["single_hop"] is True and judge["multi_hop_signs"] == []
+    assert answer.text == "the Harbor team [1]" and answer.exit_reason is ExitReason.ANSWERED
+    assert answer.usage.llm_calls == 1 and answer.usage.tool_calls == 1
+
+
+def test_adaptive_without_the_wording_check_the_same_question_searches_on(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "the Harbor team", "sources": [1], "next_query": "Harbor team led by"},
+            {"answer": "the Harbor team", "sources": [1], "next_query": ""},
+            written("the Harbor team", 1),
+        ]
+    )
+    answer = shaped(model, search_tool, "Which group is responsible for Relay?", single_hop=None)
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert "single_hop" not in judge and judge["sufficient"] is False
+    assert answer.usage.llm_calls == 3 and answer.usage.tool_calls == 2
+
+
+def test_adaptive_a_relative_clause_marks_the_question_multi_hop(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
+            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
+            written("Ines Okafor", 1, 2),
+        ]
+    )
+    answer = shaped(model, search_tool, "Who leads the team that owns the Relay service?")
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert judge["single_hop"] is False and judge["multi_hop_signs"] == ["relative clause"]
+    assert answer.text == "Ines Okafor [1][2]" and answer.usage.llm_calls == 3
+
+
+def test_adaptive_a_one_hop_question_the_judge_cannot_answer_searches_on(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "", "sources": [], "next_query": "Harbor team led by"},
+            {"answer": "the Harbor team", "sources": [1], "next_query": ""},
+            written("the Harbor team", 1),
+        ]
+    )
+    answer = shaped(model, search_tool, "Which group is responsible for Relay?")
+    judges = [s.detail for s in answer.steps if s.kind == "judge"]
+    assert judges[0]["sufficient"] is False and answer.usage.tool_calls == 2
+    # in the second round the wording no longer decides; the answer call writes the answer
+    assert "single_hop" not in judges[1] and answer.usage.llm_calls == 3
+
+
+def test_adaptive_takes_a_single_hop_check_of_your_own(search_tool):
+    asked = []
+
+    def always_one_hop(question: str) -> bool:
+        asked.append(question)
+        return True
+
+    model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"}])
+    answer = shaped(model, search_tool, "Who leads the team that owns Relay?", single_hop=always_one_hop)
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert asked == ["Who leads the team that owns Relay?"]
+    assert judge["single_hop"] is True and "multi_hop_signs" not in judge
+    assert answer.text == "Harbor [1]" and answer.usage.llm_calls == 1
+
+
+def test_adaptive_single_hop_check_must_be_a_function(search_tool):
+    with pytest.raises(ConfigurationError, match="single_hop"):
+        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], single_hop="yes")
+
+
 def test_adaptive_coverage_must_be_a_share(search_tool):
     with pytest.raises(ConfigurationError, match="direct_coverage"):
         build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], direct_coverage=1.5)
@@ -483,7 +562,9 @@ def test_a_second_run_on_the_same_thread_starts_from_nothing(search_tool):
     from langgraph.checkpoint.memory import InMemorySaver
 
     reply = [{"answer": "Harbor", "sources": [1], "next_query": ""}, written("Harbor", 1)]
-    graph = build_agentic_graph(ScriptedChatModel(script=reply * 2), [search_tool], k=1, checkpointer=InMemorySaver())
+    graph = build_agentic_graph(
+        ScriptedChatModel(script=reply * 2), [search_tool], k=1, adaptive=False, checkpointer=InMemorySaver()
+    )
     config = {"configurable": {"thread_id": "studio"}}
     first = graph.invoke({"question": "Who owns Relay?"}, config)["answer"]
     second = graph.invoke({"question": "Who owns Relay?"}, config)["answer"]

@@ -1,0 +1,54 @@
+"""The wording check that tells single-hop questions from multi-hop ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentic_rag.graphs.question_shape import LONG_QUESTION_WORDS, looks_single_hop, multi_hop_signs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which team owns the Relay service?",
+        "When did the Leeds office open?",
+        "In which year was the warehouse in Ghent built?",  # "which" after a preposition asks, it does not describe
+        "The Harbor team is led by whom?",  # a wh-word at the end asks too
+        "What is the name of the main station in the city of Leeds?",  # "name of", "city of" are padding
+        "Where is the depot located in the north?",
+        "What was Relay's first release?",
+        "",
+    ],
+)
+def test_one_hop_questions_show_no_sign(question):
+    assert multi_hop_signs(question) == []
+    assert looks_single_hop(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "sign"),
+    [
+        ("Who leads the team that owns Relay?", "relative clause"),
+        ("In which office does the manager who approved the budget work?", "relative clause"),
+        ("Which language is the service used by the billing team written in?", "described entity"),
+        ("Where does the steward of the database behind parcel-pulse work?", "described entity"),
+        ("What is the phone extension of the commander of INC-12?", "chained relation"),
+        ("Who is the manager of Relay's owning team?", "chained relation"),
+        ("Who is Ines Okafor's manager's deputy?", "chained relation"),
+        ("Which opened first, the Leeds office or the Ghent depot?", "comparison"),
+        ("Are Relay and Ledgerline both written in Go?", "comparison"),
+    ],
+)
+def test_multi_hop_wording_is_recognised(question, sign):
+    assert sign in multi_hop_signs(question)
+    assert not looks_single_hop(question)
+
+
+def test_a_long_question_counts_as_multi_hop_and_a_shorter_one_does_not():
+    words = ["word"] * (LONG_QUESTION_WORDS - 1)
+    assert multi_hop_signs(" ".join(words) + "?") == []
+    assert multi_hop_signs(" ".join(words + ["more"]) + "?") == ["long"]
+
+
+def test_curly_apostrophes_count_as_possessives():
+    assert "chained relation" in multi_hop_signs("Who is Ines Okafor’s manager’s deputy?")
