@@ -99,13 +99,18 @@ class Agent:
         """
         if thread_id is not None:
             return self.chat(question, thread_id=thread_id, budget=budget)
-        return self.graph.invoke(self._input(question, budget), self._one_off_config())["answer"]
+        return self.graph.invoke(self._input(question, budget), self._one_off_config(), **self._durability)["answer"]
 
     def _one_off_config(self) -> dict[str, Any] | None:
         """A checkpointed graph needs a thread id even for a one-off question: a fresh one."""
         if self.checkpointer is None:
             return None
         return {"configurable": {"thread_id": f"one-off/{uuid.uuid4().hex}"}}
+
+    @property
+    def _durability(self) -> dict[str, Any]:
+        """With a checkpointer, each step is saved before the next starts, so a kill loses no finished step."""
+        return {"durability": "sync"} if self.checkpointer is not None else {}
 
     @property
     def conversation(self) -> Conversation:
@@ -121,7 +126,7 @@ class Agent:
         run is checkpointed step by step, so :meth:`resume` can finish it if the process dies.
         """
         research_input, config = self.conversation.start_turn(message, thread_id, self._input(message, budget))
-        answer = self.graph.invoke(research_input, config)["answer"]
+        answer = self.graph.invoke(research_input, config, **self._durability)["answer"]
         return self.conversation.finish_turn(thread_id, answer)
 
     def resume(self, thread_id: str) -> Answer:
@@ -129,12 +134,12 @@ class Agent:
         config = self.conversation.resume_config(thread_id)
         snapshot = self.graph.get_state(config)
         if snapshot.next:
-            answer = self.graph.invoke(None, config)["answer"]
+            answer = self.graph.invoke(None, config, **self._durability)["answer"]
         elif snapshot.values.get("answer") is not None:
             answer = snapshot.values["answer"]  # it had finished; only the record was missing
         else:  # killed before the first step was saved: start the turn's run again
             pending = self.conversation.pending(thread_id) or {}
-            answer = self.graph.invoke(self._input(pending.get("question", ""), None), config)["answer"]
+            answer = self.graph.invoke(self._input(pending.get("question", ""), None), config, **self._durability)["answer"]
         return self.conversation.finish_turn(thread_id, answer)
 
     def history(self, thread_id: str) -> list[dict[str, str]]:
@@ -152,7 +157,7 @@ class Agent:
         translator = _EventTranslator()
         graph_input, config = self._run(question, budget, thread_id)
         final: FinalAnswer | None = None
-        for mode, chunk in self.graph.stream(graph_input, config, stream_mode=_STREAM_MODES):
+        for mode, chunk in self.graph.stream(graph_input, config, stream_mode=_STREAM_MODES, **self._durability):
             for event in translator.translate(mode, chunk):
                 if thread_id is not None and isinstance(event, FinalAnswer):
                     final = event  # recorded once the run has ended (its last checkpoint saved)

@@ -99,6 +99,29 @@ def test_a_run_killed_half_way_resumes_without_redoing_finished_steps(tmp_path):
         resumed.resume("research")
 
 
+def test_each_step_is_saved_before_the_next_one_starts():
+    """A kill during a model call must not lose the search before it, even with a slow checkpointer."""
+    import time
+
+    class SlowSaver(InMemorySaver):
+        def put(self, *args, **kwargs):
+            time.sleep(0.2)
+            return super().put(*args, **kwargs)
+
+    saver = SlowSaver()
+    saved_before_judging = []
+
+    def judge(messages):
+        checkpoints = [c.checkpoint["channel_values"] for c in saver.list(None)]
+        saved_before_judging.append(any(values.get("evidence") for values in checkpoints))
+        return {"answer": "Harbor", "sources": [1], "next_query": ""}
+
+    agent([plan("Relay service owner"), judge, {"answer": "Harbor", "sources": [1]}], saver).chat(
+        "Who leads the team that owns the Relay service?", thread_id="t"
+    )
+    assert saved_before_judging == [True]
+
+
 def test_an_unfinished_thread_must_be_resumed_before_the_next_turn():
     saver = InMemorySaver()
     crashing = agent([plan("Relay"), Killed()], saver)
