@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -22,7 +22,7 @@ from ..events import (
     events_from_step,
 )
 from ..errors import ConfigurationError
-from ..graphs import Budget, build_agentic_graph, build_traditional_graph
+from ..graphs import Budget, build_agentic_graph, build_traditional_graph, looks_single_hop
 from ..tools.adapters import as_tool, query_tools
 from ..tools.retrieval import retrieval_tools
 from .conversation import Conversation
@@ -39,7 +39,9 @@ class Agent:
     """Ask questions of a knowledge base and/or tools through one of the two graphs.
 
     ``model`` is any LangChain chat model, a ``provider:model`` string, or ``"local"`` /
-    ``"local:<name>"`` for the offline llama.cpp default.
+    ``"local:<name>"`` for the offline llama.cpp default. ``adaptive`` and ``single_hop`` set the
+    agentic graph's adaptive path (:class:`~agentic_rag.graphs.RAGNodes`): ``single_hop`` is the
+    check, of the question's text, that lets the first cited answer stand.
     """
 
     def __init__(
@@ -55,6 +57,8 @@ class Agent:
         on_download: Any = None,
         checkpointer: Any = None,
         citation_check: Literal["lexical", "llm"] = "lexical",
+        adaptive: bool = True,
+        single_hop: Callable[[str], bool] | None = looks_single_hop,
     ) -> None:
         try:
             settings = Settings()
@@ -72,7 +76,7 @@ class Agent:
             raise ConfigurationError("give the agent a knowledge_base or at least one tool")
         # With tools of your own, a model call plans the first searches (it sees their names and
         # descriptions) and the judge's follow-up queries go to them as well as to the knowledge base.
-        graph_settings: dict[str, Any] = {"citation_check": citation_check}
+        graph_settings: dict[str, Any] = {"citation_check": citation_check, "adaptive": adaptive, "single_hop": single_hop}
         if own_tools:
             follow_up = [t.name for t in (kb_tools[:1] + query_tools(own_tools))]
             graph_settings |= {"planner": True, "follow_up_tools": follow_up}
