@@ -6,11 +6,13 @@ LangGraph node: it reads the state and returns only the keys it changes.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -74,13 +76,16 @@ class RAGNodes:
     ``follow_up_tools`` (default: the first query tool). With ``answer_from_judge=True`` a judge's
     answer that asks for nothing more is the final answer, saving the answer call; off by default,
     since on HotpotQA the 1.5B model's judge answers were worse than its answers to the answer prompt.
-    ``adaptive`` (on by default) lets a cited judge answer stand without a confirming round when
-    the question looks single-hop (``single_hop``, by default
-    :func:`~agentic_rag.graphs.question_shape.looks_single_hop`, a free look at its wording; ``None``
-    turns it off) or when the passages it cites hold at least ``direct_coverage`` of the question's
-    content words, its first one included (:func:`~agentic_rag.graphs.citations.covers_question`).
-    In the first round that answer is the final one, so a question one search answers costs one
-    model call, as in the traditional graph.
+    ``adaptive`` (on by default) lets a cited judge answer stand without a confirming round, and in
+    the first round makes it the final answer (one model call in all, as in the traditional graph),
+    when the question looks single-hop or the cited passages hold the question's words.
+    ``single_hop`` decides the first: by default
+    :func:`~agentic_rag.graphs.question_shape.looks_single_hop`, a free look at the wording; or a
+    plain function of your own from the question's text to a bool, called once, in the first round,
+    when the judge has a cited answer (one that raises or returns something else counts as "no");
+    or ``None`` to turn it off. The second holds, in any round, when the cited passages contain at
+    least ``direct_coverage`` of the question's content words, its first one included
+    (:func:`~agentic_rag.graphs.citations.covers_question`).
     ``citation_check="llm"`` asks the model, one call per citation within the budget, whether each
     cited passage states the answer (the default lexical check costs nothing).
     """
@@ -122,8 +127,8 @@ class RAGNodes:
             raise ConfigurationError(f"direct_coverage must be in (0, 1], not {direct_coverage!r}")
         self.adaptive = adaptive
         self.direct_coverage = direct_coverage
-        if single_hop is not None and not callable(single_hop):
-            raise ConfigurationError("single_hop must be a function of the question, or None")
+        if single_hop is not None and (not callable(single_hop) or inspect.iscoroutinefunction(single_hop)):
+            raise ConfigurationError("single_hop must be a plain (not async) function of the question, or None")
         self.single_hop = single_hop
         if citation_check not in ("lexical", "llm"):
             raise ConfigurationError(f"citation_check must be 'lexical' or 'llm', not {citation_check!r}")
@@ -342,7 +347,10 @@ class RAGNodes:
         cited_passages = [evidence[i] for i in cited]
         coverage = question_coverage(state["question"], cited_passages) if answered else 0.0
         first_round = state.get("rounds", 0) <= 1
-        single_hop = self.adaptive and first_round and self.single_hop is not None and self.single_hop(state["question"])
+        wording: dict[str, Any] = {}
+        if self.adaptive and first_round and answered and self.single_hop is not None:
+            wording = self._wording_check(state["question"])
+        single_hop = wording.get("single_hop", False)
         covered = self.adaptive and answered and (
             single_hop or covers_question(state["question"], cited_passages, self.direct_coverage)
         )
@@ -361,11 +369,8 @@ class RAGNodes:
             "sufficient": sufficient,
             "next_query": query,
             "coverage": round(coverage, 3),
+            **wording,
         }
-        if self.adaptive and first_round and self.single_hop is not None:
-            detail["single_hop"] = single_hop
-            if self.single_hop is looks_single_hop:
-                detail["multi_hop_signs"] = multi_hop_signs(state["question"])
         return {
             "relevant_ids": chosen,
             "judged_ids": candidates,
@@ -376,6 +381,25 @@ class RAGNodes:
             "steps": [Step(kind="judge", detail=detail, usage=result.usage)],
             **({"exit_reason": ExitReason.ANSWERED} if sufficient else {}),
         }
+
+    def _wording_check(self, question: str) -> dict[str, Any]:
+        """``single_hop`` on the question, for the judge's step detail.
+
+        A check that raises or answers with something other than a bool counts as "not single-hop"
+        (the passage check still applies) and its error is recorded; the run goes on.
+        """
+        if self.single_hop is looks_single_hop:
+            signs = multi_hop_signs(question)
+            return {"single_hop": not signs, "multi_hop_signs": signs}
+        try:
+            verdict = self.single_hop(question)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - a failing check of the user's must not end the run
+            log.warning("single_hop check failed on %r: %s", question, exc)
+            return {"single_hop": False, "single_hop_error": f"{type(exc).__name__}: {exc}"}
+        if not (isinstance(verdict, bool) or (type(verdict).__module__ == "numpy" and type(verdict).__name__ in ("bool", "bool_"))):
+            log.warning("single_hop check returned %s, not a bool", type(verdict).__name__)
+            return {"single_hop": False, "single_hop_error": f"returned {type(verdict).__name__}, not a bool"}
+        return {"single_hop": bool(verdict)}
 
     def refine(self, state: RAGState) -> dict[str, Any]:
         """Keep only new queries for the gap; stop when none is left or the budget cannot pay for a round."""

@@ -29,3 +29,13 @@ def test_without_the_adaptive_path_the_judge_searches_on_and_the_answer_call_wri
     answer = agent(script, adaptive=False, single_hop=lambda question: True).ask(QUESTION)
     assert [s.kind for s in answer.steps if s.kind in ("search", "judge")] == ["search", "judge", "search"]
     assert answer.text == "Ines Okafor [1]" and answer.usage.llm_calls == 3 and answer.usage.tool_calls == 2
+
+
+def test_single_hop_none_leaves_only_the_passage_check():
+    question = "Which group is responsible for Relay?"  # one hop, worded unlike the passage
+    judge = {"sources": [1], "answer": "the Harbor team", "next_query": "Harbor team led by"}
+    assert agent([PLAN, judge]).ask(question).usage.llm_calls == 2
+    # without the wording check the judge's answer is not final: the answer call writes it
+    answer = agent([PLAN, judge, {"answer": "the Harbor team", "sources": [1]}], single_hop=None).ask(question)
+    assert answer.text == "the Harbor team [1]" and answer.usage.llm_calls == 3
+    assert [s.kind for s in answer.steps][-1] == "answer" and answer.steps[-1].usage.llm_calls == 1

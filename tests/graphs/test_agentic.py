@@ -391,9 +391,64 @@ def test_adaptive_takes_a_single_hop_check_of_your_own(search_tool):
     assert answer.text == "Harbor [1]" and answer.usage.llm_calls == 1
 
 
-def test_adaptive_single_hop_check_must_be_a_function(search_tool):
-    with pytest.raises(ConfigurationError, match="single_hop"):
-        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], single_hop="yes")
+def test_adaptive_single_hop_check_must_be_a_plain_function(search_tool):
+    async def asynchronous(question: str) -> bool:
+        return True
+
+    for check in ("yes", asynchronous):
+        with pytest.raises(ConfigurationError, match="single_hop"):
+            build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], single_hop=check)
+
+
+def _searching_on():
+    return ScriptedChatModel(
+        script=[
+            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
+            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
+            written("Ines Okafor", 1, 2),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("check", "error"),
+    [
+        (lambda question: 1 / 0, "ZeroDivisionError: division by zero"),
+        (lambda question: 0.02, "returned float, not a bool"),
+    ],
+)
+def test_adaptive_a_single_hop_check_that_fails_counts_as_no_and_the_run_goes_on(search_tool, check, error):
+    answer = shaped(_searching_on(), search_tool, "Who leads the team that owns the Relay service?", single_hop=check)
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert judge["single_hop"] is False and judge["single_hop_error"] == error
+    assert answer.text == "Ines Okafor [1][2]" and answer.usage.llm_calls == 3
+
+
+def test_adaptive_a_numpy_bool_from_a_classifier_works_with_a_checkpointer(search_tool):
+    import numpy as np
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"}])
+    graph = build_agentic_graph(
+        model, [search_tool], k=1, single_hop=lambda question: np.float64(0.9) > 0.5, checkpointer=InMemorySaver()
+    )
+    answer = graph.invoke({"question": "Who owns Relay?"}, {"configurable": {"thread_id": "t"}})["answer"]
+    judge = next(s.detail for s in answer.steps if s.kind == "judge")
+    assert judge["single_hop"] is True and type(judge["single_hop"]) is bool
+    assert answer.text == "Harbor [1]" and answer.usage.llm_calls == 1
+
+
+def test_adaptive_the_single_hop_check_is_not_asked_without_a_cited_answer(search_tool):
+    asked = []
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "", "sources": [], "next_query": "Harbor team led by"},
+            {"answer": "the Harbor team", "sources": [1], "next_query": ""},
+            written("the Harbor team", 1),
+        ]
+    )
+    answer = shaped(model, search_tool, "Which group is responsible for Relay?", single_hop=lambda q: asked.append(q) or True)
+    assert asked == [] and answer.usage.llm_calls == 3
 
 
 def test_adaptive_coverage_must_be_a_share(search_tool):

@@ -17,7 +17,9 @@ from agentic_rag.graphs.question_shape import LONG_QUESTION_WORDS, looks_single_
         "What is the name of the main station in the city of Leeds?",  # "name of", "city of" are padding
         "Where is the depot located in the north?",
         "What was Relay's first release?",
-        "",
+        "What's Relay's release date?",  # "what's" is no possessive
+        "relay owner",  # a search-box query
+        "Which team or group owns Relay?",  # "or" with one name compares nothing
     ],
 )
 def test_one_hop_questions_show_no_sign(question):
@@ -37,6 +39,11 @@ def test_one_hop_questions_show_no_sign(question):
         ("Who is Ines Okafor's manager's deputy?", "chained relation"),
         ("Which opened first, the Leeds office or the Ghent depot?", "comparison"),
         ("Are Relay and Ledgerline both written in Go?", "comparison"),
+        ("Is Relay older than the billing service?", "comparison"),
+        ("In which office does the person to whom Ines reports work?", "relative clause"),
+        ("What is the database from which Relay reads its plans?", "relative clause"),
+        ("Who leads the team who's in charge of Relay?", "relative clause"),
+        ("Who runs the team owning Relay?", "described entity"),
     ],
 )
 def test_multi_hop_wording_is_recognised(question, sign):
@@ -52,3 +59,9 @@ def test_a_long_question_counts_as_multi_hop_and_a_shorter_one_does_not():
 
 def test_curly_apostrophes_count_as_possessives():
     assert "chained relation" in multi_hop_signs("Who is Ines Okafor’s manager’s deputy?")
+
+
+@pytest.mark.parametrize("question", ["", "???", "誰がリレーを所有していますか"])
+def test_a_question_the_check_cannot_read_takes_no_shortcut(question):
+    assert multi_hop_signs(question) == ["unreadable"]
+    assert not looks_single_hop(question)
