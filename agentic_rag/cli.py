@@ -178,6 +178,9 @@ def ask(
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
+    adaptive: Annotated[
+        str, typer.Option(help="When the first cited answer may stand: wording (no sign of a second hop, or the passages hold the question), passages (only the latter), off.")
+    ] = "wording",
     mcp_server: Annotated[
         Optional[list[str]], typer.Option("--mcp-server", help="Command line of an MCP server (stdio) whose tools the agent may use; repeatable.")
     ] = None,
@@ -190,10 +193,11 @@ def ask(
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
     from .agent.agent import Agent
     from .errors import ConfigurationError
-    from .graphs import Budget
+    from .graphs import Budget, adaptive_settings
     from .tools.embeddings import default_embeddings
     from .tools.knowledge_base import KnowledgeBase
 
+    adaptive_mode = adaptive_settings(adaptive)  # an unknown mode is an error before any loading
     if resume and not thread:
         raise ConfigurationError("--resume needs --thread ID")
     if resume and question:
@@ -215,6 +219,7 @@ def ask(
         checkpointer=_checkpointer(threads_db) if thread else None,
         citation_check=citation_check,  # type: ignore[arg-type]
         tools=_mcp_server_tools(mcp_server) if mcp_server else None,
+        **adaptive_mode,
     )
     if resume:
         answer = agent.resume(thread)  # type: ignore[arg-type]

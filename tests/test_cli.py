@@ -63,6 +63,26 @@ def test_ask_json_has_the_documented_keys(docs, tmp_path, fake_world):
     assert data["usage"]["llm_calls"] == 3  # two judge calls and the answer
 
 
+@pytest.mark.parametrize(("mode", "calls"), [("wording", 1), ("passages", 2), ("off", 2)])
+def test_ask_adaptive_chooses_when_the_first_answer_stands(docs, tmp_path, monkeypatch, mode, calls):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    # a one-hop question worded unlike its passage: only the wording check lets the judge's answer stand
+    judge = {"sources": [1], "answer": "the Harbor team", "next_query": "Harbor team members"}
+    model = ScriptedChatModel(script=[judge, {"answer": "the Harbor team", "sources": [1]}])
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
+    runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
+    args = ["ask", "Which group is responsible for Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--json"]
+    result = runner.invoke(cli.app, [*args, "--adaptive", mode, "--max-rounds", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["answer"] == "the Harbor team [1]" and data["usage"]["llm_calls"] == calls
+
+
+def test_ask_refuses_an_unknown_adaptive_mode(docs, tmp_path, fake_world):
+    result = runner.invoke(cli.app, ["ask", "Who owns Relay?", "--index", str(tmp_path / "idx"), "--adaptive", "maybe"])
+    assert result.exit_code == 1 and "unknown adaptive mode 'maybe'" in result.stderr
+
+
 def test_ask_shows_steps_live_then_sources(docs, tmp_path, fake_world):
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
     result = runner.invoke(cli.app, ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1"])

@@ -79,6 +79,9 @@ def eval_command(
     max_seconds: Annotated[float | None, typer.Option(min=0.001, help="Most seconds per question.")] = None,
     cache_dir: Annotated[Path, typer.Option(help="Where pooled corpora are built once and reused.")] = DEFAULT_CACHE_DIR,
     chunk_size: Annotated[int, typer.Option(min=100, help="Characters per chunk of the pooled corpus.")] = DEFAULT_CHUNK_SIZE,
+    adaptive: Annotated[
+        str, typer.Option(help="The agentic graph's adaptive path: wording (default), passages (the passage check only), off.")
+    ] = "wording",
     progress: Annotated[bool, typer.Option(help="Show a progress bar with the running F1 per graph.")] = True,
 ) -> None:
     """Evaluate the graphs on a multi-hop QA file: answers (EM, F1), retrieval, citations and cost."""
@@ -106,6 +109,7 @@ def eval_command(
             cache_dir=cache_dir,
             chunk_size=chunk_size,
             chunk_overlap=min(200, chunk_size // 4),
+            adaptive=adaptive,
         )
         result = run_eval(config, show_progress=progress)
     except AgenticRAGError as exc:

@@ -244,7 +244,8 @@ def markdown_table(summary: Mapping[str, Any]) -> str:
         "",
         (
             f"Model `{run.get('model', '?')}`, format {run.get('format', '?')}, seed {run.get('seed', '?')}, "
-            f"k {run.get('k', '?')}, budget {json.dumps(run.get('budget', {}))}; "
+            f"k {run.get('k', '?')}, budget {json.dumps(run.get('budget', {}))}"
+            f"{', adaptive ' + str(run['adaptive']) if 'adaptive' in run else ''}; "
             f"commit {_commits(env)}, {env.get('date', '')}."
         ),
         "Means with 95% bootstrap intervals; answer and retrieval metrics in percent.",

@@ -26,7 +26,8 @@ from langchain_core.language_models import BaseChatModel
 
 from agentic_rag.answer import Answer
 from agentic_rag.errors import AgenticRAGError, ConfigurationError
-from agentic_rag.graphs import Budget, build_agentic_graph, build_traditional_graph
+from agentic_rag.graphs import Budget, adaptive_settings, build_agentic_graph, build_traditional_graph
+from agentic_rag.graphs.adaptive import DEFAULT_ADAPTIVE_MODE
 from agentic_rag.tools.embeddings import DEFAULT_EMBEDDING_MODEL_ID, default_embeddings, embedding_model_id
 from agentic_rag._hashing import file_sha256
 from agentic_rag.tools.retrieval import retrieval_tools
@@ -59,7 +60,11 @@ GRAPHS: dict[str, Callable[..., Any]] = {"traditional": build_traditional_graph,
 RUN_FILE = "run.json"
 _MAX_FAILURES_IN_A_ROW = 3
 # Settings that change results: a resumed run must use the same ones.
-_FIXED_SETTINGS = ("dataset_sha256", "format", "seed", "model", "k", "budget", "chunk_size", "chunk_overlap", "embedding_model")
+_FIXED_SETTINGS = (
+    "dataset_sha256", "format", "seed", "model", "k", "budget", "chunk_size", "chunk_overlap", "embedding_model", "adaptive"
+)
+# Runs recorded before a setting existed used its default.
+_SETTING_DEFAULTS = {"adaptive": DEFAULT_ADAPTIVE_MODE}
 
 
 class EvalError(AgenticRAGError):
@@ -82,6 +87,7 @@ class EvalConfig:
     cache_dir: Path = DEFAULT_CACHE_DIR
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    adaptive: str = DEFAULT_ADAPTIVE_MODE
 
     def check(self) -> None:
         """Raise :class:`ConfigurationError` for unknown graphs or out-of-range numbers."""
@@ -96,6 +102,7 @@ class EvalConfig:
             raise ConfigurationError(f"limit must be at least 1, got {self.limit}")
         if self.k < 1:
             raise ConfigurationError(f"k must be at least 1, got {self.k}")
+        adaptive_settings(self.adaptive)
 
 
 @dataclass
@@ -179,6 +186,7 @@ def _settings(config: EvalConfig, dataset: Dataset, model_name: str, embedding_m
         "chunk_size": config.chunk_size,
         "chunk_overlap": config.chunk_overlap,
         "embedding_model": embedding_model,
+        "adaptive": config.adaptive,
     }
 
 
@@ -190,9 +198,10 @@ def _prepare_out(out: Path, settings: dict[str, Any]) -> None:
             previous = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise EvalError(f"cannot read {path}: {exc}") from exc
-        differ = [key for key in _FIXED_SETTINGS if previous.get(key) != settings.get(key)]
+        before = {key: previous.get(key, _SETTING_DEFAULTS.get(key)) for key in _FIXED_SETTINGS}
+        differ = [key for key in _FIXED_SETTINGS if before[key] != settings.get(key)]
         if differ:
-            shown = ", ".join(f"{key} {previous.get(key)!r} -> {settings.get(key)!r}" for key in differ)
+            shown = ", ".join(f"{key} {before[key]!r} -> {settings.get(key)!r}" for key in differ)
             raise EvalError(f"{out} holds a run with other settings ({shown}); use another --out")
         settings = {**previous, **settings, "graphs": list(dict.fromkeys(previous.get("graphs", []) + settings["graphs"]))}
     try:
@@ -323,7 +332,8 @@ def run_eval(
         corpus = _corpus(dataset, config, embeddings)
         chat_model = model if model is not None else _load_model(config.model)
         tools = _tools(corpus, config.k)
-        graphs = {name: GRAPHS[name](chat_model, tools, k=config.k) for name in config.graphs}
+        adaptive = adaptive_settings(config.adaptive)
+        graphs = {name: GRAPHS[name](chat_model, tools, k=config.k, **adaptive) for name in config.graphs}
         in_a_row = 0
         with _Progress(show_progress, config.graphs, len(sample)) as progress:
             for graph in config.graphs:

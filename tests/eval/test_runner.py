@@ -9,6 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from agentic_rag.errors import ConfigurationError
 from agentic_rag.eval import runner as runner_module
 from agentic_rag.eval.command import eval_command
 from agentic_rag.eval.runner import EvalConfig, EvalError, read_rows, run_eval, sample_examples
@@ -128,6 +129,35 @@ def test_rerun_with_other_settings_is_refused(tmp_path):
     run_eval(config(tmp_path), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
     with pytest.raises(EvalError, match="seed 1 -> 2"):
         run_eval(config(tmp_path, seed=2), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+
+
+def test_the_adaptive_mode_is_a_setting_of_the_run(tmp_path):
+    run_eval(config(tmp_path, adaptive="off"), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    out = tmp_path / "out"
+    assert json.loads((out / "run.json").read_text())["adaptive"] == "off"
+    assert "adaptive off" in (out / "summary.md").read_text()
+    # without the adaptive path the judge's answer is never final: every agentic row has an answer call
+    assert all(r["usage"]["llm_calls"] >= 2 for r in read_rows(out / "agentic.jsonl"))
+    with pytest.raises(EvalError, match="adaptive 'off' -> 'wording'"):
+        run_eval(config(tmp_path), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    # by default the one-hop question ("Who leads the Atlas team?") ends on the judge's answer
+    run_eval(config(tmp_path, out=tmp_path / "default"), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    assert sorted(r["usage"]["llm_calls"] for r in read_rows(tmp_path / "default" / "agentic.jsonl")) == [1, 2]
+
+
+def test_a_run_recorded_before_the_adaptive_setting_resumes_with_the_default(tmp_path):
+    run_eval(config(tmp_path), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    path = tmp_path / "out" / "run.json"
+    recorded = json.loads(path.read_text())
+    del recorded["adaptive"]
+    path.write_text(json.dumps(recorded))
+    result = run_eval(config(tmp_path), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
+    assert result.skipped == 4 and result.ran == 0
+
+
+def test_an_unknown_adaptive_mode_is_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match="unknown adaptive mode 'sometimes'"):
+        run_eval(config(tmp_path, adaptive="sometimes"), model=fake_model(), embeddings=HashingEmbeddings(), show_progress=False)
 
 
 def test_persistent_failures_stop_the_run(tmp_path, monkeypatch):

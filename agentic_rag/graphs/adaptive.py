@@ -1,0 +1,29 @@
+"""The adaptive path's settings by name, for the command line and the evaluation harness.
+
+- ``wording`` (the default): the judge's first cited answer is final when the question's wording
+  shows no second hop or the cited passages hold the question's words;
+- ``passages``: only the passage check (``single_hop=None``);
+- ``off``: no adaptive path; every answer goes through the loop (``adaptive=False``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigurationError
+
+__all__ = ["ADAPTIVE_MODES", "DEFAULT_ADAPTIVE_MODE", "adaptive_settings"]
+
+ADAPTIVE_MODES = ("wording", "passages", "off")
+DEFAULT_ADAPTIVE_MODE = "wording"
+
+
+def adaptive_settings(mode: str) -> dict[str, Any]:
+    """The ``adaptive`` and ``single_hop`` graph settings of a named mode."""
+    if mode == "wording":
+        return {}
+    if mode == "passages":
+        return {"single_hop": None}
+    if mode == "off":
+        return {"adaptive": False}
+    raise ConfigurationError(f"unknown adaptive mode {mode!r}; choose one of: {', '.join(ADAPTIVE_MODES)}")
