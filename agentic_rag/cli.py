@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from .answer import Answer
 from .errors import AgenticRAGError
 from .eval.command import eval_command
+from .graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
 from .serve.mcp_command import mcp_command
 from .serve.http_command import serve_command
 
@@ -178,9 +179,7 @@ def ask(
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
-    adaptive: Annotated[
-        str, typer.Option(help="When the first cited answer may stand: wording (no sign of a second hop, or the passages hold the question), passages (only the latter), off.")
-    ] = "wording",
+    adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
     mcp_server: Annotated[
         Optional[list[str]], typer.Option("--mcp-server", help="Command line of an MCP server (stdio) whose tools the agent may use; repeatable.")
     ] = None,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from agentic_rag.eval.datasets import read_dataset
+from agentic_rag.eval.datasets import fill_earlier_answers, read_dataset
 from agentic_rag.eval.report import environment_info
 from agentic_rag.eval.runner import sample_examples
 from agentic_rag.graphs.question_shape import multi_hop_signs
@@ -39,20 +38,16 @@ MUSIQUE = DATA / "musique" / "train_100.jsonl"
 HOTPOT_TRAIN = DATA / "hotpotqa" / "train_100.json"
 HOTPOT_DEV = DATA / "hotpotqa" / "dev_ircot.json"
 DEMO = ROOT / "examples" / "demo_questions.json"
-_STEP_REF = re.compile(r"#(\d+)")
 
 
 def musique_steps(records: list[dict[str, Any]]) -> list[str]:
     """Each decomposition step as a question, with the answers of the steps it refers to written in."""
     questions = []
     for record in records:
-        answers: list[str] = []
-        for step in record.get("question_decomposition") or []:
-            text = _STEP_REF.sub(
-                lambda m: answers[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(answers) else m.group(0),
-                step.get("question", ""),
-            )
-            answers.append(step.get("answer", ""))
+        steps = record.get("question_decomposition") or []
+        answers = [step.get("answer", "") for step in steps]
+        for n, step in enumerate(steps):
+            text = fill_earlier_answers(step.get("question", ""), answers[:n])
             if ">>" not in text:  # "X >> relation" steps are knowledge-base lookups, not questions
                 questions.append(text)
     return questions

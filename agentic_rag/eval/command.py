@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentic_rag.errors import AgenticRAGError, require
+from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
 
 from .corpus import DEFAULT_CACHE_DIR, DEFAULT_CHUNK_SIZE
 from .datasets import DatasetFormat
@@ -79,9 +80,7 @@ def eval_command(
     max_seconds: Annotated[float | None, typer.Option(min=0.001, help="Most seconds per question.")] = None,
     cache_dir: Annotated[Path, typer.Option(help="Where pooled corpora are built once and reused.")] = DEFAULT_CACHE_DIR,
     chunk_size: Annotated[int, typer.Option(min=100, help="Characters per chunk of the pooled corpus.")] = DEFAULT_CHUNK_SIZE,
-    adaptive: Annotated[
-        str, typer.Option(help="The agentic graph's adaptive path: wording (default), passages (the passage check only), off.")
-    ] = "wording",
+    adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
     progress: Annotated[bool, typer.Option(help="Show a progress bar with the running F1 per graph.")] = True,
 ) -> None:
     """Evaluate the graphs on a multi-hop QA file: answers (EM, F1), retrieval, citations and cost."""

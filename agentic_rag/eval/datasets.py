@@ -246,6 +246,21 @@ def _parse_musique(record: dict[str, Any]) -> QAExample:
     )
 
 
+def fill_earlier_answers(question: str, earlier: list[str], step: str = "the step") -> str:
+    """A decomposition step's question with each ``#n`` replaced by the answer of step n (from 1).
+
+    Raises ``ValueError`` for a ``#n`` that names no earlier step.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if not 1 <= number <= len(earlier):
+            raise _BadRecord(f"{step} refers to #{number}, which is not an earlier step")
+        return earlier[number - 1]
+
+    return re.sub(r"#(\d+)", fill, question)
+
+
 def _last_hop(example: QAExample, record: dict[str, Any]) -> QAExample:
     """The last step of a MuSiQue question's decomposition, earlier answers filled in, as a question of its own.
 
@@ -257,15 +272,7 @@ def _last_hop(example: QAExample, record: dict[str, Any]) -> QAExample:
         raise _BadRecord("no 'question_decomposition' to take the last hop from")
     answers = [_text(step.get("answer"), f"question_decomposition[{n}].answer") for n, step in enumerate(steps)]
     last = steps[-1]
-    question = _text(last.get("question"), "the last hop's question")
-
-    def fill(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        if not 1 <= number < len(steps):
-            raise _BadRecord(f"the last hop refers to #{number}, which is not an earlier step")
-        return answers[number - 1]
-
-    question = re.sub(r"#(\d+)", fill, question)
+    question = fill_earlier_answers(_text(last.get("question"), "the last hop's question"), answers[:-1], "the last hop")
     if ">>" in question:
         raise _BadRecord("the last hop is a knowledge-base relation, not a question")
     index = last.get("paragraph_support_idx")

@@ -12,10 +12,14 @@ from typing import Any
 
 from ..errors import ConfigurationError
 
-__all__ = ["ADAPTIVE_MODES", "DEFAULT_ADAPTIVE_MODE", "adaptive_settings"]
+__all__ = ["ADAPTIVE_HELP", "ADAPTIVE_MODES", "DEFAULT_ADAPTIVE_MODE", "adaptive_settings"]
 
 ADAPTIVE_MODES = ("wording", "passages", "off")
 DEFAULT_ADAPTIVE_MODE = "wording"
+ADAPTIVE_HELP = (
+    "When the judge's first cited answer may stand: wording (no sign of a second hop in the question, or "
+    "the cited passages hold its words; the default), passages (only the latter), off (always the loop)."
+)
 
 
 def adaptive_settings(mode: str) -> dict[str, Any]:

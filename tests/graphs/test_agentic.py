@@ -25,6 +25,17 @@ def written(answer: str, *sources: int) -> dict:
     return {"answer": answer, "sources": list(sources)}
 
 
+def harbor_then_ines() -> ScriptedChatModel:
+    """Two rounds: the judge names the owning team (Harbor), then its lead; the answer call writes it."""
+    return ScriptedChatModel(
+        script=[
+            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
+            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
+            written("Ines Okafor", 1, 2),
+        ]
+    )
+
+
 def test_two_hops_then_answer(search_tool):
     model = ScriptedChatModel(
         script=[
@@ -274,13 +285,7 @@ def test_adaptive_a_question_one_passage_covers_costs_one_model_call(search_tool
 def test_adaptive_an_answer_from_a_passage_missing_part_of_the_question_searches_on(search_tool):
     # multi-hop: passage 1 names the owning team but nothing about who leads it
     question = "Which person is leading the team that owns the Relay notification service?"
-    model = ScriptedChatModel(
-        script=[
-            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
-            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
-            written("Ines Okafor", 1, 2),
-        ]
-    )
+    model = harbor_then_ines()
     answer = run(model, search_tool, question=question, k=1, adaptive=True)
     judges = [s.detail for s in answer.steps if s.kind == "judge"]
     assert judges[0]["coverage"] < 0.75 and judges[0]["sufficient"] is False
@@ -290,13 +295,7 @@ def test_adaptive_an_answer_from_a_passage_missing_part_of_the_question_searches
 
 def test_adaptive_a_passage_without_the_relation_asked_for_is_not_enough(search_tool):
     # "leads" is what is asked; passage 1 holds the rest of the question (team, owns, Relay, service)
-    model = ScriptedChatModel(
-        script=[
-            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
-            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
-            written("Ines Okafor", 1, 2),
-        ]
-    )
+    model = harbor_then_ines()
     answer = run(model, search_tool, k=1, adaptive=True)
     judge = next(s.detail for s in answer.steps if s.kind == "judge")
     assert judge["coverage"] >= 0.75 and judge["sufficient"] is False
@@ -348,13 +347,7 @@ def test_adaptive_without_the_wording_check_the_same_question_searches_on(search
 
 
 def test_adaptive_a_relative_clause_marks_the_question_multi_hop(search_tool):
-    model = ScriptedChatModel(
-        script=[
-            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
-            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
-            written("Ines Okafor", 1, 2),
-        ]
-    )
+    model = harbor_then_ines()
     answer = shaped(model, search_tool, "Who leads the team that owns the Relay service?")
     judge = next(s.detail for s in answer.steps if s.kind == "judge")
     assert judge["single_hop"] is False and judge["multi_hop_signs"] == ["relative clause"]
@@ -400,16 +393,6 @@ def test_adaptive_single_hop_check_must_be_a_plain_function(search_tool):
             build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], single_hop=check)
 
 
-def _searching_on():
-    return ScriptedChatModel(
-        script=[
-            {"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"},
-            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
-            written("Ines Okafor", 1, 2),
-        ]
-    )
-
-
 @pytest.mark.parametrize(
     ("check", "error"),
     [
@@ -418,7 +401,7 @@ def _searching_on():
     ],
 )
 def test_adaptive_a_single_hop_check_that_fails_counts_as_no_and_the_run_goes_on(search_tool, check, error):
-    answer = shaped(_searching_on(), search_tool, "Who leads the team that owns the Relay service?", single_hop=check)
+    answer = shaped(harbor_then_ines(), search_tool, "Who leads the team that owns the Relay service?", single_hop=check)
     judge = next(s.detail for s in answer.steps if s.kind == "judge")
     assert judge["single_hop"] is False and judge["single_hop_error"] == error
     assert answer.text == "Ines Okafor [1][2]" and answer.usage.llm_calls == 3

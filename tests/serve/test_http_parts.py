@@ -109,12 +109,18 @@ class _Blocker:
         yield "second"
 
 
+async def _one_running_one_queued():
+    """One slot: a blocking run holds it and a second run waits; ``ended`` records the second's end."""
+    slots, runs, ended = RunSlots(max_concurrent=1, max_queued=2), _Blocker(), []
+    first = slots.start(runs.blocking)
+    second = slots.start(runs.queued, on_end=lambda: ended.append("second"))
+    assert await asyncio.to_thread(runs.started.wait, 10)
+    return slots, runs, ended, first, second
+
+
 def test_shutdown_drops_queued_runs_and_ends_their_requests():
     async def scenario() -> None:
-        slots, runs, ended = RunSlots(max_concurrent=1, max_queued=2), _Blocker(), []
-        first = slots.start(runs.blocking)
-        second = slots.start(runs.queued, on_end=lambda: ended.append("second"))
-        assert await asyncio.to_thread(runs.started.wait, 10)
+        slots, runs, ended, first, second = await _one_running_one_queued()
         slots.shutdown()
         with pytest.raises(ServerBusy, match="shutting down"):
             await asyncio.wait_for(anext(second), 5)  # at once, not after the running run
@@ -128,10 +134,7 @@ def test_shutdown_drops_queued_runs_and_ends_their_requests():
 
 def test_a_cancelled_queued_run_is_skipped():
     async def scenario() -> None:
-        slots, runs, ended = RunSlots(max_concurrent=1, max_queued=2), _Blocker(), []
-        first = slots.start(runs.blocking)
-        second = slots.start(runs.queued, on_end=lambda: ended.append("second"))
-        assert await asyncio.to_thread(runs.started.wait, 10)
+        slots, runs, ended, first, second = await _one_running_one_queued()
         second.cancel()  # its client went away while it waited
         runs.release.set()
         assert [item async for item in first] == ["first"]
