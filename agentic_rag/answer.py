@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agentic_rag.steps import Step
+from agentic_rag.usage import Usage
+
 __all__ = ["Answer", "Citation", "ExitReason", "Usage", "Step"]
 
 
@@ -47,37 +50,6 @@ class Citation(BaseModel):
     )
 
 
-class Usage(BaseModel):
-    """What a run cost."""
-
-    llm_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    tool_calls: int = 0
-    seconds: float = 0.0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            llm_calls=self.llm_calls + other.llm_calls,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            tool_calls=self.tool_calls + other.tool_calls,
-            seconds=self.seconds + other.seconds,
-        )
-
-
-class Step(BaseModel):
-    """One step of a run, as recorded in the trace (plan, search, judge, answer...)."""
-
-    kind: str
-    detail: dict[str, Any] = Field(default_factory=dict)
-    usage: Usage | None = Field(default=None, description="What the step's model calls cost (all attempts).")
-
-
 class Answer(BaseModel):
     """An answer with its citations.
 
@@ -100,10 +72,9 @@ class Answer(BaseModel):
         """The run as a trace: the answer's JSON view plus the queries run and each model call's cost."""
         data = self.to_json_dict()
         data["queries"] = [
-            {"tool": s.detail.get("tool"), "query": s.detail.get("query"), "found": s.detail.get("found", []),
-             "seconds": s.detail.get("seconds"), **({"error": s.detail["error"]} if "error" in s.detail else {})}
-            for s in self.steps
-            if s.kind == "search"
+            step.detail.model_dump(mode="json", include={"tool", "query", "found", "seconds", "error"})
+            for step in self.steps
+            if step.kind == "search"
         ]
         data["llm_calls"] = [
             {"step": n, "kind": s.kind, **s.usage.model_dump(exclude={"tool_calls"})}

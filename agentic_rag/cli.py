@@ -124,7 +124,7 @@ def _render_event(event: Any, state: dict[str, bool]) -> None:
     if state.pop("writing", False):
         out.print()
     if isinstance(event, ev.PlanMade):
-        queries = ", ".join(repr(s["query"]) for s in event.searches) or "no search needed"
+        queries = ", ".join(repr(s.query) for s in event.searches) or "no search needed"
         out.print(label("plan") + queries, highlight=False)
     elif isinstance(event, ev.ToolCallFinished):
         status = f"[red]failed: {event.error}[/red]" if event.error else f"{len(event.found)} passages"
@@ -139,7 +139,7 @@ def _render_event(event: Any, state: dict[str, bool]) -> None:
         if event.stopped:
             out.print(label("refine") + f"stop ({event.stopped})", highlight=False)
         else:
-            out.print(label("refine") + ", ".join(repr(s["query"]) for s in event.searches), highlight=False)
+            out.print(label("refine") + ", ".join(repr(s.query) for s in event.searches), highlight=False)
 
 
 def _render_answer(answer: Answer) -> None:

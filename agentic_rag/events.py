@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from .answer import Answer, Step
+from agentic_rag.answer import Answer
+from agentic_rag.steps import JudgeDetail, PlanDetail, RefineDetail, SearchDetail, SearchRequest, Step
 
 __all__ = [
     "AgentEvent", "AnswerToken", "EvidenceFound", "FinalAnswer", "PlanMade", "QueryRefined",
@@ -27,7 +28,7 @@ class PlanMade(BaseModel):
     """The first searches; ``skipped`` says why no model call chose them (``budget``), ``error`` why it failed."""
 
     type: Literal["plan"] = "plan"
-    searches: list[dict[str, str]] = Field(default_factory=list)
+    searches: list[SearchRequest] = Field(default_factory=list)
     skipped: str | None = None
     error: str | None = None
 
@@ -73,7 +74,7 @@ class QueryRefined(BaseModel):
     """The next round's searches, or why the search stopped (``stopped`` holds the exit reason)."""
 
     type: Literal["refine"] = "refine"
-    searches: list[dict[str, str]] = Field(default_factory=list)
+    searches: list[SearchRequest] = Field(default_factory=list)
     stopped: str | None = None
 
 
@@ -108,17 +109,15 @@ def parse_event(data: dict[str, Any] | str) -> Any:
 def events_from_step(step: Step) -> list[Any]:
     """The events a recorded step stands for (tool starts come live from the search node instead)."""
     d = step.detail
-    if step.kind == "plan":
-        return [PlanMade(searches=d.get("searches", []), skipped=d.get("skipped"), error=d.get("error"))]
-    if step.kind == "search":
-        return [ToolCallFinished(tool=d.get("tool", ""), query=d.get("query", ""), found=d.get("found", []),
-                                 error=d.get("error"), seconds=d.get("seconds"))]
-    if step.kind == "judge":
-        return [Verdict(sufficient=bool(d.get("sufficient")), draft_answer=d.get("draft_answer", ""),
-                        missing=d.get("missing", ""), next_query=d.get("next_query", ""),
-                        relevant=d.get("relevant", []), skipped=d.get("skipped"), error=d.get("error"))]
-    if step.kind == "refine":
-        return [QueryRefined(searches=d.get("searches", []), stopped=d.get("stop"))]
+    if isinstance(d, PlanDetail):
+        return [PlanMade(searches=d.searches, skipped=d.skipped, error=d.error)]
+    if isinstance(d, SearchDetail):
+        return [ToolCallFinished(tool=d.tool, query=d.query, found=d.found, error=d.error, seconds=d.seconds)]
+    if isinstance(d, JudgeDetail):
+        return [Verdict(sufficient=d.sufficient, draft_answer=d.draft_answer or "", missing=d.missing or "",
+                        next_query=d.next_query or "", relevant=d.relevant or [], skipped=d.skipped, error=d.error)]
+    if isinstance(d, RefineDetail):
+        return [QueryRefined(searches=d.searches, stopped=d.stop)]
     return []
 
 

@@ -108,7 +108,7 @@ def test_a_retried_answer_call_resets_the_streamed_text():
 
 def _agent_without_planner(model, tool):
     agent = Agent(model, tools=[tool], k=1)
-    from agentic_rag.graphs import build_agentic_graph
+    from agentic_rag.graphs import build_agentic_graph, RAGConfig
 
-    agent.graph = build_agentic_graph(model, [tool], k=1)  # the knowledge-base default: no planner call
+    agent.graph = build_agentic_graph(model, [tool], RAGConfig(k=1))  # the knowledge-base default: no planner call
     return agent

@@ -5,43 +5,36 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
-from ..answer import Answer
-from ..events import (
-    AnswerTextStream,
-    AnswerToken,
-    EvidenceFound,
-    FinalAnswer,
-    ToolCallStarted,
-    chunk_text,
-    events_from_step,
-)
-from ..errors import ConfigurationError
-from ..graphs import Budget, build_agentic_graph, build_traditional_graph, looks_single_hop
-from ..tools.adapters import as_tool, query_tools
-from ..tools.retrieval import retrieval_tools
-from .conversation import Conversation
-from .models import resolve_chat_model
-from .settings import Settings
+from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite
+from agentic_rag.agent.event_stream import STREAM_MODES, EventTranslator, stream_events
+from agentic_rag.agent.models import resolve_chat_model
+from agentic_rag.agent.settings import Settings
+from agentic_rag.answer import Answer
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.events import FinalAnswer
+from agentic_rag.graphs import Budget, GraphName, RAGConfig, build_graph, looks_single_hop
+from agentic_rag.graphs.config import CitationCheck, SingleHopCheck
+from agentic_rag.graphs.registry import check_graph_name
+from agentic_rag.tools.adapters import as_tool, query_tools
+from agentic_rag.tools.retrieval import retrieval_tools
 
 __all__ = ["Agent", "GraphName"]
 
-GraphName = Literal["agentic", "traditional"]
-_BUILDERS = {"agentic": build_agentic_graph, "traditional": build_traditional_graph}
-
 
 class Agent:
-    """Ask questions of a knowledge base and/or tools through one of the two graphs.
+    """Ask questions of a knowledge base and/or tools through one of the graphs.
 
     ``model`` is any LangChain chat model, a ``provider:model`` string, or ``"local"`` /
-    ``"local:<name>"`` for the offline llama.cpp default. ``adaptive`` and ``single_hop`` set the
-    agentic graph's adaptive path (:class:`~agentic_rag.graphs.RAGNodes`): ``single_hop`` is the
-    check, of the question's text, that lets the first cited answer stand.
+    ``"local:<name>"`` for the offline llama.cpp default. ``config`` is the graph's
+    :class:`~agentic_rag.graphs.RAGConfig`; ``k``, ``citation_check``, ``adaptive`` and
+    ``single_hop`` are shortcuts for its fields (``single_hop`` is the check, of the question's
+    text, that lets the first cited answer stand).
     """
 
     def __init__(
@@ -52,58 +45,82 @@ class Agent:
         tools: list[Any] | None = None,
         graph: GraphName | None = None,
         budget: Budget | None = None,
+        config: RAGConfig | None = None,
         k: int | None = None,
         verbose: bool | None = None,
         on_download: Any = None,
         checkpointer: Any = None,
-        citation_check: Literal["lexical", "llm"] = "lexical",
-        adaptive: bool = True,
-        single_hop: Callable[[str], bool] | None = looks_single_hop,
+        citation_check: CitationCheck | None = None,
+        adaptive: bool | None = None,
+        single_hop: SingleHopCheck | None = looks_single_hop,
     ) -> None:
         try:
             settings = Settings()
         except ValidationError as exc:
             problems = "; ".join(f"AGENTIC_RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
             raise ConfigurationError(f"bad environment setting: {problems}") from None
-        graph = graph or settings.graph  # type: ignore[assignment]
-        if graph not in _BUILDERS:
-            raise ConfigurationError(f"unknown graph {graph!r}; choose one of: {', '.join(_BUILDERS)}")
-        k = k if k is not None else settings.k
+        graph_name = check_graph_name(graph or settings.graph)
+        config = config or RAGConfig(k=settings.k)
+        shortcuts = {"k": k, "citation_check": citation_check, "adaptive": adaptive}
+        config = config.override({name: value for name, value in shortcuts.items() if value is not None})
+        if single_hop is not looks_single_hop:
+            config = config.override({"single_hop": single_hop})
         own_tools = [as_tool(t) for t in tools or []]
-        kb_tools = retrieval_tools(knowledge_base, k=k) if knowledge_base is not None else []
+        kb_tools = retrieval_tools(knowledge_base, k=config.k) if knowledge_base is not None else []
         all_tools = kb_tools + own_tools
         if not all_tools:
             raise ConfigurationError("give the agent a knowledge_base or at least one tool")
         # With tools of your own, a model call plans the first searches (it sees their names and
         # descriptions) and the judge's follow-up queries go to them as well as to the knowledge base.
-        graph_settings: dict[str, Any] = {"citation_check": citation_check, "adaptive": adaptive, "single_hop": single_hop}
         if own_tools:
             follow_up = [t.name for t in (kb_tools[:1] + query_tools(own_tools))]
-            graph_settings |= {"planner": True, "follow_up_tools": follow_up}
+            config = config.override({"planner": True, "follow_up_tools": follow_up})
         self.model = resolve_chat_model(
             model if model is not None else settings.model,
             verbose=settings.verbose if verbose is None else verbose,
             on_download=on_download,
         )
-        self.graph_name = graph
+        self.graph_name = graph_name
+        self.config = config
         self.budget = budget or Budget()
         self.checkpointer = checkpointer
-        self.graph = _BUILDERS[graph](self.model, all_tools, k=k, checkpointer=checkpointer, **graph_settings)
+        self.graph = build_graph(graph_name, self.model, all_tools, config, checkpointer=checkpointer)
         self._conversation = Conversation(self.model, self.graph, checkpointer) if checkpointer is not None else None
 
-    def _input(self, question: str, budget: Budget | None) -> dict[str, Any]:
+    def graph_input(self, question: str, budget: Budget | None = None) -> dict[str, Any]:
+        """The graph's input for ``question``: the stripped question and the budget (this agent's by default)."""
         if not isinstance(question, str) or not question.strip():
             raise ConfigurationError("the question is empty")
         return {"question": question.strip(), "budget": budget or self.budget}
 
-    def ask(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Answer:
+    def ask(
+        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
+        history: list[Turn] | None = None,
+    ) -> Answer:
         """Run the graph to the end and return the answer.
 
-        With ``thread_id`` (needs a checkpointer) the question is a turn of that chat thread: see :meth:`chat`.
+        With ``thread_id`` (needs a checkpointer) the question is a turn of that chat thread: see
+        :meth:`chat`. With ``history`` (earlier turns the caller keeps) a follow-up is first
+        rewritten to stand alone, and nothing is recorded.
         """
         if thread_id is not None:
             return self.chat(question, thread_id=thread_id, budget=budget)
-        return self.graph.invoke(self._input(question, budget), self._one_off_config(), **self._durability)["answer"]
+        return _final(self._one_off(question, budget, history, events=False))
+
+    def _one_off(self, question: str, budget: Budget | None, history: list[Turn] | None, events: bool) -> Iterator[Any]:
+        """A question outside any thread; a follow-up of ``history`` is rewritten first."""
+        graph_input = self.graph_input(question, budget)
+        message = graph_input["question"]
+        graph_input["question"], cost = rewrite_follow_up(self.model, message, history or [])
+        config = self._one_off_config()
+        if events:
+            stream: Iterator[Any] = stream_events(self.graph, graph_input, config, **self._durability)
+        else:
+            stream = iter([FinalAnswer(answer=self.graph.invoke(graph_input, config, **self._durability)["answer"])])
+        for event in stream:
+            if isinstance(event, FinalAnswer):
+                event = FinalAnswer(answer=with_rewrite(event.answer, message, cost))
+            yield event
 
     def _one_off_config(self) -> dict[str, Any] | None:
         """A checkpointed graph needs a thread id even for a one-off question: a fresh one."""
@@ -129,46 +146,25 @@ class Agent:
         thread's history (one model call); ``Answer.question`` holds the rewritten question. The
         run is checkpointed step by step, so :meth:`resume` can finish it if the process dies.
         """
-        research_input, config = self.conversation.start_turn(message, thread_id, self._input(message, budget))
-        answer = self.graph.invoke(research_input, config, **self._durability)["answer"]
-        return self.conversation.finish_turn(thread_id, answer)
+        return _final(self.conversation.run_turn(message, thread_id, self.graph_input(message, budget), events=False))
 
     def resume(self, thread_id: str) -> Answer:
         """Finish the thread's interrupted run from its last finished step."""
-        config = self.conversation.resume_config(thread_id)
-        snapshot = self.graph.get_state(config)
-        if snapshot.next:
-            answer = self.graph.invoke(None, config, **self._durability)["answer"]
-        elif snapshot.values.get("answer") is not None:
-            answer = snapshot.values["answer"]  # it had finished; only the record was missing
-        else:  # killed before the first step was saved: start the turn's run again
-            pending = self.conversation.pending(thread_id) or {}
-            answer = self.graph.invoke(self._input(pending.get("question", ""), None), config, **self._durability)["answer"]
-        return self.conversation.finish_turn(thread_id, answer)
+        return self.conversation.resume(thread_id)
 
     def history(self, thread_id: str) -> list[dict[str, str]]:
         """The thread's finished turns: ``message``, standalone ``question`` and ``answer``."""
         return [dict(t) for t in self.conversation.turns(thread_id)]
 
-    def _run(self, question: str, budget: Budget | None, thread_id: str | None) -> tuple[Any, dict[str, Any] | None]:
-        """The graph input and config of a run: one-off, or a turn of a chat thread."""
-        if thread_id is None:
-            return self._input(question, budget), self._one_off_config()
-        return self.conversation.start_turn(question, thread_id, self._input(question, budget))
-
-    def stream(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Iterator[Any]:
+    def stream(
+        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
+        history: list[Turn] | None = None,
+    ) -> Iterator[Any]:
         """Yield typed events (:mod:`agentic_rag.events`) as the run goes; the last is a ``FinalAnswer``."""
-        translator = _EventTranslator()
-        graph_input, config = self._run(question, budget, thread_id)
-        final: FinalAnswer | None = None
-        for mode, chunk in self.graph.stream(graph_input, config, stream_mode=_STREAM_MODES, **self._durability):
-            for event in translator.translate(mode, chunk):
-                if thread_id is not None and isinstance(event, FinalAnswer):
-                    final = event  # recorded once the run has ended (its last checkpoint saved)
-                else:
-                    yield event
-        if final is not None and thread_id is not None:
-            yield FinalAnswer(answer=self.conversation.finish_turn(thread_id, final.answer))
+        if thread_id is not None:
+            yield from self.conversation.run_turn(question, thread_id, self.graph_input(question, budget))
+        else:
+            yield from self._one_off(question, budget, history, events=True)
 
     async def astream(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None
@@ -180,8 +176,8 @@ class Agent:
         synchronous); events arrive as they happen either way.
         """
         if self.checkpointer is None and thread_id is None:
-            translator = _EventTranslator()
-            async for mode, chunk in self.graph.astream(self._input(question, budget), stream_mode=_STREAM_MODES):
+            translator = EventTranslator()
+            async for mode, chunk in self.graph.astream(self.graph_input(question, budget), stream_mode=STREAM_MODES):
                 for event in translator.translate(mode, chunk):
                     yield event
             return
@@ -210,46 +206,15 @@ class Agent:
     async def aask(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Answer:
         """Like :meth:`ask`, for asyncio applications (see :meth:`astream` on checkpointers)."""
         if self.checkpointer is None and thread_id is None:
-            return (await self.graph.ainvoke(self._input(question, budget)))["answer"]
+            return (await self.graph.ainvoke(self.graph_input(question, budget)))["answer"]
         return await asyncio.to_thread(self.ask, question, budget=budget, thread_id=thread_id)
 
 
-_STREAM_MODES = ["updates", "custom", "messages"]
-
-
-class _EventTranslator:
-    """LangGraph stream chunks (updates, custom writes, model tokens) to typed events."""
-
-    def __init__(self) -> None:
-        self.text = AnswerTextStream()
-        self.message_id: str | None = None
-
-    def translate(self, mode: str, chunk: Any) -> list[Any]:
-        if mode == "custom":
-            if isinstance(chunk, dict) and chunk.get("event") == "tool_started":
-                return [ToolCallStarted(tool=chunk["tool"], query=chunk["query"])]
-            return []
-        if mode == "messages":
-            message, metadata = chunk
-            if (metadata or {}).get("langgraph_node") != "answer":
-                return []
-            events: list[Any] = []
-            if getattr(message, "id", None) != self.message_id:  # a new call (e.g. a retry): start over
-                if self.text.sent:
-                    events.append(AnswerToken(text="", reset=True))
-                self.message_id, self.text = getattr(message, "id", None), AnswerTextStream()
-            delta = self.text.feed(chunk_text(message.content))
-            return events + ([AnswerToken(text=delta)] if delta else [])
-        events: list[Any] = []
-        for node_update in (chunk or {}).values():
-            if not node_update:
-                continue
-            if node_update.get("answer") is not None:
-                events.append(FinalAnswer(answer=node_update["answer"]))
-                continue
-            steps, evidence = node_update.get("steps"), node_update.get("evidence")
-            for step in steps if isinstance(steps, list) else []:  # not the start node's reset marker
-                events.extend(events_from_step(step))
-            if isinstance(evidence, dict) and evidence:
-                events.append(EvidenceFound(ids=list(evidence)))
-        return events
+def _final(events: Iterator[Any]) -> Answer:
+    """The answer of the last event of a run."""
+    final = None
+    for event in events:
+        final = event
+    if not isinstance(final, FinalAnswer):
+        raise RuntimeError("the run ended without an answer")
+    return final.answer

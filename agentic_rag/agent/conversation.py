@@ -1,11 +1,10 @@
 """Chat threads and resumable runs over a LangGraph checkpointer.
 
-A thread keeps its turns (question, standalone question, answer) and the turn under way in a small
-conversation graph saved by the checkpointer under the thread id. Each turn's research run is
-checkpointed under ``<thread id>/turn-<n>``, node by node, so a run killed half way resumes from
-its last finished step; once the turn is recorded, its run's checkpoints are deleted. A follow-up
-is rewritten into a standalone question from the thread's last turns (one model call) before the
-research starts.
+:class:`Conversation` owns a chat turn from start to end: it rewrites a follow-up into a standalone
+question from the thread's last turns (one model call), records the turn as under way, runs the
+graph (checkpointed under ``<thread id>/turn-<n>``, node by node, so a run killed half way resumes
+from its last finished step), and records the answered turn, deleting the run's checkpoints. The
+thread's turns and the turn under way live in a small graph saved by the same checkpointer.
 """
 
 from __future__ import annotations
@@ -13,18 +12,25 @@ from __future__ import annotations
 import operator
 import sqlite3
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from ..answer import Answer, Step, Usage
-from ..errors import ConfigurationError
-from ..graphs import prompts
-from ..graphs.llm import invoke_text
+from agentic_rag.agent.event_stream import stream_events
+from agentic_rag.answer import Answer, Usage
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.events import FinalAnswer
+from agentic_rag.graphs import prompts
+from agentic_rag.graphs.llm import invoke_text
+from agentic_rag.steps import RewriteDetail, Step
 
-__all__ = ["Conversation", "sqlite_checkpointer", "state_serializer", "Turn", "with_rewrite"]
+__all__ = ["Conversation", "rewrite_follow_up", "sqlite_checkpointer", "state_serializer", "Turn", "with_rewrite"]
+
+HISTORY_TURNS = 3
+"""How many of the thread's last turns a follow-up is rewritten with."""
 
 
 class Turn(TypedDict):
@@ -44,11 +50,18 @@ def state_serializer() -> Any:
     """LangGraph's msgpack/JSON serializer (never pickle) allowed to rebuild this package's state types."""
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-    from ..answer import Answer, Citation, ExitReason, Step, Usage
-    from ..evidence import Evidence
-    from ..graphs.budget import Budget
+    from agentic_rag import steps
+    from agentic_rag.answer import Answer, Citation, ExitReason
+    from agentic_rag.evidence import Evidence
+    from agentic_rag.graphs.budget import Budget
+    from agentic_rag.graphs.state import JudgeDraft
+    from agentic_rag.usage import Usage
 
-    return JsonPlusSerializer(allowed_msgpack_modules=[Answer, Citation, ExitReason, Step, Usage, Evidence, Budget])
+    step_types = [steps.Step, steps.SearchRequest, steps.PlanDetail, steps.SearchDetail, steps.JudgeDetail,
+                  steps.RefineDetail, steps.AnswerDetail, steps.RewriteDetail]
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[Answer, Citation, ExitReason, Usage, Evidence, Budget, JudgeDraft, *step_types]
+    )
 
 
 def sqlite_checkpointer(path: str | Path) -> Any:
@@ -67,8 +80,21 @@ def with_rewrite(answer: Answer, message: str, cost: Usage) -> Answer:
     """
     if message == answer.question:
         return answer
-    step = Step(kind="rewrite", detail={"message": message, "question": answer.question}, usage=cost)
+    step = Step(kind="rewrite", detail=RewriteDetail(message=message, question=answer.question), usage=cost)
     return answer.model_copy(update={"usage": answer.usage + cost, "steps": [step, *answer.steps]})
+
+
+def rewrite_follow_up(model: BaseChatModel, message: str, turns: list[Turn]) -> tuple[str, Usage]:
+    """``message`` rewritten to stand alone, using the last turns, and what that cost; unchanged without history."""
+    if not turns:
+        return message, Usage()
+    history = "\n".join(
+        prompts.HISTORY_TURN.format(question=t["question"], answer=t["answer"]) for t in turns[-HISTORY_TURNS:]
+    )
+    user = prompts.CONDENSE.format(history=history, message=message)
+    result = invoke_text(model, [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)], attempts=1)
+    rewritten = (result.value or "").strip().strip('"').strip()
+    return (rewritten.splitlines()[0].strip() if rewritten else message), result.usage
 
 
 def _store_graph(checkpointer: Any) -> Any:
@@ -79,17 +105,19 @@ def _store_graph(checkpointer: Any) -> Any:
     return graph.compile(checkpointer=checkpointer)
 
 
-class Conversation:
-    """Threads of one agent: history, follow-up rewriting and resume."""
+_DURABLE = {"durability": "sync"}  # each step saved before the next starts: a kill loses no finished step
 
-    def __init__(self, model: BaseChatModel, research: Any, checkpointer: Any, history_turns: int = 3) -> None:
+
+class Conversation:
+    """The chat threads of one graph: history, follow-up rewriting, turns and resume."""
+
+    def __init__(self, model: BaseChatModel, graph: Any, checkpointer: Any) -> None:
         if checkpointer is None:
             raise ConfigurationError("chat threads need a checkpointer (Agent(checkpointer=...))")
         self.model = model
-        self.research = research
+        self.graph = graph
         self.checkpointer = checkpointer
         self.store = _store_graph(checkpointer)
-        self.history_turns = history_turns
 
     @staticmethod
     def _config(thread_id: str) -> dict[str, Any]:
@@ -107,37 +135,78 @@ class Conversation:
         """The turn under way (asked, not yet answered), if any."""
         return self.store.get_state(self._config(thread_id)).values.get("pending")
 
-    def standalone(self, message: str, turns: list[Turn]) -> tuple[str, Usage]:
-        """``message`` rewritten to stand alone, using the last turns, and what that cost; unchanged without history."""
-        if not turns:
-            return message, Usage()
-        history = "\n".join(
-            prompts.HISTORY_TURN.format(question=t["question"], answer=t["answer"]) for t in turns[-self.history_turns :]
-        )
-        user = prompts.CONDENSE.format(history=history, message=message)
-        result = invoke_text(self.model, [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)], attempts=1)
-        rewritten = (result.value or "").strip().strip('"').strip()
-        return (rewritten.splitlines()[0].strip() if rewritten else message), result.usage
+    def run_turn(
+        self, message: str, thread_id: str, graph_input: dict[str, Any], *, events: bool = True,
+        replace_unfinished: bool = False, forget_on_error: bool = False,
+    ) -> Iterator[Any]:
+        """Answer ``message`` as the thread's next turn; yield its events, the recorded answer last.
 
-    def start_turn(self, message: str, thread_id: str, research_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Record the turn as under way; return the research input and its run config."""
+        With ``events=False`` only the final :class:`FinalAnswer` is yielded. An unfinished turn is
+        an error unless ``replace_unfinished`` (then it is forgotten); with ``forget_on_error`` a
+        turn whose run fails is forgotten rather than left to :meth:`resume`.
+        """
+        if replace_unfinished and self.pending(thread_id):
+            self.abandon_turn(thread_id)
+        graph_input, config = self._start_turn(message, thread_id, graph_input)
+        try:
+            yield from self._run(graph_input, config, thread_id, events)
+        except BaseException:
+            if forget_on_error:
+                self.abandon_turn(thread_id)  # the caller got an error for it: not part of the history
+            raise
+
+    def resume(self, thread_id: str) -> Answer:
+        """Finish the thread's interrupted run from its last finished step."""
+        pending = self.pending(thread_id)
+        if not pending:
+            raise ConfigurationError(f"thread {thread_id!r} has no unfinished run to resume")
+        config = self._run_config(thread_id, pending["turn"])
+        snapshot = self.graph.get_state(config)
+        if snapshot.next:
+            graph_input: Any = None
+        elif snapshot.values.get("answer") is not None:  # it had finished; only the record was missing
+            return self._finish_turn(thread_id, snapshot.values["answer"])
+        else:  # killed before the first step was saved: start the turn's run again
+            graph_input = {"question": pending.get("question", ""), **(pending.get("input") or {})}
+        final = list(self._run(graph_input, config, thread_id, events=False))
+        return final[-1].answer
+
+    def _run(self, graph_input: Any, config: dict[str, Any], thread_id: str, events: bool) -> Iterator[Any]:
+        final: FinalAnswer | None = None
+        if events:
+            for event in stream_events(self.graph, graph_input, config, **_DURABLE):
+                if isinstance(event, FinalAnswer):
+                    final = event  # recorded once the run has ended (its last checkpoint saved)
+                else:
+                    yield event
+        else:
+            final = FinalAnswer(answer=self.graph.invoke(graph_input, config, **_DURABLE)["answer"])
+        if final is not None:
+            yield FinalAnswer(answer=self._finish_turn(thread_id, final.answer))
+
+    def _start_turn(self, message: str, thread_id: str, graph_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Record the turn as under way; return the graph input (the standalone question) and its run config."""
         config = self._config(thread_id)
         if self.pending(thread_id):
             raise ConfigurationError(f"thread {thread_id!r} has an unfinished run: resume it first")
         turns = self.turns(thread_id)
-        question, cost = self.standalone(message, turns)
-        pending = {"message": message, "question": question, "turn": len(turns), "rewrite_usage": cost.model_dump()}
+        question, cost = rewrite_follow_up(self.model, message, turns)
+        budget = graph_input.get("budget")
+        pending = {
+            "message": message, "question": question, "turn": len(turns), "rewrite_usage": cost.model_dump(),
+            "input": {"budget": budget.model_dump()} if budget is not None else {},
+        }
         self.store.update_state(config, {"pending": pending})
-        return {**research_input, "question": question}, self._run_config(thread_id, pending["turn"])
+        return {**graph_input, "question": question}, self._run_config(thread_id, pending["turn"])
 
     def _run_config(self, thread_id: str, turn: int) -> dict[str, Any]:
         return {"configurable": {"thread_id": f"{thread_id}/turn-{turn}"}}
 
-    def finish_turn(self, thread_id: str, answer: Answer) -> Answer:
+    def _finish_turn(self, thread_id: str, answer: Answer) -> Answer:
         """Record the answered turn and clear the one under way; the answer gains the rewrite's step and cost.
 
-        The turn's research run is deleted from the checkpointer (when it can delete threads): it was
-        kept only to resume the turn. Call this once the run has ended, so nothing writes to it after.
+        The turn's run is deleted from the checkpointer (when it can delete threads): it was kept
+        only to resume the turn. Called once the run has ended, so nothing writes to it after.
         """
         pending = self.pending(thread_id) or {}
         if pending.get("message"):
@@ -152,10 +221,3 @@ class Conversation:
     def abandon_turn(self, thread_id: str) -> None:
         """Forget the turn under way (its run failed and will not be resumed); finished turns stay."""
         self.store.update_state(self._config(thread_id), {"pending": None})
-
-    def resume_config(self, thread_id: str) -> dict[str, Any]:
-        """The run config of the unfinished turn; an error if there is none."""
-        pending = self.pending(thread_id)
-        if not pending:
-            raise ConfigurationError(f"thread {thread_id!r} has no unfinished run to resume")
-        return self._run_config(thread_id, pending["turn"])

@@ -26,7 +26,8 @@ from langchain_core.language_models import BaseChatModel
 
 from agentic_rag.answer import Answer
 from agentic_rag.errors import AgenticRAGError, ConfigurationError
-from agentic_rag.graphs import Budget, adaptive_settings, build_agentic_graph, build_traditional_graph
+from agentic_rag.graphs import GRAPHS, Budget, RAGConfig, adaptive_settings, build_graph
+from agentic_rag.graphs.config import config_from_options
 from agentic_rag.graphs.adaptive import DEFAULT_ADAPTIVE_MODE
 from agentic_rag.tools.embeddings import DEFAULT_EMBEDDING_MODEL_ID, default_embeddings, embedding_model_id
 from agentic_rag._hashing import file_sha256
@@ -56,7 +57,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-GRAPHS: dict[str, Callable[..., Any]] = {"traditional": build_traditional_graph, "agentic": build_agentic_graph}
 RUN_FILE = "run.json"
 _MAX_FAILURES_IN_A_ROW = 3
 # Settings that change results: a resumed run must use the same ones.
@@ -88,6 +88,10 @@ class EvalConfig:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     adaptive: str = DEFAULT_ADAPTIVE_MODE
+
+    def graph_config(self) -> RAGConfig:
+        """The graphs' settings of this evaluation."""
+        return config_from_options(k=self.k, adaptive_mode=self.adaptive)
 
     def check(self) -> None:
         """Raise :class:`ConfigurationError` for unknown graphs or out-of-range numbers."""
@@ -332,8 +336,8 @@ def run_eval(
         corpus = _corpus(dataset, config, embeddings)
         chat_model = model if model is not None else _load_model(config.model)
         tools = _tools(corpus, config.k)
-        adaptive = adaptive_settings(config.adaptive)
-        graphs = {name: GRAPHS[name](chat_model, tools, k=config.k, **adaptive) for name in config.graphs}
+        graph_config = config.graph_config()
+        graphs = {name: build_graph(name, chat_model, tools, graph_config) for name in config.graphs}
         in_a_row = 0
         with _Progress(show_progress, config.graphs, len(sample)) as progress:
             for graph in config.graphs:

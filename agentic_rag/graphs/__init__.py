@@ -1,13 +1,17 @@
-"""The two LangGraph graphs, built by factories from the same nodes."""
+"""The LangGraph graphs, built by factories from the same nodes, and their typed configuration."""
 
-from .adaptive import ADAPTIVE_MODES, adaptive_settings
-from .agentic import build_agentic_graph
-from .budget import Budget
-from .nodes import RAGNodes
-from .question_shape import looks_single_hop, multi_hop_signs
-from .state import RAGInput, RAGOutput, RAGState
-from .traditional import build_traditional_graph
+from agentic_rag.graphs.adaptive import ADAPTIVE_MODES, adaptive_settings
+from agentic_rag.graphs.agentic import build_agentic_graph
+from agentic_rag.graphs.budget import Budget
+from agentic_rag.graphs.config import RAGConfig
+from agentic_rag.graphs.nodes import RAGNodes
+from agentic_rag.graphs.question_shape import looks_single_hop, multi_hop_signs
+from agentic_rag.graphs.registry import GRAPHS, GraphName, build_graph
+from agentic_rag.graphs.state import JudgeDraft, RAGInput, RAGOutput, RAGState
+from agentic_rag.graphs.traditional import build_traditional_graph
 
 __all__ = [
-    "ADAPTIVE_MODES", "adaptive_settings", "Budget", "RAGInput", "RAGNodes", "RAGOutput", "RAGState", "build_agentic_graph", "build_traditional_graph",
-    "looks_single_hop", "multi_hop_signs"]
+    "ADAPTIVE_MODES", "GRAPHS", "Budget", "GraphName", "JudgeDraft", "RAGConfig", "RAGInput", "RAGNodes", "RAGOutput",
+    "RAGState", "adaptive_settings", "build_agentic_graph", "build_graph", "build_traditional_graph", "looks_single_hop",
+    "multi_hop_signs",
+]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigurationError
+from agentic_rag.errors import ConfigurationError
 
 __all__ = ["ADAPTIVE_HELP", "ADAPTIVE_MODES", "DEFAULT_ADAPTIVE_MODE", "adaptive_settings"]
 
@@ -23,7 +23,7 @@ ADAPTIVE_HELP = (
 
 
 def adaptive_settings(mode: str) -> dict[str, Any]:
-    """The ``adaptive`` and ``single_hop`` graph settings of a named mode."""
+    """The :class:`~agentic_rag.graphs.config.RAGConfig` fields (``adaptive``, ``single_hop``) of a named mode."""
     if mode == "wording":
         return {}
     if mode == "passages":

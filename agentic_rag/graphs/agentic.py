@@ -7,21 +7,27 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
-from . import routing
-from .nodes import RAGNodes
-from .state import RAGInput, RAGOutput, RAGState
+from agentic_rag.graphs import routing
+from agentic_rag.graphs.config import RAGConfig
+from agentic_rag.graphs.nodes import RAGNodes
+from agentic_rag.graphs.state import RAGInput, RAGOutput, RAGState
 
 __all__ = ["build_agentic_graph"]
 
 
-def build_agentic_graph(model: BaseChatModel, tools: list[Any], *, checkpointer: Any = None, **settings: Any):
-    """Compile the agentic graph over ``model`` and ``tools`` (``settings`` go to :class:`RAGNodes`).
+def build_agentic_graph(
+    model: BaseChatModel, tools: list[Any], config: RAGConfig | None = None, *, checkpointer: Any = None
+) -> Any:
+    """Compile the agentic graph over ``model`` and ``tools`` with ``config`` (default: ``RAGConfig()``).
+
+    A run may override any setting: ``graph.invoke(input, context={"k": 2})`` or
+    ``{"configurable": {"k": 2}}`` (see :class:`~agentic_rag.graphs.config.RAGConfig`).
 
     The loop always ends: every round costs a search and the budget in the state caps rounds,
     LLM calls, tool calls, tokens and seconds; a repeated query is never run twice.
     """
-    nodes = RAGNodes(model, tools, **settings)
-    graph = StateGraph(RAGState, input_schema=RAGInput, output_schema=RAGOutput)
+    nodes = RAGNodes(model, tools, config)
+    graph = StateGraph(RAGState, context_schema=RAGConfig, input_schema=RAGInput, output_schema=RAGOutput)
     graph.add_node("start", nodes.start)
     graph.add_node("plan", nodes.plan)
     graph.add_node("search", nodes.search)

@@ -1,4 +1,7 @@
-"""Structured outputs of the planner and the judge (filled by constrained decoding on local models)."""
+"""The model's structured replies: plan, judge, answer and support check (constrained decoding on local models).
+
+Each is named ``<step>Reply``; the events of a run have their own names (:mod:`agentic_rag.events`).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +9,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-__all__ = ["Plan", "Judgement", "FinalAnswer", "SupportCheck", "plan_schema", "SearchRequest"]
+from agentic_rag.steps import SearchRequest
+
+__all__ = ["AnswerReply", "JudgeReply", "PlanReply", "SupportReply", "plan_schema"]
 
 
-class SearchRequest(BaseModel):
-    """One tool call the planner asks for."""
-
-    tool: str
-    query: str
-
-
-class Plan(BaseModel):
+class PlanReply(BaseModel):
     """The planner's decision: the first searches to run (none if the question needs no documents)."""
 
     searches: list[SearchRequest] = Field(default_factory=list, max_length=2)
 
 
-class Judgement(BaseModel):
+class JudgeReply(BaseModel):
     """The judge's verdict on the evidence so far.
 
     The answer comes first: small models read passages better when they try to answer than when
@@ -40,7 +38,7 @@ class Judgement(BaseModel):
         return list(dict.fromkeys(self.sources))
 
 
-class FinalAnswer(BaseModel):
+class AnswerReply(BaseModel):
     """The written answer: as few words as the question allows, and the passages it comes from.
 
     Short answers are what small models get right most often and what a reader checks fastest;
@@ -52,14 +50,14 @@ class FinalAnswer(BaseModel):
     sources: list[int] = Field(description="numbers of the passages the answer comes from")
 
 
-class SupportCheck(BaseModel):
+class SupportReply(BaseModel):
     """The optional model check of one citation."""
 
     supported: bool = Field(description="whether the passage states the answer")
 
 
-def plan_schema(tool_names: list[str]) -> type[Plan]:
-    """A :class:`Plan` whose ``tool`` field only admits ``tool_names`` (so decoding cannot invent tools)."""
+def plan_schema(tool_names: list[str]) -> type[PlanReply]:
+    """A :class:`PlanReply` whose ``tool`` field only admits ``tool_names`` (so decoding cannot invent tools)."""
     if not tool_names:
         raise ValueError("plan_schema needs at least one tool name")
     tool_type = Literal[tuple(tool_names)]  # type: ignore[valid-type]
@@ -67,5 +65,5 @@ def plan_schema(tool_names: list[str]) -> type[Plan]:
     return create_model(
         "Plan",
         searches=(list[request], Field(default_factory=list, max_length=2)),  # type: ignore[valid-type]
-        __base__=Plan,
+        __base__=PlanReply,
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Annotated, TypedDict
 
-from ..answer import Answer, ExitReason, Step, Usage
-from ..evidence import Evidence
-from .budget import Budget
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["RAGState", "RAGInput", "RAGOutput", "merge_evidence", "add_usage", "extend", "RESET"]
+from agentic_rag.answer import Answer, ExitReason, Step, Usage
+from agentic_rag.evidence import Evidence
+from agentic_rag.graphs.budget import Budget
+from agentic_rag.steps import SearchRequest
+
+__all__ = ["JudgeDraft", "RAGState", "RAGInput", "RAGOutput", "merge_evidence", "add_usage", "extend", "RESET"]
 
 # A node returns RESET for a summing key to empty it: the start of each run does, so a second run
 # on the same checkpointed thread (LangGraph Studio, a chat turn) starts from nothing.
@@ -39,6 +42,21 @@ def extend(current: list[Any] | None, new: list[Any] | str | None) -> list[Any]:
     return [*(current or []), *(new or [])]
 
 
+class JudgeDraft(BaseModel):
+    """The latest cited answer of a judge.
+
+    ``asks_nothing_more``: the judge asked for no further search. ``final``: the adaptive path
+    accepted it in the first round, so it is the answer as it is (no answer call).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    answer: str
+    sources: list[str] = Field(default_factory=list, description="The evidence ids it cites.")
+    asks_nothing_more: bool = False
+    final: bool = False
+
+
 class RAGInput(TypedDict, total=False):
     """What a caller gives a graph: the question, and optionally a budget."""
 
@@ -58,14 +76,13 @@ class RAGState(TypedDict, total=False):
     question: str
     budget: Budget
     started_at: float
-    pending: list[dict[str, str]]  # searches still to run: {"tool": ..., "query": ...}
-    queries_run: Annotated[list[str], extend]  # normalised "tool|query" keys already run
+    pending: list[SearchRequest]  # searches still to run
+    queries_run: Annotated[list[SearchRequest], extend]  # searches already run
     evidence: Annotated[dict[str, Evidence], merge_evidence]
     relevant_ids: list[str]
-    judged_ids: list[str]  # the passages the last judge call read, in its order
     new_ids: list[str]  # evidence first seen in the last search round
     sufficient: bool
-    draft: dict[str, Any] | None  # the latest cited answer of a judge: {"answer", "sources": evidence ids}
+    draft: JudgeDraft | None
     rounds: int
     usage: Annotated[Usage, add_usage]
     steps: Annotated[list[Step], extend]

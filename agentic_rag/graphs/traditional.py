@@ -7,16 +7,23 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
-from .nodes import RAGNodes
-from .state import RAGInput, RAGOutput, RAGState
+from agentic_rag.graphs.config import RAGConfig
+from agentic_rag.graphs.nodes import RAGNodes
+from agentic_rag.graphs.state import RAGInput, RAGOutput, RAGState
 
 __all__ = ["build_traditional_graph"]
 
 
-def build_traditional_graph(model: BaseChatModel, tools: list[Any], *, checkpointer: Any = None, **settings: Any):
-    """Compile single-step RAG over ``model`` and the first query tool in ``tools``: one search, one answer."""
-    nodes = RAGNodes(model, tools, **settings)
-    graph = StateGraph(RAGState, input_schema=RAGInput, output_schema=RAGOutput)
+def build_traditional_graph(
+    model: BaseChatModel, tools: list[Any], config: RAGConfig | None = None, *, checkpointer: Any = None
+) -> Any:
+    """Compile single-step RAG over ``model`` and the first query tool in ``tools``: one search, one answer.
+
+    ``config`` is the same :class:`~agentic_rag.graphs.config.RAGConfig` the agentic graph takes
+    (it reads ``k``, ``passage_chars``, ``max_answer_passages``, the tool retries and ``citation_check``).
+    """
+    nodes = RAGNodes(model, tools, config)
+    graph = StateGraph(RAGState, context_schema=RAGConfig, input_schema=RAGInput, output_schema=RAGOutput)
     graph.add_node("start", nodes.start)
     graph.add_node("retrieve", nodes.retrieve)
     graph.add_node("answer", nodes.answer)

@@ -35,11 +35,12 @@ from ..agent.agent import Agent
 from ..agent.conversation import Turn
 from ..errors import ConfigurationError
 from ..events import AnswerToken, FinalAnswer
+from ..graphs.registry import GRAPHS
 from . import openai_protocol as oai
 from .api_errors import APIError, install_error_handlers
 from .auth import BearerAuth, Caller
 from .body_limit import BodySizeLimit
-from .research import GraphAgents, Research
+from .runs import GraphAgents, RunFactory
 from .run_slots import Run, RunSlots, ServerBusy
 from .settings import ServeSettings
 from .sse import DONE, sse, sse_response
@@ -50,7 +51,8 @@ __all__ = ["create_app", "MODELS", "AgentFactory", "ResearchRequest"]
 log = logging.getLogger(__name__)
 
 # Model name -> graph.
-MODELS = {"agentic-rag": "agentic", "agentic-rag-traditional": "traditional"}
+# The served model names of the graphs: "agentic-rag" for the agentic graph, "agentic-rag-<name>" for the others.
+MODELS = {("agentic-rag" if graph == "agentic" else f"agentic-rag-{graph}"): graph for graph in GRAPHS}
 DEFAULT_MODEL = "agentic-rag"
 
 AgentFactory = Callable[[str, Any], Agent]
@@ -78,7 +80,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
     settings = settings or ServeSettings()
     if checkpointer is None:
         checkpointer = _default_checkpointer(settings)
-    research = Research({
+    research = RunFactory({
         name: GraphAgents(threaded=make_agent(graph, checkpointer), one_off=make_agent(graph, None))
         for name, graph in MODELS.items()
     })

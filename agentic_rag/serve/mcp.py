@@ -89,7 +89,7 @@ def _step_line(event: Any) -> str | None:
     from .. import events as ev
 
     if isinstance(event, ev.PlanMade):
-        return "plan: " + (", ".join(repr(s["query"]) for s in event.searches) or "no search needed")
+        return "plan: " + (", ".join(repr(s.query) for s in event.searches) or "no search needed")
     if isinstance(event, ev.ToolCallFinished):
         return f"search {event.tool}({event.query!r}): " + (f"failed: {event.error}" if event.error else f"{len(event.found)} passages")
     if isinstance(event, ev.Verdict) and not event.skipped:

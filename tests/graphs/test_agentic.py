@@ -6,7 +6,7 @@ import pytest
 
 from agentic_rag.answer import ExitReason
 from agentic_rag.errors import ConfigurationError
-from agentic_rag.graphs import Budget, build_agentic_graph
+from agentic_rag.graphs import Budget, RAGConfig, build_agentic_graph
 from tests.fakes import ScriptedChatModel
 
 
@@ -16,7 +16,7 @@ def plan(*queries: str) -> dict:
 
 def run(model, search_tool, question="Who leads the team that owns the Relay service?", planner=False, k=4, adaptive=False, **budget):
     """Run the agentic graph; the loop's own rules are tested without the adaptive early answer."""
-    graph = build_agentic_graph(model, [search_tool], planner=planner, k=k, adaptive=adaptive)
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(planner=planner, k=k, adaptive=adaptive))
     return graph.invoke({"question": question, "budget": Budget(**budget)})["answer"]
 
 
@@ -182,7 +182,7 @@ def test_failing_tool_is_an_observation_not_a_crash(search_tool):
             written("Harbor", 1),
         ]
     )
-    graph = build_agentic_graph(model, [broken, search_tool], planner=True, tool_retry_wait=0)
+    graph = build_agentic_graph(model, [broken, search_tool], RAGConfig(planner=True, tool_retry_wait=0))
     answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
     failed = [s for s in answer.steps if s.kind == "search" and "error" in s.detail]
     assert failed and "unreachable" in failed[0].detail["error"]
@@ -246,7 +246,7 @@ def test_a_cited_answer_without_a_new_query_ends_the_search(search_tool):
 
 def test_answer_from_judge_saves_the_answer_call(search_tool):
     model = ScriptedChatModel(script=[{"answer": "Ines Okafor", "sources": [1], "next_query": ""}])
-    graph = build_agentic_graph(model, [search_tool], k=1, answer_from_judge=True)
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, answer_from_judge=True))
     answer = graph.invoke({"question": "Who leads the Harbor team?"})["answer"]
     assert answer.text == "Ines Okafor [1]" and answer.exit_reason is ExitReason.ANSWERED
     assert answer.usage.llm_calls == 1
@@ -318,7 +318,7 @@ def test_adaptive_coverage_in_a_later_round_ends_the_search_without_a_confirming
 
 def shaped(model, search_tool, question, **settings):
     """Run the agentic graph with the adaptive path, one passage a search."""
-    graph = build_agentic_graph(model, [search_tool], k=1, **settings)
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, **settings))
     return graph.invoke({"question": question})["answer"]
 
 
@@ -390,7 +390,7 @@ def test_adaptive_single_hop_check_must_be_a_plain_function(search_tool):
 
     for check in ("yes", asynchronous):
         with pytest.raises(ConfigurationError, match="single_hop"):
-            build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], single_hop=check)
+            build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], RAGConfig(single_hop=check))
 
 
 @pytest.mark.parametrize(
@@ -412,9 +412,7 @@ def test_adaptive_a_numpy_bool_from_a_classifier_works_with_a_checkpointer(searc
     from langgraph.checkpoint.memory import InMemorySaver
 
     model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": "Harbor team led by"}])
-    graph = build_agentic_graph(
-        model, [search_tool], k=1, single_hop=lambda question: np.float64(0.9) > 0.5, checkpointer=InMemorySaver()
-    )
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, single_hop=lambda question: np.float64(0.9) > 0.5), checkpointer=InMemorySaver())
     answer = graph.invoke({"question": "Who owns Relay?"}, {"configurable": {"thread_id": "t"}})["answer"]
     judge = next(s.detail for s in answer.steps if s.kind == "judge")
     assert judge["single_hop"] is True and type(judge["single_hop"]) is bool
@@ -436,7 +434,7 @@ def test_adaptive_the_single_hop_check_is_not_asked_without_a_cited_answer(searc
 
 def test_adaptive_coverage_must_be_a_share(search_tool):
     with pytest.raises(ConfigurationError, match="direct_coverage"):
-        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], direct_coverage=1.5)
+        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], RAGConfig(direct_coverage=1.5))
 
 
 def test_a_changed_answer_keeps_searching_until_the_budget_ends_it(search_tool):
@@ -460,7 +458,7 @@ def test_answer_reads_at_most_max_answer_passages_keeping_cited_ones(search_tool
             written("Tomas Reyes", 1),
         ]
     )
-    graph = build_agentic_graph(model, [search_tool], max_answer_passages=2)
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(max_answer_passages=2))
     answer = graph.invoke({"question": "Who leads the team that owns the Relay service?"})["answer"]
     found = [s.detail["found"] for s in answer.steps if s.kind == "search"][0]
     assert len(found) == 3
@@ -530,7 +528,7 @@ def _flaky_tool(failures: list[BaseException]):
 def test_a_transient_tool_error_is_retried_then_succeeds():
     tool, calls = _flaky_tool([ConnectionError("reset"), TimeoutError("slow")])
     model = ScriptedChatModel(script=[{"answer": "Harbor", "sources": [1], "next_query": ""}, written("Harbor", 1)])
-    graph = build_agentic_graph(model, [tool], tool_retry_wait=0)
+    graph = build_agentic_graph(model, [tool], RAGConfig(tool_retry_wait=0))
     answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
     assert len(calls) == 3
     assert answer.text == "Harbor [1]" and answer.usage.tool_calls == 1
@@ -546,7 +544,7 @@ def test_a_tool_that_keeps_failing_is_an_observation_and_the_run_goes_on(search_
             written("Harbor", 1),
         ]
     )
-    graph = build_agentic_graph(model, [tool, search_tool], planner=True, tool_attempts=3, tool_retry_wait=0)
+    graph = build_agentic_graph(model, [tool, search_tool], RAGConfig(planner=True, tool_attempts=3, tool_retry_wait=0))
     answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
     assert len(calls) == 3  # bounded
     failed = [s.detail for s in answer.steps if s.kind == "search" and "error" in s.detail]
@@ -557,7 +555,7 @@ def test_a_tool_that_keeps_failing_is_an_observation_and_the_run_goes_on(search_
 def test_a_permanent_tool_error_is_not_retried():
     tool, calls = _flaky_tool([ValueError("bad query syntax")])
     model = ScriptedChatModel(script=[])
-    graph = build_agentic_graph(model, [tool], tool_retry_wait=0)
+    graph = build_agentic_graph(model, [tool], RAGConfig(tool_retry_wait=0))
     answer = graph.invoke({"question": "Who owns Relay?"})["answer"]
     assert len(calls) == 1
     assert answer.exit_reason is ExitReason.NO_EVIDENCE and model.calls == []
@@ -572,7 +570,7 @@ def test_the_model_citation_check_flags_what_the_passage_does_not_state(search_t
             {"supported": True},
         ]
     )
-    graph = build_agentic_graph(model, [search_tool], k=2, citation_check="llm")
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=2, citation_check="llm"))
     answer = graph.invoke({"question": "Who leads the team that owns the Relay service?"})["answer"]
     assert [(c.supported, c.checked_by) for c in answer.citations] == [(False, "llm"), (True, "llm")]
     assert answer.citations[0].claim == "Ines Okafor"
@@ -582,7 +580,7 @@ def test_the_model_citation_check_flags_what_the_passage_does_not_state(search_t
 
 def test_the_model_citation_check_stays_within_the_llm_budget(search_tool):
     model = ScriptedChatModel(script=[{"answer": "", "sources": [1], "next_query": ""}, written("Harbor", 1)])
-    graph = build_agentic_graph(model, [search_tool], k=1, citation_check="llm")
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, citation_check="llm"))
     answer = graph.invoke({"question": "Who owns Relay?", "budget": Budget(max_llm_calls=2)})["answer"]
     assert answer.citations[0].checked_by == "lexical" and answer.usage.llm_calls == 2
 
@@ -593,16 +591,14 @@ def test_an_unknown_citation_check_is_a_configuration_error(search_tool):
     from agentic_rag.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="citation_check"):
-        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], citation_check="vibes")
+        build_agentic_graph(ScriptedChatModel(script=[]), [search_tool], RAGConfig(citation_check="vibes"))
 
 
 def test_a_second_run_on_the_same_thread_starts_from_nothing(search_tool):
     from langgraph.checkpoint.memory import InMemorySaver
 
     reply = [{"answer": "Harbor", "sources": [1], "next_query": ""}, written("Harbor", 1)]
-    graph = build_agentic_graph(
-        ScriptedChatModel(script=reply * 2), [search_tool], k=1, adaptive=False, checkpointer=InMemorySaver()
-    )
+    graph = build_agentic_graph(ScriptedChatModel(script=reply * 2), [search_tool], RAGConfig(k=1, adaptive=False), checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "studio"}}
     first = graph.invoke({"question": "Who owns Relay?"}, config)["answer"]
     second = graph.invoke({"question": "Who owns Relay?"}, config)["answer"]
@@ -613,7 +609,7 @@ def test_a_second_run_on_the_same_thread_starts_from_nothing(search_tool):
 
 def test_a_used_up_tool_budget_does_not_stop_the_judge_or_the_answer(search_tool):
     model = ScriptedChatModel(script=[{"answer": "", "sources": [1], "next_query": "Harbor team led by"}, written("Harbor", 1)])
-    graph = build_agentic_graph(model, [search_tool], k=1)
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1))
     answer = graph.invoke({"question": "Who owns Relay?", "budget": Budget(max_tool_calls=1)})["answer"]
     assert [s.kind for s in answer.steps] == ["plan", "search", "judge", "refine", "answer"]
     assert answer.exit_reason is ExitReason.BUDGET_TOOL_CALLS and answer.text == "Harbor [1]"

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
 from agentic_rag.graphs.citations import check_citations  # noqa: E402
-from agentic_rag.graphs.nodes import RAGNodes  # noqa: E402
+from agentic_rag.graphs.nodes import append_markers  # noqa: E402
 from agentic_rag.serve.api_errors import APIError  # noqa: E402
 from agentic_rag.serve.auth import BearerAuth  # noqa: E402
 from agentic_rag.serve.openai_protocol import (  # noqa: E402
@@ -42,7 +42,7 @@ def test_a_restarted_answer_cannot_be_taken_back_so_the_final_text_follows():
 def test_inline_markers_are_not_streamed_and_the_final_text_continues_the_stream():
     written = "The owner is Falcon07 [3]."
     passages = knowledge_base().search("orbit07 owner", k=3)
-    final, _, _ = check_citations(RAGNodes._written(None, written, [3]), passages)  # as the answer node does
+    final, _, _ = check_citations(append_markers(written, [3]), passages)  # as the answer node does
     assert final == "The owner is Falcon07 . [1]"
     stream = ContentStream()
     sent = [stream.token(t) for t in ["The owner is ", "Falcon07 [", "3", "]", "."]]

@@ -1,0 +1,186 @@
+"""The graphs' settings: one typed model, validated once, printable, overridable per run.
+
+A graph is built with a :class:`RAGConfig`; a run may override any field through LangGraph's
+runtime context (``graph.invoke(..., context={"k": 2})`` or a ``RAGConfig``) or through
+``config["configurable"]`` (``{"configurable": {"k": 2}}``, the way LangGraph Studio passes an
+assistant's settings). Per-run values win over the graph's; other ``configurable`` keys (the
+thread id, ...) are left alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.graphs.question_shape import looks_single_hop
+
+__all__ = ["CitationCheck", "RAGConfig", "SingleHopCheck", "config_from_options", "parse_setting"]
+
+SingleHopCheck = Callable[[str], bool]
+CitationCheck = Literal["lexical", "llm"]
+
+
+class RAGConfig(BaseModel):
+    """Settings of the agentic and traditional graphs. Invalid values raise :class:`ConfigurationError`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    k: int = Field(default=4, ge=1, description="Passages each search asks for.")
+    passage_chars: int = Field(default=800, ge=40, description="Characters of a passage shown in a prompt.")
+    max_judged: int = Field(default=8, ge=1, description="Passages one judge call reads.")
+    max_answer_passages: int = Field(
+        default=8, ge=1,
+        description="Passages the answer reads: everything found, the judge's picks first past this many.",
+    )
+    structured_attempts: int = Field(default=2, ge=1, description="Tries of a structured model call (within the LLM budget).")
+    planner: bool = Field(
+        default=False, description="A model call chooses the first searches and their tools; off: the question is the first search.",
+    )
+    tool_attempts: int = Field(default=3, ge=1, description="Tries of a tool call failing with a transient error.")
+    tool_retry_wait: float = Field(default=0.5, ge=0, description="Seconds before the first retry of a tool; doubles each time.")
+    follow_up_tools: tuple[str, ...] | None = Field(
+        default=None, description="Query tools the judge's follow-up queries run on (default: the first query tool).",
+    )
+    answer_from_judge: bool = Field(
+        default=False, description="A judge answer that asks for nothing more is the final answer (saves the answer call).",
+    )
+    adaptive: bool = Field(
+        default=True,
+        description="A cited first-round judge answer is final when the question looks single-hop or the cited passages "
+        "hold its words (one model call in all).",
+    )
+    direct_coverage: float = Field(
+        default=0.75, gt=0, le=1,
+        description="Share of the question's content words, its first one included, the cited passages must hold.",
+    )
+    single_hop: SingleHopCheck | None = Field(
+        default=looks_single_hop,
+        description="Check of the question's text for the adaptive path (a plain function to bool), or None for none.",
+        exclude=True,
+    )
+    citation_check: CitationCheck = Field(
+        default="lexical", description="lexical: free word overlap; llm: the model checks each citation (within the budget).",
+    )
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigurationError(_problems(exc)) from None
+
+    @field_validator("single_hop", mode="before")
+    @classmethod
+    def _plain_function(cls, value: Any) -> Any:
+        if value is not None and (not callable(value) or inspect.iscoroutinefunction(value)):
+            raise ValueError("single_hop must be a plain (not async) function of the question, or None")
+        return value
+
+    @field_validator("follow_up_tools", mode="before")
+    @classmethod
+    def _tool_names(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [value]
+        return tuple(dict.fromkeys(value))
+
+    def override(self, values: Mapping[str, Any] | RAGConfig | None) -> RAGConfig:
+        """This config with ``values`` (a mapping of fields, or another config's fields it set) in place."""
+        if values is None:
+            return self
+        if isinstance(values, RAGConfig):
+            values = {name: getattr(values, name) for name in values.model_fields_set}
+        changed = {name: value for name, value in values.items() if name in type(self).model_fields}
+        if not changed:
+            return self
+        return RAGConfig(**{**self.settings(), **changed})
+
+    def for_run(self, context: Any = None, config: Mapping[str, Any] | None = None) -> RAGConfig:
+        """The settings of one run: ``config["configurable"]`` fields, then the runtime context's, over these."""
+        configurable = (config or {}).get("configurable") or {}
+        merged = self.override({k: v for k, v in configurable.items() if k in type(self).model_fields})
+        if context is not None and not isinstance(context, (Mapping, RAGConfig)):
+            raise ConfigurationError(f"the run context must be a RAGConfig or a mapping of its fields, not {type(context).__name__}")
+        if isinstance(context, Mapping):
+            unknown = sorted(set(context) - set(type(self).model_fields))
+            if unknown:
+                raise ConfigurationError(f"unknown graph setting(s) in the run context: {', '.join(unknown)}")
+        return merged.override(context)
+
+    def settings(self) -> dict[str, Any]:
+        """Every field and its value (``single_hop`` included)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def describe(self) -> str:
+        """One ``name = value`` line a field, for printing."""
+        lines = []
+        for name, value in self.settings().items():
+            shown = getattr(value, "__name__", repr(value)) if callable(value) else repr(value)
+            lines.append(f"{name} = {shown}")
+        return "\n".join(lines)
+
+    @classmethod
+    def field_help(cls) -> str:
+        """Each field with its default and description, for ``--help`` texts and docs."""
+        rows = []
+        for name, info in cls.model_fields.items():
+            default = info.default
+            shown = getattr(default, "__name__", repr(default)) if callable(default) else repr(default)
+            rows.append(f"{name} (default {shown}): {info.description}")
+        return "\n".join(rows)
+
+
+def _problems(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "config"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field}: {message} (got {error.get('input')!r})" if "input" in error else f"{field}: {message}")
+    return "invalid graph setting: " + "; ".join(parts)
+
+
+def config_from_options(
+    *, k: int | None = None, adaptive_mode: str | None = None, overrides: Mapping[str, Any] | None = None,
+    base: RAGConfig | None = None,
+) -> RAGConfig:
+    """The config the command line, the servers and the evaluation harness build from their options.
+
+    ``adaptive_mode`` is a named mode (:mod:`~agentic_rag.graphs.adaptive`); ``overrides`` are any
+    fields (``--set name=value``). Later arguments win.
+    """
+    from agentic_rag.graphs.adaptive import adaptive_settings
+
+    values: dict[str, Any] = {}
+    if k is not None:
+        values["k"] = k
+    if adaptive_mode is not None:
+        values |= adaptive_settings(adaptive_mode)
+    values |= dict(overrides or {})
+    unknown = sorted(set(values) - set(RAGConfig.model_fields))
+    if unknown:
+        raise ConfigurationError(f"unknown graph setting(s): {', '.join(unknown)}; see RAGConfig")
+    return (base or RAGConfig()).override(values)
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``name=value`` from the command line: the value read as JSON where it parses (numbers, true, null), else text."""
+    import json
+
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise ConfigurationError(f"a setting is name=value, not {text!r}")
+    if name not in RAGConfig.model_fields or name == "single_hop":
+        raise ConfigurationError(f"unknown graph setting {name!r}; choose from: {', '.join(_SETTABLE)}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return name, value
+
+
+_SETTABLE = [name for name in RAGConfig.model_fields if name != "single_hop"]

@@ -1,0 +1,121 @@
+"""The loop's decisions as pure functions of plain values, apart from prompting and bookkeeping.
+
+The nodes gather the values (what the judge said, what was searched, what the passages hold) and
+ask these functions what follows: whether the judge answered, whether that answer ends the search,
+whether it is the final answer, which searches come next, which passages the answer reads and
+which path writes the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from agentic_rag.steps import SearchRequest, normalise_query
+
+__all__ = [
+    "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome",
+    "passages_to_judge",
+]
+
+AnswerPath = Literal["judge_draft", "not_found", "without_passages", "from_passages"]
+
+
+@dataclass(frozen=True)
+class JudgeOutcome:
+    """What one verdict means for the loop.
+
+    ``answered``: the judge gave an answer backed by a cited passage. ``sufficient``: that answer
+    ends the search. ``final``: it is the answer itself, with no answer call (a first-round answer
+    the adaptive path accepts).
+    """
+
+    answered: bool
+    sufficient: bool
+    final: bool
+
+
+def judge_outcome(
+    *,
+    draft_answer: str,
+    cited: int,
+    asks_more: bool,
+    previous_answer: str,
+    adaptive: bool,
+    first_round: bool,
+    single_hop: bool,
+    passages_cover_question: bool,
+) -> JudgeOutcome:
+    """Whether a verdict answers, ends the search, and is final.
+
+    An answer counts when a cited passage backs it. It ends the search when the judge asks for no
+    new search, when it repeats the previous round's answer (the small model fills its next query
+    even when it has answered, so a second round confirms), or, on the adaptive path, when the
+    question looks single-hop or the cited passages hold the question's words. An answer the
+    adaptive path accepts in the first round is final.
+    """
+    answered = bool(draft_answer) and cited > 0
+    confirmed = normalise_query(draft_answer) == normalise_query(previous_answer)
+    covered = adaptive and answered and (single_hop or passages_cover_question)
+    sufficient = answered and (not asks_more or confirmed or covered)
+    return JudgeOutcome(answered=answered, sufficient=sufficient, final=covered and first_round)
+
+
+def passages_to_judge(relevant: Sequence[str], new: Sequence[str], limit: int) -> list[str]:
+    """The passages the judge reads: those found relevant so far, then the new ones, at most ``limit``."""
+    return list(dict.fromkeys([*relevant, *new]))[:limit]
+
+
+def fresh_searches(candidates: Iterable[SearchRequest], done: Iterable[SearchRequest]) -> list[SearchRequest]:
+    """The candidate searches not run before (nor empty), one query a round (on each of its tools)."""
+    seen = {request.key() for request in done}
+    fresh: list[SearchRequest] = []
+    for request in candidates:
+        if normalise_query(request.query) and request.key() not in seen:
+            seen.add(request.key())
+            fresh.append(request)
+    return [r for r in fresh if r.query == fresh[0].query]
+
+
+def answer_passage_ids(found: Sequence[str], cited: Sequence[str], limit: int) -> list[str]:
+    """The passages the answer reads: everything found, in the order it was found.
+
+    The first round's passages come first, as the traditional graph reads them, and what later
+    rounds added follows. Beyond ``limit`` the passages a judge cited are kept first, then the
+    earliest found. Measured on HotpotQA train: the small model answered better from all passages
+    than from the judge's picks, which were too often incomplete.
+    """
+    if len(found) <= limit:
+        return list(found)
+    known = set(found)
+    keep = set([i for i in cited if i in known][:limit])
+    for i in found:
+        if len(keep) >= limit:
+            break
+        keep.add(i)
+    return [i for i in found if i in keep]
+
+
+def answer_path(
+    *,
+    sufficient: bool,
+    draft_is_final: bool,
+    draft_asks_nothing_more: bool,
+    answer_from_judge: bool,
+    draft_sources_found: bool,
+    has_passages: bool,
+    retrieval_needed: bool,
+) -> AnswerPath:
+    """Which path writes the answer.
+
+    ``judge_draft``: when the evidence sufficed, a final judge answer (or, with ``answer_from_judge``, one that asked for
+    nothing more) whose cited passages were all found is the answer as it is. ``not_found``: no
+    passage to answer from, the no-answer sentence. ``without_passages``: the plan said no search
+    was needed, the model answers alone. ``from_passages``: the answer call over the passages.
+    """
+    if sufficient and (draft_is_final or (answer_from_judge and draft_asks_nothing_more)) and draft_sources_found:
+        return "judge_draft"
+    if not has_passages:
+        return "not_found" if retrieval_needed else "without_passages"
+    return "from_passages"
