@@ -20,13 +20,14 @@ from .answer import Answer
 from .errors import AgenticRAGError
 from .eval.command import eval_command
 from .graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
+from .graphs.config import GRAPH_SETTINGS_HELP, SET_HELP, config_from_options, settings_from
 from .serve.mcp_command import mcp_command
 from .serve.http_command import serve_command
 
 app = typer.Typer(help="Agentic retrieval-augmented generation over your documents.", no_args_is_help=True)
 models_app = typer.Typer(help="List and download the offline models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-app.command("eval")(eval_command)
+app.command("eval", epilog=GRAPH_SETTINGS_HELP)(eval_command)
 app.command("mcp")(mcp_command)
 app.command("serve")(serve_command)
 
@@ -162,7 +163,7 @@ def _render_answer(answer: Answer) -> None:
     )
 
 
-@app.command()
+@app.command(epilog=GRAPH_SETTINGS_HELP)
 @_clean_errors
 def ask(
     question: Annotated[Optional[str], typer.Argument(help="The question (not needed with --resume).")] = None,
@@ -180,6 +181,7 @@ def ask(
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
     adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
+    setting: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP)] = None,
     mcp_server: Annotated[
         Optional[list[str]], typer.Option("--mcp-server", help="Command line of an MCP server (stdio) whose tools the agent may use; repeatable.")
     ] = None,
@@ -192,11 +194,14 @@ def ask(
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
     from .agent.agent import Agent
     from .errors import ConfigurationError
-    from .graphs import Budget, adaptive_settings
+    from .graphs import Budget
     from .tools.embeddings import default_embeddings
     from .tools.knowledge_base import KnowledgeBase
 
-    adaptive_mode = adaptive_settings(adaptive)  # an unknown mode is an error before any loading
+    # an unknown mode or setting is an error before any loading
+    config = config_from_options(
+        adaptive_mode=adaptive, overrides={"citation_check": citation_check, **settings_from(setting)}
+    )
     if resume and not thread:
         raise ConfigurationError("--resume needs --thread ID")
     if resume and question:
@@ -216,9 +221,8 @@ def ask(
         ),
         on_download=_download_message,
         checkpointer=_checkpointer(threads_db) if thread else None,
-        citation_check=citation_check,  # type: ignore[arg-type]
+        config=config,
         tools=_mcp_server_tools(mcp_server) if mcp_server else None,
-        **adaptive_mode,
     )
     if resume:
         answer = agent.resume(thread)  # type: ignore[arg-type]

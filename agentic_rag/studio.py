@@ -35,15 +35,19 @@ def _model_and_tools() -> tuple[Any, list[Any]]:
     return resolve_chat_model(settings.model), retrieval_tools(kb, k=settings.k)
 
 
-def agentic(config: Any = None) -> Any:
-    """The agentic graph over the configured model and index."""
-    from .graphs import build_agentic_graph
+def _graph(name: str) -> Any:
+    from .agent.settings import Settings
+    from .graphs import build_graph
+    from .graphs.config import config_from_options
 
-    return build_agentic_graph(*_model_and_tools())
+    return build_graph(name, *_model_and_tools(), config_from_options(k=Settings().k))
+
+
+def agentic(config: Any = None) -> Any:
+    """The agentic graph over the configured model and index (a run's settings override its ``RAGConfig``)."""
+    return _graph("agentic")
 
 
 def traditional(config: Any = None) -> Any:
     """The single-step graph over the same model and index."""
-    from .graphs import build_traditional_graph
-
-    return build_traditional_graph(*_model_and_tools())
+    return _graph("traditional")

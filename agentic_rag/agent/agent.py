@@ -60,7 +60,9 @@ class Agent:
             problems = "; ".join(f"AGENTIC_RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
             raise ConfigurationError(f"bad environment setting: {problems}") from None
         graph_name = check_graph_name(graph or settings.graph)
-        config = config or RAGConfig(k=settings.k)
+        config = config or RAGConfig()
+        if k is None and "k" not in config.model_fields_set:
+            k = settings.k  # the environment's default, below what the caller set
         shortcuts = {"k": k, "citation_check": citation_check, "adaptive": adaptive}
         config = config.override({name: value for name, value in shortcuts.items() if value is not None})
         if single_hop is not looks_single_hop:

@@ -26,7 +26,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agentic_rag.answer import Answer
 from agentic_rag.errors import AgenticRAGError, ConfigurationError
-from agentic_rag.graphs import GRAPHS, Budget, RAGConfig, adaptive_settings, build_graph
+from agentic_rag.graphs import GRAPHS, Budget, RAGConfig, build_graph
 from agentic_rag.graphs.config import config_from_options
 from agentic_rag.graphs.adaptive import DEFAULT_ADAPTIVE_MODE
 from agentic_rag.tools.embeddings import DEFAULT_EMBEDDING_MODEL_ID, default_embeddings, embedding_model_id
@@ -61,10 +61,11 @@ RUN_FILE = "run.json"
 _MAX_FAILURES_IN_A_ROW = 3
 # Settings that change results: a resumed run must use the same ones.
 _FIXED_SETTINGS = (
-    "dataset_sha256", "format", "seed", "model", "k", "budget", "chunk_size", "chunk_overlap", "embedding_model", "adaptive"
+    "dataset_sha256", "format", "seed", "model", "k", "budget", "chunk_size", "chunk_overlap", "embedding_model", "adaptive",
+    "graph_settings",
 )
 # Runs recorded before a setting existed used its default.
-_SETTING_DEFAULTS = {"adaptive": DEFAULT_ADAPTIVE_MODE}
+_SETTING_DEFAULTS: dict[str, Any] = {"adaptive": DEFAULT_ADAPTIVE_MODE, "graph_settings": {}}
 
 
 class EvalError(AgenticRAGError):
@@ -88,10 +89,11 @@ class EvalConfig:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     adaptive: str = DEFAULT_ADAPTIVE_MODE
+    graph_settings: dict[str, Any] = field(default_factory=dict)  # other RAGConfig fields (``--set``)
 
     def graph_config(self) -> RAGConfig:
         """The graphs' settings of this evaluation."""
-        return config_from_options(k=self.k, adaptive_mode=self.adaptive)
+        return config_from_options(k=self.k, adaptive_mode=self.adaptive, overrides=self.graph_settings)
 
     def check(self) -> None:
         """Raise :class:`ConfigurationError` for unknown graphs or out-of-range numbers."""
@@ -106,7 +108,7 @@ class EvalConfig:
             raise ConfigurationError(f"limit must be at least 1, got {self.limit}")
         if self.k < 1:
             raise ConfigurationError(f"k must be at least 1, got {self.k}")
-        adaptive_settings(self.adaptive)
+        self.graph_config()
 
 
 @dataclass
@@ -191,6 +193,7 @@ def _settings(config: EvalConfig, dataset: Dataset, model_name: str, embedding_m
         "chunk_overlap": config.chunk_overlap,
         "embedding_model": embedding_model,
         "adaptive": config.adaptive,
+        "graph_settings": dict(sorted(config.graph_settings.items())),
     }
 
 

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.graphs.question_shape import looks_single_hop
 
-__all__ = ["CitationCheck", "RAGConfig", "SingleHopCheck", "config_from_options", "parse_setting"]
+__all__ = ["CitationCheck", "RAGConfig", "SingleHopCheck", "config_from_options", "parse_setting", "settings_from",
+           "GRAPH_SETTINGS_HELP", "SET_HELP"]
 
 SingleHopCheck = Callable[[str], bool]
 CitationCheck = Literal["lexical", "llm"]
@@ -97,7 +98,8 @@ class RAGConfig(BaseModel):
         changed = {name: value for name, value in values.items() if name in type(self).model_fields}
         if not changed:
             return self
-        return RAGConfig(**{**self.settings(), **changed})
+        # Only the fields set so far and the changed ones count as set, so defaults stay told apart.
+        return RAGConfig(**{**{name: getattr(self, name) for name in self.model_fields_set}, **changed})
 
     def for_run(self, context: Any = None, config: Mapping[str, Any] | None = None) -> RAGConfig:
         """The settings of one run: ``config["configurable"]`` fields, then the runtime context's, over these."""
@@ -184,3 +186,16 @@ def parse_setting(text: str) -> tuple[str, Any]:
 
 
 _SETTABLE = [name for name in RAGConfig.model_fields if name != "single_hop"]
+
+
+def settings_from(texts: list[str] | None) -> dict[str, Any]:
+    """``--set name=value`` options as a mapping of fields."""
+    return dict(parse_setting(text) for text in texts or [])
+
+
+SET_HELP = "A graph setting, name=value (repeatable), e.g. --set max_judged=6; the settings are listed below."
+GRAPH_SETTINGS_HELP = "Graph settings (--set name=value):\n\n" + "\n\n".join(
+    f"{name} (default {getattr(info.default, '__name__', repr(info.default))}): {info.description}"
+    for name, info in RAGConfig.model_fields.items()
+    if name != "single_hop"
+)

@@ -90,6 +90,7 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
     require("uvicorn", "serve")
     from ..agent.agent import Agent
     from ..graphs import Budget
+    from ..graphs.config import config_from_options
     from ..tools.embeddings import default_embeddings
     from ..tools.knowledge_base import KnowledgeBase
     from .app import create_app
@@ -99,14 +100,16 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
         raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
     kb = KnowledgeBase.load(index_dir, default_embeddings())
     budget = Budget(max_rounds=max_rounds, max_llm_calls=max_llm_calls, max_seconds=max_seconds)
+    config = config_from_options(k=k)
     # The first agent resolves (and if needed downloads) the chat model; every agent shares it.
     chat_model = Agent(
-        model, knowledge_base=kb, k=k, budget=budget,
+        model, knowledge_base=kb, config=config, budget=budget,
         on_download=lambda message: err.print(f"[yellow]{escape(message)}[/yellow]"),
     ).model
 
     def make_agent(graph: str, checkpointer: Any) -> Agent:
-        return Agent(chat_model, knowledge_base=kb, graph=graph, k=k, budget=budget, checkpointer=checkpointer)  # type: ignore[arg-type]
+        return Agent(chat_model, knowledge_base=kb, graph=graph, config=config, budget=budget,  # type: ignore[arg-type]
+                     checkpointer=checkpointer)
 
     serve_settings = ServeSettings(
         api_keys=tuple(api_key or ()) or keys_from_environment(),

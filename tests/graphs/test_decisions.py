@@ -1,0 +1,102 @@
+"""The loop's decisions, table-driven, apart from any graph or model."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentic_rag.graphs import decisions
+from agentic_rag.steps import SearchRequest
+
+JUDGE_DEFAULTS = dict(
+    draft_answer="Ines Okafor", cited=1, asks_more=True, previous_answer="", adaptive=False, first_round=True,
+    single_hop=False, passages_cover_question=False,
+)
+
+
+@pytest.mark.parametrize(
+    "change, answered, sufficient, final",
+    [
+        ({}, True, False, False),  # answered, but the judge asks for more and nothing confirms it
+        ({"asks_more": False}, True, True, False),  # asks for nothing more: the search ends
+        ({"draft_answer": ""}, False, False, False),  # no answer
+        ({"cited": 0, "asks_more": False}, False, False, False),  # an answer without a cited passage is none
+        ({"previous_answer": "ines okafor!"}, True, True, False),  # the previous round gave the same answer
+        ({"previous_answer": "Harbor"}, True, False, False),  # a different earlier answer confirms nothing
+        ({"adaptive": True, "single_hop": True}, True, True, True),  # single-hop wording: final in round one
+        ({"adaptive": True, "passages_cover_question": True}, True, True, True),  # passages hold the question
+        ({"adaptive": True, "passages_cover_question": True, "first_round": False}, True, True, False),
+        ({"adaptive": False, "single_hop": True, "passages_cover_question": True}, True, False, False),
+        ({"adaptive": True, "single_hop": True, "cited": 0}, False, False, False),
+    ],
+)
+def test_judge_outcome(change, answered, sufficient, final):
+    outcome = decisions.judge_outcome(**{**JUDGE_DEFAULTS, **change})
+    assert (outcome.answered, outcome.sufficient, outcome.final) == (answered, sufficient, final)
+
+
+@pytest.mark.parametrize(
+    "relevant, new, limit, expected",
+    [
+        (["a"], ["b", "c"], 8, ["a", "b", "c"]),
+        (["a", "b"], ["b", "c"], 8, ["a", "b", "c"]),  # a passage is read once
+        (["a"], ["b", "c"], 2, ["a", "b"]),  # the relevant ones first, then new ones up to the limit
+        ([], [], 8, []),
+    ],
+)
+def test_passages_to_judge(relevant, new, limit, expected):
+    assert decisions.passages_to_judge(relevant, new, limit) == expected
+
+
+def s(query: str, tool: str = "kb") -> SearchRequest:
+    return SearchRequest(tool=tool, query=query)
+
+
+@pytest.mark.parametrize(
+    "candidates, done, expected",
+    [
+        ([s("Harbor lead")], [], [s("Harbor lead")]),
+        ([s("Harbor lead")], [s("harbor LEAD?")], []),  # the same query after normalising was run
+        ([s("Harbor lead", "other")], [s("Harbor lead")], [s("Harbor lead", "other")]),  # on another tool it is new
+        ([s("  ?! ")], [], []),  # nothing to search for
+        ([s("a"), s("b")], [], [s("a")]),  # one query a round...
+        ([s("a"), s("a", "other"), s("b")], [], [s("a"), s("a", "other")]),  # ...on each of its tools
+    ],
+)
+def test_fresh_searches(candidates, done, expected):
+    assert decisions.fresh_searches(candidates, done) == expected
+
+
+@pytest.mark.parametrize(
+    "found, cited, limit, expected",
+    [
+        (["a", "b", "c"], ["c"], 8, ["a", "b", "c"]),  # everything found, in the order found
+        (["a", "b", "c", "d"], ["d"], 2, ["a", "d"]),  # past the limit the cited come first, then the earliest
+        (["a", "b", "c", "d"], ["d", "c", "x"], 2, ["c", "d"]),  # kept in the order found; unknown ids ignored
+        (["a", "b", "c"], [], 2, ["a", "b"]),
+    ],
+)
+def test_answer_passage_ids(found, cited, limit, expected):
+    assert decisions.answer_passage_ids(found, cited, limit) == expected
+
+
+ANSWER_DEFAULTS = dict(
+    sufficient=True, draft_is_final=False, draft_asks_nothing_more=False, answer_from_judge=False,
+    draft_sources_found=True, has_passages=True, retrieval_needed=True,
+)
+
+
+@pytest.mark.parametrize(
+    "change, path",
+    [
+        ({}, "from_passages"),
+        ({"draft_is_final": True}, "judge_draft"),
+        ({"draft_is_final": True, "sufficient": False}, "from_passages"),  # a budget stop: the answer call
+        ({"draft_is_final": True, "draft_sources_found": False}, "from_passages"),
+        ({"draft_asks_nothing_more": True}, "from_passages"),
+        ({"draft_asks_nothing_more": True, "answer_from_judge": True}, "judge_draft"),
+        ({"has_passages": False}, "not_found"),
+        ({"has_passages": False, "retrieval_needed": False}, "without_passages"),
+    ],
+)
+def test_answer_path(change, path):
+    assert decisions.answer_path(**{**ANSWER_DEFAULTS, **change}) == path
