@@ -12,24 +12,21 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-import faiss
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from agentic_rag.errors import (
-    ConfigurationError,
-    EmbeddingMismatchError,
-    KnowledgeBaseError,
-    RetrievalError,
-)
+from agentic_rag.errors import ConfigurationError, RetrievalError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools import store
 from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
+from agentic_rag.tools.dense_index import DenseIndex
+from agentic_rag.tools.embedding_batches import Progress, embed_query, embed_texts, embedding_text, probe_dimension
 from agentic_rag.tools.embeddings import embedding_model_id as _model_id_of
 from agentic_rag.tools.fusion import RRF_K, reciprocal_rank_fusion
 from agentic_rag.tools.keyword_index import KeywordIndex
@@ -41,7 +38,6 @@ __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
 logger = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
-Progress = Callable[[int, int], None]
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 _MODES = ("hybrid", "dense", "keyword")
 _MIN_CANDIDATES = 30
@@ -73,12 +69,6 @@ class _Pending:
     record: SourceRecord
     chunks: list[Chunk]
     update: bool
-
-
-def _embedding_text(chunk: Chunk) -> str:
-    if chunk.title and not chunk.text.startswith(chunk.title):
-        return f"{chunk.title}\n{chunk.text}"
-    return chunk.text
 
 
 def _text_hash(title: str | None, text: str) -> str:
@@ -116,8 +106,7 @@ class KnowledgeBase:
         self._chunker = Chunker(chunk_size, chunk_overlap)
         self._batch_size = batch_size
         self._lock = threading.RLock()
-        self._index: Any = None
-        self._dimension: int | None = None
+        self._dense = DenseIndex()
         self._chunks: dict[int, Chunk] = {}
         self._vid_of: dict[str, int] = {}
         self._by_source: dict[str, list[str]] = {}
@@ -165,9 +154,9 @@ class KnowledgeBase:
             chunk_overlap=int(manifest["chunking"]["chunk_overlap"]),
             batch_size=batch_size,
         )
-        store.check_embeddings(manifest, directory, model_id, kb._probe_dimension)
+        store.check_embeddings(manifest, directory, model_id, partial(probe_dimension, embeddings))
         snapshot = store.load_snapshot(directory, manifest)
-        kb._index, kb._dimension = snapshot.index, snapshot.dimension
+        kb._dense = DenseIndex(snapshot.index, snapshot.dimension)
         for vid, chunk in sorted(snapshot.chunks, key=lambda pair: (pair[1].source, pair[1].number)):
             kb._register(vid, chunk)
         kb._next_vid = max(kb._chunks, default=-1) + 1
@@ -204,7 +193,7 @@ class KnowledgeBase:
     @property
     def dimension(self) -> int | None:
         """The vector dimension, once something has been embedded or loaded."""
-        return self._dimension
+        return self._dense.dimension
 
     @property
     def chunk_size(self) -> int:
@@ -337,7 +326,14 @@ class KnowledgeBase:
         progress: Progress | None,
     ) -> None:
         chunks = [chunk for item in pending for chunk in item.chunks]
-        vectors = self._embed([_embedding_text(c) for c in chunks], progress)  # before any change
+        vectors = embed_texts(  # before any change
+            self._embeddings,
+            [embedding_text(c) for c in chunks],
+            batch_size=self._batch_size,
+            dimension=self._dense.dimension,
+            model_id=self._model_id,
+            progress=progress,
+        )
         for key in drop:
             self._drop(records.pop(key))
             report.removed.append(key)
@@ -347,9 +343,8 @@ class KnowledgeBase:
             records[item.key] = item.record
             (report.updated if item.update else report.added).append(item.key)
         if chunks:
-            self._ensure_index(vectors.shape[1])
             vids = np.arange(self._next_vid, self._next_vid + len(chunks), dtype=np.int64)
-            self._index.add_with_ids(vectors, vids)
+            self._dense.add(vectors, vids)
             self._next_vid += len(chunks)
             for vid, chunk in zip(vids.tolist(), chunks):
                 self._register(vid, chunk)
@@ -368,75 +363,8 @@ class KnowledgeBase:
         for vid in vids:
             chunk = self._chunks.pop(vid)
             self._by_source.pop(chunk.source, None)
-        if vids and self._index is not None:
-            self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(vids, dtype=np.int64)))
+        self._dense.remove(vids)
         self._keyword = None
-
-    # -- embeddings ------------------------------------------------------------------------------
-
-    def _embed(self, texts: Sequence[str], progress: Progress | None) -> np.ndarray:
-        """Normalised float32 vectors for ``texts``, embedded once per distinct text, in batches."""
-        unique = list(dict.fromkeys(texts))
-        total = len(unique)
-        if progress is not None:
-            progress(0, total)
-        if not unique:
-            return np.zeros((0, self._dimension or 0), dtype=np.float32)
-        parts: list[np.ndarray] = []
-        for start in range(0, total, self._batch_size):
-            batch = unique[start : start + self._batch_size]
-            try:
-                raw = self._embeddings.embed_documents(batch)
-            except Exception as exc:  # noqa: BLE001 - any provider error is an indexing failure
-                raise KnowledgeBaseError(f"embedding failed ({type(exc).__name__}: {exc})") from exc
-            parts.append(self._as_matrix(raw, len(batch)))
-            if progress is not None:
-                progress(min(start + len(batch), total), total)
-        matrix = np.vstack(parts)
-        if len(unique) == len(texts):
-            return matrix
-        row = {text: i for i, text in enumerate(unique)}
-        return matrix[[row[t] for t in texts]]
-
-    def _as_matrix(self, raw: Any, expected_rows: int) -> np.ndarray:
-        try:
-            matrix = np.asarray(raw, dtype=np.float32)
-        except ValueError as exc:
-            raise KnowledgeBaseError("the embedding model returned vectors of different lengths") from exc
-        if matrix.ndim != 2 or matrix.shape[0] != expected_rows:
-            rows = matrix.shape[0] if matrix.ndim else 0
-            raise KnowledgeBaseError(f"the embedding model returned {rows} vectors for {expected_rows} texts")
-        if self._dimension is not None and matrix.shape[1] != self._dimension:
-            raise EmbeddingMismatchError(
-                f"the embeddings produce dimension {matrix.shape[1]}, but this knowledge base holds dimension "
-                f"{self._dimension} vectors from '{self._model_id}'"
-            )
-        if not np.isfinite(matrix).all():
-            raise KnowledgeBaseError("the embedding model returned non-finite values")
-        matrix = np.ascontiguousarray(matrix)
-        faiss.normalize_L2(matrix)
-        return matrix
-
-    def _embed_query(self, query: str) -> np.ndarray:
-        try:
-            raw = self._embeddings.embed_query(query)
-        except Exception as exc:  # noqa: BLE001 - any provider error is a retrieval failure
-            raise RetrievalError(f"embedding the query failed ({type(exc).__name__}: {exc})") from exc
-        try:
-            return self._as_matrix([raw], 1)
-        except KnowledgeBaseError as exc:
-            raise RetrievalError(str(exc)) from exc
-
-    def _probe_dimension(self) -> int:
-        try:
-            return len(self._embeddings.embed_query("dimension probe"))
-        except Exception as exc:  # noqa: BLE001
-            raise KnowledgeBaseError(f"embedding failed ({type(exc).__name__}: {exc})") from exc
-
-    def _ensure_index(self, dimension: int) -> None:
-        if self._index is None:
-            self._dimension = dimension
-            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
     # -- search ----------------------------------------------------------------------------------
 
@@ -456,7 +384,11 @@ class KnowledgeBase:
             raise ConfigurationError(f"k must be a positive integer, got {k!r}")
         if mode not in _MODES:
             raise ConfigurationError(f"unknown search mode {mode!r}; use one of {', '.join(_MODES)}")
-        query_vector = self._embed_query(query) if mode != "keyword" and len(self) else None
+        query_vector = None
+        if mode != "keyword" and len(self):
+            query_vector = embed_query(
+                self._embeddings, query, dimension=self._dense.dimension, model_id=self._model_id
+            )
         with self._lock:
             if not self._chunks:
                 return []
@@ -465,11 +397,11 @@ class KnowledgeBase:
                 return []
             pool = max(4 * k, _MIN_CANDIDATES) if mode == "hybrid" else k
             if mode == "dense":
-                hits = self._dense(query_vector, k, allowed)
+                hits = self._dense.search(query_vector, k, allowed)
             elif mode == "keyword":
                 hits = self._keyword_search(query, k, allowed)
             else:
-                dense = self._dense(query_vector, pool, allowed)
+                dense = self._dense.search(query_vector, pool, allowed)
                 keyword = self._keyword_search(query, pool, allowed)
                 fused = reciprocal_rank_fusion([[v for v, _ in dense], [v for v, _ in keyword]], k=RRF_K)
                 hits = fused[:k]
@@ -487,16 +419,10 @@ class KnowledgeBase:
         ]
         return np.asarray(sorted(vids), dtype=np.int64)
 
-    def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        k = min(k, len(self._chunks) if allowed is None else int(allowed.size))
-        params = None if allowed is None else faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self._index.search(vector, k, params=params)
-        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
-
     def _keyword_search(self, query: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         if self._keyword is None:
             vids = np.asarray(sorted(self._chunks), dtype=np.int64)
-            self._keyword = (KeywordIndex([_embedding_text(self._chunks[v]) for v in vids.tolist()]), vids)
+            self._keyword = (KeywordIndex([embedding_text(self._chunks[v]) for v in vids.tolist()]), vids)
         index, vids = self._keyword
         mask = None if allowed is None else np.isin(vids, allowed)
         return [(int(vids[pos]), score) for pos, score in index.search(query, k, mask)]
@@ -546,14 +472,14 @@ class KnowledgeBase:
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Save to ``directory`` atomically (see :mod:`agentic_rag.tools.store`); returns the directory."""
         with self._lock:
-            if self._index is None:
-                self._ensure_index(self._probe_dimension())
+            if self._dense.faiss_index is None:
+                self._dense.ensure(probe_dimension(self._embeddings))
             snapshot = store.Snapshot(
                 model_id=self._model_id,
-                dimension=int(self._dimension or 0),
+                dimension=int(self._dense.dimension or 0),
                 chunk_size=self.chunk_size,
                 chunk_overlap=self.chunk_overlap,
-                index=self._index,
+                index=self._dense.faiss_index,
                 chunks=sorted(self._chunks.items()),
                 files=self._files,
                 texts=self._texts,
