@@ -16,20 +16,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from agentic_rag.errors import ConfigurationError, RetrievalError
+from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools import store
+from agentic_rag.tools.chunk_table import ChunkTable, chunk_evidence
 from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
 from agentic_rag.tools.dense_index import DenseIndex
 from agentic_rag.tools.embedding_batches import Progress, embed_query, embed_texts, embedding_text, probe_dimension
 from agentic_rag.tools.embeddings import embedding_model_id as _model_id_of
-from agentic_rag.tools.fusion import RRF_K, reciprocal_rank_fusion
-from agentic_rag.tools.keyword_index import KeywordIndex
+from agentic_rag.tools.hybrid_search import SearchMode, check_search, ranked_hits
+from agentic_rag.tools.keyword_index import LazyKeywordIndex
 from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
 from agentic_rag.tools.store import SourceRecord
 
@@ -37,10 +38,7 @@ __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
 
 logger = logging.getLogger(__name__)
 
-SearchMode = Literal["hybrid", "dense", "keyword"]
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
-_MODES = ("hybrid", "dense", "keyword")
-_MIN_CANDIDATES = 30
 
 
 @dataclass
@@ -107,14 +105,11 @@ class KnowledgeBase:
         self._batch_size = batch_size
         self._lock = threading.RLock()
         self._dense = DenseIndex()
-        self._chunks: dict[int, Chunk] = {}
-        self._vid_of: dict[str, int] = {}
-        self._by_source: dict[str, list[str]] = {}
+        self._table = ChunkTable()
+        self._keyword = LazyKeywordIndex(lambda: {vid: embedding_text(c) for vid, c in self._table.items()})
         self._files: dict[str, SourceRecord] = {}
         self._texts: dict[str, SourceRecord] = {}
         self._roots: list[str] = []
-        self._next_vid = 0
-        self._keyword: tuple[KeywordIndex, np.ndarray] | None = None
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -158,8 +153,7 @@ class KnowledgeBase:
         snapshot = store.load_snapshot(directory, manifest)
         kb._dense = DenseIndex(snapshot.index, snapshot.dimension)
         for vid, chunk in sorted(snapshot.chunks, key=lambda pair: (pair[1].source, pair[1].number)):
-            kb._register(vid, chunk)
-        kb._next_vid = max(kb._chunks, default=-1) + 1
+            kb._table.add(vid, chunk)
         kb._files, kb._texts, kb._roots = snapshot.files, snapshot.texts, list(snapshot.roots)
         logger.info("loaded %d chunks from %s", len(kb), directory)
         return kb
@@ -167,18 +161,18 @@ class KnowledgeBase:
     # -- properties ------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._chunks)
+        return len(self._table)
 
     def __contains__(self, chunk_id: object) -> bool:
-        return chunk_id in self._vid_of
+        return chunk_id in self._table
 
     def __repr__(self) -> str:
-        return f"KnowledgeBase({len(self)} chunks, {len(self._by_source)} sources, model={self._model_id!r})"
+        return f"KnowledgeBase({len(self)} chunks, {len(self.sources)} sources, model={self._model_id!r})"
 
     @property
     def sources(self) -> list[str]:
         """The sources of the indexed documents, sorted."""
-        return sorted(self._by_source)
+        return sorted(self._table.sources)
 
     @property
     def files(self) -> dict[str, str]:
@@ -343,28 +337,18 @@ class KnowledgeBase:
             records[item.key] = item.record
             (report.updated if item.update else report.added).append(item.key)
         if chunks:
-            vids = np.arange(self._next_vid, self._next_vid + len(chunks), dtype=np.int64)
+            vids = self._table.new_ids(len(chunks))
             self._dense.add(vectors, vids)
-            self._next_vid += len(chunks)
             for vid, chunk in zip(vids.tolist(), chunks):
-                self._register(vid, chunk)
+                self._table.add(vid, chunk)
         if chunks or drop:
-            self._keyword = None
+            self._keyword.reset()
         report.embedded = len(chunks)
-        report.chunks = len(self._chunks)
-
-    def _register(self, vid: int, chunk: Chunk) -> None:
-        self._chunks[vid] = chunk
-        self._vid_of[chunk.id] = vid
-        self._by_source.setdefault(chunk.source, []).append(chunk.id)
+        report.chunks = len(self._table)
 
     def _drop(self, record: SourceRecord) -> None:
-        vids = [self._vid_of.pop(cid) for cid in record.chunks if cid in self._vid_of]
-        for vid in vids:
-            chunk = self._chunks.pop(vid)
-            self._by_source.pop(chunk.source, None)
-        self._dense.remove(vids)
-        self._keyword = None
+        self._dense.remove(self._table.drop(record.chunks))
+        self._keyword.reset()
 
     # -- search ----------------------------------------------------------------------------------
 
@@ -378,94 +362,45 @@ class KnowledgeBase:
         equals one of the names given or lies under it (``"docs"`` matches ``"docs/a.md"``,
         ``"data.jsonl"`` matches its records ``"data.jsonl#3"``).
         """
-        if not isinstance(query, str) or not query.strip():
-            raise ConfigurationError("search query must be a non-empty string")
-        if not isinstance(k, int) or k < 1:
-            raise ConfigurationError(f"k must be a positive integer, got {k!r}")
-        if mode not in _MODES:
-            raise ConfigurationError(f"unknown search mode {mode!r}; use one of {', '.join(_MODES)}")
+        check_search(query, k, mode)
         query_vector = None
         if mode != "keyword" and len(self):
             query_vector = embed_query(
                 self._embeddings, query, dimension=self._dense.dimension, model_id=self._model_id
             )
         with self._lock:
-            if not self._chunks:
+            if not len(self._table):
                 return []
             allowed = self._allowed(sources)
             if allowed is not None and not allowed.size:
                 return []
-            pool = max(4 * k, _MIN_CANDIDATES) if mode == "hybrid" else k
-            if mode == "dense":
-                hits = self._dense.search(query_vector, k, allowed)
-            elif mode == "keyword":
-                hits = self._keyword_search(query, k, allowed)
-            else:
-                dense = self._dense.search(query_vector, pool, allowed)
-                keyword = self._keyword_search(query, pool, allowed)
-                fused = reciprocal_rank_fusion([[v for v, _ in dense], [v for v, _ in keyword]], k=RRF_K)
-                hits = fused[:k]
-            return [self._evidence(self._chunks[vid], score) for vid, score in hits]
+            hits = ranked_hits(
+                mode,
+                k,
+                dense=lambda n: self._dense.search(query_vector, n, allowed),
+                keyword=lambda n: self._keyword.search(query, n, allowed),
+            )
+            return [chunk_evidence(self._table[vid], score) for vid, score in hits]
 
     def _allowed(self, sources: str | Iterable[str] | None) -> np.ndarray | None:
         if sources is None:
             return None
         wanted = [sources] if isinstance(sources, str) else list(sources)
-        vids = [
-            self._vid_of[cid]
-            for source, ids in self._by_source.items()
-            if any(_matches(source, w) for w in wanted)
-            for cid in ids
-        ]
-        return np.asarray(sorted(vids), dtype=np.int64)
-
-    def _keyword_search(self, query: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        if self._keyword is None:
-            vids = np.asarray(sorted(self._chunks), dtype=np.int64)
-            self._keyword = (KeywordIndex([embedding_text(self._chunks[v]) for v in vids.tolist()]), vids)
-        index, vids = self._keyword
-        mask = None if allowed is None else np.isin(vids, allowed)
-        return [(int(vids[pos]), score) for pos, score in index.search(query, k, mask)]
+        return self._table.vids_where(lambda source: any(_matches(source, w) for w in wanted))
 
     # -- lookup ----------------------------------------------------------------------------------
 
     def get(self, chunk_id: str) -> Evidence:
         """The chunk with id ``chunk_id`` (``"<source>#<n>"``); unknown ids raise :class:`RetrievalError`."""
         with self._lock:
-            return self._evidence(self._chunk(chunk_id), None)
+            return chunk_evidence(self._table.chunk(chunk_id), None)
 
     def neighbours(self, chunk_id: str, window: int = 1) -> list[Evidence]:
         """The chunk with up to ``window`` chunks before and after it in the same source, in order."""
         if not isinstance(window, int) or window < 0:
             raise ConfigurationError(f"window must be a non-negative integer, got {window!r}")
         with self._lock:
-            chunk = self._chunk(chunk_id)
-            ids = self._by_source[chunk.source]
-            in_place = chunk.number < len(ids) and ids[chunk.number] == chunk_id
-            position = chunk.number if in_place else ids.index(chunk_id)
-            selected = ids[max(0, position - window) : position + window + 1]
-            return [self._evidence(self._chunks[self._vid_of[cid]], None) for cid in selected]
-
-    def _chunk(self, chunk_id: str) -> Chunk:
-        vid = self._vid_of.get(chunk_id)
-        if vid is None:
-            raise RetrievalError(
-                f"unknown chunk id {chunk_id!r}: it is not in this knowledge base "
-                "(ids look like '<source>#<chunk number>', as returned by search)"
-            )
-        return self._chunks[vid]
-
-    @staticmethod
-    def _evidence(chunk: Chunk, score: float | None) -> Evidence:
-        return Evidence(
-            id=chunk.id,
-            source=chunk.source,
-            text=chunk.text,
-            span=(chunk.start, chunk.end),
-            score=score,
-            title=chunk.title,
-            tool=None,
-        )
+            return [chunk_evidence(chunk, None) for chunk in self._table.neighbours(chunk_id, window)]
 
     # -- persistence -----------------------------------------------------------------------------
 
@@ -480,7 +415,7 @@ class KnowledgeBase:
                 chunk_size=self.chunk_size,
                 chunk_overlap=self.chunk_overlap,
                 index=self._dense.faiss_index,
-                chunks=sorted(self._chunks.items()),
+                chunks=sorted(self._table.items()),
                 files=self._files,
                 texts=self._texts,
                 roots=self._roots,
