@@ -22,7 +22,10 @@ Progress = Callable[[int, int], None]
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """The text indexed for ``chunk``: its title first (unless the text starts with it), then the text."""
+    """The text embedded and BM25-indexed for ``chunk``: its title (unless the text starts with it), then the text.
+
+    The stored text stays as it is; the title only helps short passages keep the entity they are about.
+    """
     if chunk.title and not chunk.text.startswith(chunk.title):
         return f"{chunk.title}\n{chunk.text}"
     return chunk.text

@@ -1,19 +1,19 @@
-"""The knowledge base: load, chunk, embed and index documents; search them densely, by keyword or both.
+"""The knowledge base: documents chunked, embedded and searched densely, by keyword or both.
 
-Dense search is exact inner product (FAISS ``IndexIDMap2`` over ``IndexFlatIP``) on L2-normalised
-float32 vectors, i.e. cosine similarity. Keyword search is BM25 over the same chunks. Hybrid search
-fuses the two candidate lists with reciprocal rank fusion. A chunk's title is prepended to its text
-for embedding and BM25 (not in the stored text), so short passages keep the entity they are about.
+:class:`KnowledgeBase` ties the parts together under one lock: :mod:`~agentic_rag.tools.indexing`
+plans what to (re-)embed, :mod:`~agentic_rag.tools.embedding_batches` embeds it,
+:mod:`~agentic_rag.tools.dense_index` (FAISS) and :mod:`~agentic_rag.tools.keyword_index` (BM25)
+rank chunks, :mod:`~agentic_rag.tools.hybrid_search` picks or fuses those rankings,
+:mod:`~agentic_rag.tools.chunk_table` maps ids to chunks and :mod:`~agentic_rag.tools.store`
+saves and loads it all without pickle.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,14 @@ from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools import store
 from agentic_rag.tools.chunk_table import ChunkTable, chunk_evidence
-from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
+from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunker
 from agentic_rag.tools.dense_index import DenseIndex
 from agentic_rag.tools.embedding_batches import Progress, embed_query, embed_texts, embedding_text, probe_dimension
 from agentic_rag.tools.embeddings import embedding_model_id as _model_id_of
 from agentic_rag.tools.hybrid_search import SearchMode, check_search, ranked_hits
+from agentic_rag.tools.indexing import IndexPlan, IndexReport, TextRecord, plan_files, plan_texts
 from agentic_rag.tools.keyword_index import LazyKeywordIndex
-from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
+from agentic_rag.tools.loaders import scan_paths
 from agentic_rag.tools.store import SourceRecord
 
 __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
@@ -39,38 +40,6 @@ __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
 logger = logging.getLogger(__name__)
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
-
-
-@dataclass
-class IndexReport:
-    """What an indexing call did. Names are file sources (or ``add_texts`` sources)."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    chunks: int = 0  # chunks in the knowledge base afterwards
-    embedded: int = 0  # chunks embedded by this call
-
-    def summary(self) -> str:
-        """One line, e.g. ``"2 added, 1 updated, 0 removed, 5 unchanged, 1 skipped; 40 chunks"``."""
-        return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; {self.chunks} chunks"
-        )
-
-
-@dataclass
-class _Pending:
-    key: str
-    record: SourceRecord
-    chunks: list[Chunk]
-    update: bool
-
-
-def _text_hash(title: str | None, text: str) -> str:
-    return hashlib.sha256(f"{title or ''}\x00{text}".encode()).hexdigest()
 
 
 def _matches(source: str, wanted: str) -> bool:
@@ -210,96 +179,25 @@ class KnowledgeBase:
         """
         with self._lock:
             scan = scan_paths(paths, known_roots=self._roots, skip_dir=store.is_store_dir)
-            report = IndexReport(skipped=list(scan.skipped))
-            pending: list[_Pending] = []
-            drop: list[str] = []
-            seen: set[str] = set()
-            for source_file in scan.files:
-                key = source_file.key
-                seen.add(key)
-                old = self._files.get(key)
-                if old is not None and old.root is not None and old.root != source_file.root:
-                    report.skipped.append((key, f"source name already indexed from {old.root}"))
-                    continue
-                if key in self._texts:
-                    report.skipped.append((key, "source name already used by add_texts"))
-                    continue
-                try:
-                    data = read_file(source_file.path)
-                except OSError as exc:
-                    report.skipped.append((key, f"cannot read: {exc.strerror or exc}"))
-                    if old is not None:
-                        drop.append(key)
-                    continue
-                digest = content_hash(data)
-                if old is not None and old.hash == digest:
-                    old.root = source_file.root
-                    report.unchanged.append(key)
-                    continue
-                documents, skipped = parse_file(source_file, data)
-                report.skipped.extend(skipped)
-                if not documents:
-                    if old is not None:
-                        drop.append(key)
-                    continue
-                chunks = [c for d in documents for c in self._chunker.split(d.source, d.text, d.title)]
-                record = SourceRecord(digest, [c.id for c in chunks], source_file.root)
-                pending.append(_Pending(key, record, chunks, old is not None))
-            drop.extend(
-                key for key, record in sorted(self._files.items()) if record.root in scan.roots and key not in seen
-            )
-            self._apply(pending, drop, self._files, report, progress)
+            plan = plan_files(scan, self._files, self._texts, self._chunker)
+            self._apply(plan, self._files, progress)
             for root in scan.roots:
                 if root not in self._roots:
                     self._roots.append(root)
-        logger.info("indexed %s: %s", paths, report.summary())
-        return report
+        logger.info("indexed %s: %s", paths, plan.report.summary())
+        return plan.report
 
-    def add_texts(
-        self, records: Iterable[tuple[str, str] | tuple[str, str, str | None]], progress: Progress | None = None
-    ) -> IndexReport:
+    def add_texts(self, records: Iterable[TextRecord], progress: Progress | None = None) -> IndexReport:
         """Index ``(source, text[, title])`` records that are not files; embeds in batches.
 
         A source added again with the same text and title is left alone; with other text it is
         replaced. Empty texts are skipped (an earlier version of that source is dropped).
         """
         with self._lock:
-            report = IndexReport()
-            pending: list[_Pending] = []
-            drop: list[str] = []
-            batch: dict[str, str] = {}
-            for record in records:
-                if not isinstance(record, (tuple, list)) or len(record) not in (2, 3):
-                    raise ConfigurationError(f"add_texts expects (source, text[, title]) tuples, got {record!r:.80}")
-                source, text = record[0], record[1]
-                title = record[2] if len(record) == 3 else None
-                if not isinstance(source, str) or not source or not isinstance(text, str):
-                    raise ConfigurationError(
-                        f"add_texts needs a non-empty source and a text string, got {source!r:.80}"
-                    )
-                digest = _text_hash(title, text)
-                if source in batch:
-                    if batch[source] != digest:
-                        report.skipped.append((source, "source repeated with different text in one call"))
-                    continue
-                batch[source] = digest
-                if source in self._files:
-                    report.skipped.append((source, "source name already used by an indexed file"))
-                    continue
-                old = self._texts.get(source)
-                if not text.strip():
-                    report.skipped.append((source, "empty text"))
-                    if old is not None:
-                        drop.append(source)
-                    continue
-                if old is not None and old.hash == digest:
-                    report.unchanged.append(source)
-                    continue
-                chunks = self._chunker.split(source, text, title)
-                pending.append(_Pending(source, SourceRecord(digest, [c.id for c in chunks]), chunks, old is not None))
-            self._apply(pending, drop, self._texts, report, progress)
-        logger.info("add_texts: %s", report.summary())
-        return report
+            plan = plan_texts(records, self._files, self._texts, self._chunker)
+            self._apply(plan, self._texts, progress)
+        logger.info("add_texts: %s", plan.report.summary())
+        return plan.report
 
     def remove(self, source: str) -> int:
         """Drop a file or ``add_texts`` source; returns the number of chunks removed (0 if unknown)."""
@@ -311,15 +209,9 @@ class KnowledgeBase:
                     return removed
         return 0
 
-    def _apply(
-        self,
-        pending: list[_Pending],
-        drop: list[str],
-        records: dict[str, SourceRecord],
-        report: IndexReport,
-        progress: Progress | None,
-    ) -> None:
-        chunks = [chunk for item in pending for chunk in item.chunks]
+    def _apply(self, plan: IndexPlan, records: dict[str, SourceRecord], progress: Progress | None) -> None:
+        report = plan.report
+        chunks = [chunk for item in plan.pending for chunk in item.chunks]
         vectors = embed_texts(  # before any change
             self._embeddings,
             [embedding_text(c) for c in chunks],
@@ -328,10 +220,10 @@ class KnowledgeBase:
             model_id=self._model_id,
             progress=progress,
         )
-        for key in drop:
+        for key in plan.drop:
             self._drop(records.pop(key))
             report.removed.append(key)
-        for item in pending:
+        for item in plan.pending:
             if item.key in records:
                 self._drop(records.pop(item.key))
             records[item.key] = item.record
@@ -341,7 +233,7 @@ class KnowledgeBase:
             self._dense.add(vectors, vids)
             for vid, chunk in zip(vids.tolist(), chunks):
                 self._table.add(vid, chunk)
-        if chunks or drop:
+        if chunks or plan.drop:
             self._keyword.reset()
         report.embedded = len(chunks)
         report.chunks = len(self._table)
