@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from agentic_rag.errors import ConfigurationError
@@ -33,6 +32,7 @@ from agentic_rag.tools.hybrid_search import SearchMode, check_search, ranked_hit
 from agentic_rag.tools.indexing import IndexPlan, IndexReport, TextRecord, plan_files, plan_texts
 from agentic_rag.tools.keyword_index import LazyKeywordIndex
 from agentic_rag.tools.loaders import scan_paths
+from agentic_rag.tools.source_filter import filter_patterns, source_predicate
 from agentic_rag.tools.store import SourceRecord
 
 __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
@@ -40,15 +40,6 @@ __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
 logger = logging.getLogger(__name__)
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
-
-
-def _matches(source: str, wanted: str) -> bool:
-    """Exact name, or a path prefix ending at a ``/`` or ``#`` boundary (``docs`` matches ``docs/a.md``)."""
-    if source == wanted:
-        return True
-    if not wanted or not source.startswith(wanted):
-        return False
-    return wanted[-1] in "/#" or source[len(wanted)] in "/#"
 
 
 class KnowledgeBase:
@@ -245,7 +236,12 @@ class KnowledgeBase:
     # -- search ----------------------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int = 5, mode: SearchMode = "hybrid", sources: str | Iterable[str] | None = None
+        self,
+        query: str,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        sources: str | Iterable[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> list[Evidence]:
         """The ``k`` best chunks for ``query``, best first.
 
@@ -253,8 +249,14 @@ class KnowledgeBase:
         fusion of both; the score is the fused score). ``sources`` keeps only chunks whose source
         equals one of the names given or lies under it (``"docs"`` matches ``"docs/a.md"``,
         ``"data.jsonl"`` matches its records ``"data.jsonl#3"``).
+
+        ``filters`` is the :class:`~agentic_rag.tools.retriever.Retriever` form of a restriction. The one
+        key supported is ``"source"``: a name or prefix as for ``sources``, or a glob such as
+        ``"guides/*.md"`` (or a list of them; see :mod:`~agentic_rag.tools.source_filter`). Any other key
+        raises :class:`ConfigurationError`. A chunk must pass both ``sources`` and ``filters``.
         """
         check_search(query, k, mode)
+        patterns = filter_patterns(filters)
         query_vector = None
         if mode != "keyword" and len(self):
             query_vector = embed_query(
@@ -263,7 +265,8 @@ class KnowledgeBase:
         with self._lock:
             if not len(self._table):
                 return []
-            allowed = self._allowed(sources)
+            keep = source_predicate(sources, patterns)
+            allowed = None if keep is None else self._table.vids_where(keep)
             if allowed is not None and not allowed.size:
                 return []
             hits = ranked_hits(
@@ -273,12 +276,6 @@ class KnowledgeBase:
                 keyword=lambda n: self._keyword.search(query, n, allowed),
             )
             return [chunk_evidence(self._table[vid], score) for vid, score in hits]
-
-    def _allowed(self, sources: str | Iterable[str] | None) -> np.ndarray | None:
-        if sources is None:
-            return None
-        wanted = [sources] if isinstance(sources, str) else list(sources)
-        return self._table.vids_where(lambda source: any(_matches(source, w) for w in wanted))
 
     # -- lookup ----------------------------------------------------------------------------------
 
