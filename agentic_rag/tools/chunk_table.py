@@ -50,7 +50,7 @@ class ChunkTable:
 
     @property
     def sources(self) -> Iterable[str]:
-        """The sources that have chunks, in the order they were first added."""
+        """The sources that have chunks (in no particular order)."""
         return self._by_source.keys()
 
     def items(self) -> Iterator[tuple[int, Chunk]]:

@@ -1,11 +1,8 @@
 """The knowledge base: documents chunked, embedded and searched densely, by keyword or both.
 
-:class:`KnowledgeBase` ties the parts together under one lock: :mod:`~agentic_rag.tools.indexing`
-plans what to (re-)embed, :mod:`~agentic_rag.tools.embedding_batches` embeds it,
-:mod:`~agentic_rag.tools.dense_index` (FAISS) and :mod:`~agentic_rag.tools.keyword_index` (BM25)
-rank chunks, :mod:`~agentic_rag.tools.hybrid_search` picks or fuses those rankings,
-:mod:`~agentic_rag.tools.chunk_table` maps ids to chunks and :mod:`~agentic_rag.tools.store`
-saves and loads it all without pickle.
+:class:`KnowledgeBase` holds one lock over parts that each do one thing (planning an indexing call,
+embedding, the FAISS and BM25 indexes, fusing rankings, chunk lookup, persistence), so searches
+see a consistent state and writes are serialised.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from agentic_rag.errors import ConfigurationError
@@ -257,11 +255,7 @@ class KnowledgeBase:
         """
         check_search(query, k, mode)
         patterns = filter_patterns(filters)
-        query_vector = None
-        if mode != "keyword" and len(self):
-            query_vector = embed_query(
-                self._embeddings, query, dimension=self._dense.dimension, model_id=self._model_id
-            )
+        query_vector = self._embed_query(query) if mode != "keyword" and len(self) else None
         with self._lock:
             if not len(self._table):
                 return []
@@ -276,6 +270,9 @@ class KnowledgeBase:
                 keyword=lambda n: self._keyword.search(query, n, allowed),
             )
             return [chunk_evidence(self._table[vid], score) for vid, score in hits]
+
+    def _embed_query(self, query: str) -> np.ndarray:
+        return embed_query(self._embeddings, query, dimension=self._dense.dimension, model_id=self._model_id)
 
     # -- lookup ----------------------------------------------------------------------------------
 
