@@ -18,6 +18,7 @@ from .graphs import Budget, build_agentic_graph, build_traditional_graph
 from .tools.embeddings import default_embeddings
 from .tools.knowledge_base import KnowledgeBase
 from .tools.retrieval import retrieval_tools
+from .tools.retriever import Retriever
 
 __all__ = [
     "Agent",
@@ -36,6 +37,7 @@ __all__ = [
     "ModelError",
     "ModelNotFoundError",
     "RetrievalError",
+    "Retriever",
     "Step",
     "Usage",
     "build_agentic_graph",

@@ -1,4 +1,4 @@
-"""Retrieval tools: the knowledge base (load, chunk, embed, FAISS + BM25, persist) and its parts."""
+"""Retrieval tools: the knowledge base (chunk, embed, FAISS + BM25, persist), its parts, the Retriever protocol."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from agentic_rag.tools.fusion import reciprocal_rank_fusion
 from agentic_rag.tools.keyword_index import KeywordIndex
 from agentic_rag.tools.knowledge_base import IndexReport, KnowledgeBase, SearchMode
 from agentic_rag.tools.loaders import Document, LoadResult, load_paths
+from agentic_rag.tools.retriever import Retriever
 
 __all__ = [
     "KnowledgeBase",
+    "Retriever",
     "IndexReport",
     "SearchMode",
     "Chunk",

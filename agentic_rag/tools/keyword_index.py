@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["STOPWORDS", "tokenize", "KeywordIndex"]
+__all__ = ["STOPWORDS", "tokenize", "KeywordIndex", "LazyKeywordIndex"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +62,28 @@ class KeywordIndex:
         # Sort by score, then by position, so equal scores come out in a stable order.
         order = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
         return [(i, float(scores[i])) for i in order]
+
+
+class LazyKeywordIndex:
+    """A :class:`KeywordIndex` over texts keyed by integer id, built at the first search after a change.
+
+    ``texts()`` gives the current ``id -> text`` mapping; call :meth:`reset` whenever it changes.
+    """
+
+    def __init__(self, texts: Callable[[], Mapping[int, str]]) -> None:
+        self._texts = texts
+        self._built: tuple[KeywordIndex, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        """Forget the index; the next search rebuilds it."""
+        self._built = None
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best ``(id, score)`` pairs, best first, among the ``allowed`` ids if given."""
+        if self._built is None:
+            texts = self._texts()
+            ids = np.asarray(sorted(texts), dtype=np.int64)
+            self._built = (KeywordIndex([texts[i] for i in ids.tolist()]), ids)
+        index, ids = self._built
+        mask = None if allowed is None else np.isin(ids, allowed)
+        return [(int(ids[pos]), score) for pos, score in index.search(query, k, mask)]

@@ -1,97 +1,43 @@
-"""The knowledge base: load, chunk, embed and index documents; search them densely, by keyword or both.
+"""The knowledge base: documents chunked, embedded and searched densely, by keyword or both.
 
-Dense search is exact inner product (FAISS ``IndexIDMap2`` over ``IndexFlatIP``) on L2-normalised
-float32 vectors, i.e. cosine similarity. Keyword search is BM25 over the same chunks. Hybrid search
-fuses the two candidate lists with reciprocal rank fusion. A chunk's title is prepended to its text
-for embedding and BM25 (not in the stored text), so short passages keep the entity they are about.
+:class:`KnowledgeBase` holds one lock over parts that each do one thing (planning an indexing call,
+embedding, the FAISS and BM25 indexes, fusing rankings, chunk lookup, persistence), so searches
+see a consistent state and writes are serialised.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import faiss
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from agentic_rag.errors import (
-    ConfigurationError,
-    EmbeddingMismatchError,
-    KnowledgeBaseError,
-    RetrievalError,
-)
+from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools import store
-from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
+from agentic_rag.tools.chunk_table import ChunkTable, chunk_evidence
+from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunker
+from agentic_rag.tools.dense_index import DenseIndex
+from agentic_rag.tools.embedding_batches import Progress, embed_query, embed_texts, embedding_text, probe_dimension
 from agentic_rag.tools.embeddings import embedding_model_id as _model_id_of
-from agentic_rag.tools.fusion import RRF_K, reciprocal_rank_fusion
-from agentic_rag.tools.keyword_index import KeywordIndex
-from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
+from agentic_rag.tools.hybrid_search import SearchMode, check_search, ranked_hits
+from agentic_rag.tools.indexing import IndexPlan, IndexReport, TextRecord, plan_files, plan_texts
+from agentic_rag.tools.keyword_index import LazyKeywordIndex
+from agentic_rag.tools.loaders import scan_paths
+from agentic_rag.tools.source_filter import filter_patterns, source_predicate
 from agentic_rag.tools.store import SourceRecord
 
 __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
 
 logger = logging.getLogger(__name__)
 
-SearchMode = Literal["hybrid", "dense", "keyword"]
-Progress = Callable[[int, int], None]
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
-_MODES = ("hybrid", "dense", "keyword")
-_MIN_CANDIDATES = 30
-
-
-@dataclass
-class IndexReport:
-    """What an indexing call did. Names are file sources (or ``add_texts`` sources)."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    chunks: int = 0  # chunks in the knowledge base afterwards
-    embedded: int = 0  # chunks embedded by this call
-
-    def summary(self) -> str:
-        """One line, e.g. ``"2 added, 1 updated, 0 removed, 5 unchanged, 1 skipped; 40 chunks"``."""
-        return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; {self.chunks} chunks"
-        )
-
-
-@dataclass
-class _Pending:
-    key: str
-    record: SourceRecord
-    chunks: list[Chunk]
-    update: bool
-
-
-def _embedding_text(chunk: Chunk) -> str:
-    if chunk.title and not chunk.text.startswith(chunk.title):
-        return f"{chunk.title}\n{chunk.text}"
-    return chunk.text
-
-
-def _text_hash(title: str | None, text: str) -> str:
-    return hashlib.sha256(f"{title or ''}\x00{text}".encode()).hexdigest()
-
-
-def _matches(source: str, wanted: str) -> bool:
-    """Exact name, or a path prefix ending at a ``/`` or ``#`` boundary (``docs`` matches ``docs/a.md``)."""
-    if source == wanted:
-        return True
-    if not wanted or not source.startswith(wanted):
-        return False
-    return wanted[-1] in "/#" or source[len(wanted)] in "/#"
 
 
 class KnowledgeBase:
@@ -116,16 +62,12 @@ class KnowledgeBase:
         self._chunker = Chunker(chunk_size, chunk_overlap)
         self._batch_size = batch_size
         self._lock = threading.RLock()
-        self._index: Any = None
-        self._dimension: int | None = None
-        self._chunks: dict[int, Chunk] = {}
-        self._vid_of: dict[str, int] = {}
-        self._by_source: dict[str, list[str]] = {}
+        self._dense = DenseIndex()
+        self._table = ChunkTable()
+        self._keyword = LazyKeywordIndex(lambda: {vid: embedding_text(c) for vid, c in self._table.items()})
         self._files: dict[str, SourceRecord] = {}
         self._texts: dict[str, SourceRecord] = {}
         self._roots: list[str] = []
-        self._next_vid = 0
-        self._keyword: tuple[KeywordIndex, np.ndarray] | None = None
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -165,12 +107,11 @@ class KnowledgeBase:
             chunk_overlap=int(manifest["chunking"]["chunk_overlap"]),
             batch_size=batch_size,
         )
-        store.check_embeddings(manifest, directory, model_id, kb._probe_dimension)
+        store.check_embeddings(manifest, directory, model_id, partial(probe_dimension, embeddings))
         snapshot = store.load_snapshot(directory, manifest)
-        kb._index, kb._dimension = snapshot.index, snapshot.dimension
+        kb._dense = DenseIndex(snapshot.index, snapshot.dimension)
         for vid, chunk in sorted(snapshot.chunks, key=lambda pair: (pair[1].source, pair[1].number)):
-            kb._register(vid, chunk)
-        kb._next_vid = max(kb._chunks, default=-1) + 1
+            kb._table.add(vid, chunk)
         kb._files, kb._texts, kb._roots = snapshot.files, snapshot.texts, list(snapshot.roots)
         logger.info("loaded %d chunks from %s", len(kb), directory)
         return kb
@@ -178,18 +119,18 @@ class KnowledgeBase:
     # -- properties ------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._chunks)
+        return len(self._table)
 
     def __contains__(self, chunk_id: object) -> bool:
-        return chunk_id in self._vid_of
+        return chunk_id in self._table
 
     def __repr__(self) -> str:
-        return f"KnowledgeBase({len(self)} chunks, {len(self._by_source)} sources, model={self._model_id!r})"
+        return f"KnowledgeBase({len(self)} chunks, {len(self.sources)} sources, model={self._model_id!r})"
 
     @property
     def sources(self) -> list[str]:
         """The sources of the indexed documents, sorted."""
-        return sorted(self._by_source)
+        return sorted(self._table.sources)
 
     @property
     def files(self) -> dict[str, str]:
@@ -204,7 +145,7 @@ class KnowledgeBase:
     @property
     def dimension(self) -> int | None:
         """The vector dimension, once something has been embedded or loaded."""
-        return self._dimension
+        return self._dense.dimension
 
     @property
     def chunk_size(self) -> int:
@@ -227,96 +168,25 @@ class KnowledgeBase:
         """
         with self._lock:
             scan = scan_paths(paths, known_roots=self._roots, skip_dir=store.is_store_dir)
-            report = IndexReport(skipped=list(scan.skipped))
-            pending: list[_Pending] = []
-            drop: list[str] = []
-            seen: set[str] = set()
-            for source_file in scan.files:
-                key = source_file.key
-                seen.add(key)
-                old = self._files.get(key)
-                if old is not None and old.root is not None and old.root != source_file.root:
-                    report.skipped.append((key, f"source name already indexed from {old.root}"))
-                    continue
-                if key in self._texts:
-                    report.skipped.append((key, "source name already used by add_texts"))
-                    continue
-                try:
-                    data = read_file(source_file.path)
-                except OSError as exc:
-                    report.skipped.append((key, f"cannot read: {exc.strerror or exc}"))
-                    if old is not None:
-                        drop.append(key)
-                    continue
-                digest = content_hash(data)
-                if old is not None and old.hash == digest:
-                    old.root = source_file.root
-                    report.unchanged.append(key)
-                    continue
-                documents, skipped = parse_file(source_file, data)
-                report.skipped.extend(skipped)
-                if not documents:
-                    if old is not None:
-                        drop.append(key)
-                    continue
-                chunks = [c for d in documents for c in self._chunker.split(d.source, d.text, d.title)]
-                record = SourceRecord(digest, [c.id for c in chunks], source_file.root)
-                pending.append(_Pending(key, record, chunks, old is not None))
-            drop.extend(
-                key for key, record in sorted(self._files.items()) if record.root in scan.roots and key not in seen
-            )
-            self._apply(pending, drop, self._files, report, progress)
+            plan = plan_files(scan, self._files, self._texts, self._chunker)
+            self._apply(plan, self._files, progress)
             for root in scan.roots:
                 if root not in self._roots:
                     self._roots.append(root)
-        logger.info("indexed %s: %s", paths, report.summary())
-        return report
+        logger.info("indexed %s: %s", paths, plan.report.summary())
+        return plan.report
 
-    def add_texts(
-        self, records: Iterable[tuple[str, str] | tuple[str, str, str | None]], progress: Progress | None = None
-    ) -> IndexReport:
+    def add_texts(self, records: Iterable[TextRecord], progress: Progress | None = None) -> IndexReport:
         """Index ``(source, text[, title])`` records that are not files; embeds in batches.
 
         A source added again with the same text and title is left alone; with other text it is
         replaced. Empty texts are skipped (an earlier version of that source is dropped).
         """
         with self._lock:
-            report = IndexReport()
-            pending: list[_Pending] = []
-            drop: list[str] = []
-            batch: dict[str, str] = {}
-            for record in records:
-                if not isinstance(record, (tuple, list)) or len(record) not in (2, 3):
-                    raise ConfigurationError(f"add_texts expects (source, text[, title]) tuples, got {record!r:.80}")
-                source, text = record[0], record[1]
-                title = record[2] if len(record) == 3 else None
-                if not isinstance(source, str) or not source or not isinstance(text, str):
-                    raise ConfigurationError(
-                        f"add_texts needs a non-empty source and a text string, got {source!r:.80}"
-                    )
-                digest = _text_hash(title, text)
-                if source in batch:
-                    if batch[source] != digest:
-                        report.skipped.append((source, "source repeated with different text in one call"))
-                    continue
-                batch[source] = digest
-                if source in self._files:
-                    report.skipped.append((source, "source name already used by an indexed file"))
-                    continue
-                old = self._texts.get(source)
-                if not text.strip():
-                    report.skipped.append((source, "empty text"))
-                    if old is not None:
-                        drop.append(source)
-                    continue
-                if old is not None and old.hash == digest:
-                    report.unchanged.append(source)
-                    continue
-                chunks = self._chunker.split(source, text, title)
-                pending.append(_Pending(source, SourceRecord(digest, [c.id for c in chunks]), chunks, old is not None))
-            self._apply(pending, drop, self._texts, report, progress)
-        logger.info("add_texts: %s", report.summary())
-        return report
+            plan = plan_texts(records, self._files, self._texts, self._chunker)
+            self._apply(plan, self._texts, progress)
+        logger.info("add_texts: %s", plan.report.summary())
+        return plan.report
 
     def remove(self, source: str) -> int:
         """Drop a file or ``add_texts`` source; returns the number of chunks removed (0 if unknown)."""
@@ -328,120 +198,48 @@ class KnowledgeBase:
                     return removed
         return 0
 
-    def _apply(
-        self,
-        pending: list[_Pending],
-        drop: list[str],
-        records: dict[str, SourceRecord],
-        report: IndexReport,
-        progress: Progress | None,
-    ) -> None:
-        chunks = [chunk for item in pending for chunk in item.chunks]
-        vectors = self._embed([_embedding_text(c) for c in chunks], progress)  # before any change
-        for key in drop:
+    def _apply(self, plan: IndexPlan, records: dict[str, SourceRecord], progress: Progress | None) -> None:
+        report = plan.report
+        chunks = [chunk for item in plan.pending for chunk in item.chunks]
+        vectors = embed_texts(  # before any change
+            self._embeddings,
+            [embedding_text(c) for c in chunks],
+            batch_size=self._batch_size,
+            dimension=self._dense.dimension,
+            model_id=self._model_id,
+            progress=progress,
+        )
+        for key in plan.drop:
             self._drop(records.pop(key))
             report.removed.append(key)
-        for item in pending:
+        for item in plan.pending:
             if item.key in records:
                 self._drop(records.pop(item.key))
             records[item.key] = item.record
             (report.updated if item.update else report.added).append(item.key)
         if chunks:
-            self._ensure_index(vectors.shape[1])
-            vids = np.arange(self._next_vid, self._next_vid + len(chunks), dtype=np.int64)
-            self._index.add_with_ids(vectors, vids)
-            self._next_vid += len(chunks)
+            vids = self._table.new_ids(len(chunks))
+            self._dense.add(vectors, vids)
             for vid, chunk in zip(vids.tolist(), chunks):
-                self._register(vid, chunk)
-        if chunks or drop:
-            self._keyword = None
+                self._table.add(vid, chunk)
+        if chunks or plan.drop:
+            self._keyword.reset()
         report.embedded = len(chunks)
-        report.chunks = len(self._chunks)
-
-    def _register(self, vid: int, chunk: Chunk) -> None:
-        self._chunks[vid] = chunk
-        self._vid_of[chunk.id] = vid
-        self._by_source.setdefault(chunk.source, []).append(chunk.id)
+        report.chunks = len(self._table)
 
     def _drop(self, record: SourceRecord) -> None:
-        vids = [self._vid_of.pop(cid) for cid in record.chunks if cid in self._vid_of]
-        for vid in vids:
-            chunk = self._chunks.pop(vid)
-            self._by_source.pop(chunk.source, None)
-        if vids and self._index is not None:
-            self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(vids, dtype=np.int64)))
-        self._keyword = None
-
-    # -- embeddings ------------------------------------------------------------------------------
-
-    def _embed(self, texts: Sequence[str], progress: Progress | None) -> np.ndarray:
-        """Normalised float32 vectors for ``texts``, embedded once per distinct text, in batches."""
-        unique = list(dict.fromkeys(texts))
-        total = len(unique)
-        if progress is not None:
-            progress(0, total)
-        if not unique:
-            return np.zeros((0, self._dimension or 0), dtype=np.float32)
-        parts: list[np.ndarray] = []
-        for start in range(0, total, self._batch_size):
-            batch = unique[start : start + self._batch_size]
-            try:
-                raw = self._embeddings.embed_documents(batch)
-            except Exception as exc:  # noqa: BLE001 - any provider error is an indexing failure
-                raise KnowledgeBaseError(f"embedding failed ({type(exc).__name__}: {exc})") from exc
-            parts.append(self._as_matrix(raw, len(batch)))
-            if progress is not None:
-                progress(min(start + len(batch), total), total)
-        matrix = np.vstack(parts)
-        if len(unique) == len(texts):
-            return matrix
-        row = {text: i for i, text in enumerate(unique)}
-        return matrix[[row[t] for t in texts]]
-
-    def _as_matrix(self, raw: Any, expected_rows: int) -> np.ndarray:
-        try:
-            matrix = np.asarray(raw, dtype=np.float32)
-        except ValueError as exc:
-            raise KnowledgeBaseError("the embedding model returned vectors of different lengths") from exc
-        if matrix.ndim != 2 or matrix.shape[0] != expected_rows:
-            rows = matrix.shape[0] if matrix.ndim else 0
-            raise KnowledgeBaseError(f"the embedding model returned {rows} vectors for {expected_rows} texts")
-        if self._dimension is not None and matrix.shape[1] != self._dimension:
-            raise EmbeddingMismatchError(
-                f"the embeddings produce dimension {matrix.shape[1]}, but this knowledge base holds dimension "
-                f"{self._dimension} vectors from '{self._model_id}'"
-            )
-        if not np.isfinite(matrix).all():
-            raise KnowledgeBaseError("the embedding model returned non-finite values")
-        matrix = np.ascontiguousarray(matrix)
-        faiss.normalize_L2(matrix)
-        return matrix
-
-    def _embed_query(self, query: str) -> np.ndarray:
-        try:
-            raw = self._embeddings.embed_query(query)
-        except Exception as exc:  # noqa: BLE001 - any provider error is a retrieval failure
-            raise RetrievalError(f"embedding the query failed ({type(exc).__name__}: {exc})") from exc
-        try:
-            return self._as_matrix([raw], 1)
-        except KnowledgeBaseError as exc:
-            raise RetrievalError(str(exc)) from exc
-
-    def _probe_dimension(self) -> int:
-        try:
-            return len(self._embeddings.embed_query("dimension probe"))
-        except Exception as exc:  # noqa: BLE001
-            raise KnowledgeBaseError(f"embedding failed ({type(exc).__name__}: {exc})") from exc
-
-    def _ensure_index(self, dimension: int) -> None:
-        if self._index is None:
-            self._dimension = dimension
-            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._dense.remove(self._table.drop(record.chunks))
+        self._keyword.reset()
 
     # -- search ----------------------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int = 5, mode: SearchMode = "hybrid", sources: str | Iterable[str] | None = None
+        self,
+        query: str,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        sources: str | Iterable[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> list[Evidence]:
         """The ``k`` best chunks for ``query``, best first.
 
@@ -449,112 +247,61 @@ class KnowledgeBase:
         fusion of both; the score is the fused score). ``sources`` keeps only chunks whose source
         equals one of the names given or lies under it (``"docs"`` matches ``"docs/a.md"``,
         ``"data.jsonl"`` matches its records ``"data.jsonl#3"``).
+
+        ``filters`` is the :class:`~agentic_rag.tools.retriever.Retriever` form of a restriction. The one
+        key supported is ``"source"``: a name or prefix as for ``sources``, or a glob such as
+        ``"guides/*.md"`` (or a list of them; see :mod:`~agentic_rag.tools.source_filter`). Any other key
+        raises :class:`ConfigurationError`. A chunk must pass both ``sources`` and ``filters``.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise ConfigurationError("search query must be a non-empty string")
-        if not isinstance(k, int) or k < 1:
-            raise ConfigurationError(f"k must be a positive integer, got {k!r}")
-        if mode not in _MODES:
-            raise ConfigurationError(f"unknown search mode {mode!r}; use one of {', '.join(_MODES)}")
+        check_search(query, k, mode)
+        patterns = filter_patterns(filters)
         query_vector = self._embed_query(query) if mode != "keyword" and len(self) else None
         with self._lock:
-            if not self._chunks:
+            if not len(self._table):
                 return []
-            allowed = self._allowed(sources)
+            keep = source_predicate(sources, patterns)
+            allowed = None if keep is None else self._table.vids_where(keep)
             if allowed is not None and not allowed.size:
                 return []
-            pool = max(4 * k, _MIN_CANDIDATES) if mode == "hybrid" else k
-            if mode == "dense":
-                hits = self._dense(query_vector, k, allowed)
-            elif mode == "keyword":
-                hits = self._keyword_search(query, k, allowed)
-            else:
-                dense = self._dense(query_vector, pool, allowed)
-                keyword = self._keyword_search(query, pool, allowed)
-                fused = reciprocal_rank_fusion([[v for v, _ in dense], [v for v, _ in keyword]], k=RRF_K)
-                hits = fused[:k]
-            return [self._evidence(self._chunks[vid], score) for vid, score in hits]
+            hits = ranked_hits(
+                mode,
+                k,
+                dense=lambda n: self._dense.search(query_vector, n, allowed),
+                keyword=lambda n: self._keyword.search(query, n, allowed),
+            )
+            return [chunk_evidence(self._table[vid], score) for vid, score in hits]
 
-    def _allowed(self, sources: str | Iterable[str] | None) -> np.ndarray | None:
-        if sources is None:
-            return None
-        wanted = [sources] if isinstance(sources, str) else list(sources)
-        vids = [
-            self._vid_of[cid]
-            for source, ids in self._by_source.items()
-            if any(_matches(source, w) for w in wanted)
-            for cid in ids
-        ]
-        return np.asarray(sorted(vids), dtype=np.int64)
-
-    def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        k = min(k, len(self._chunks) if allowed is None else int(allowed.size))
-        params = None if allowed is None else faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self._index.search(vector, k, params=params)
-        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
-
-    def _keyword_search(self, query: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        if self._keyword is None:
-            vids = np.asarray(sorted(self._chunks), dtype=np.int64)
-            self._keyword = (KeywordIndex([_embedding_text(self._chunks[v]) for v in vids.tolist()]), vids)
-        index, vids = self._keyword
-        mask = None if allowed is None else np.isin(vids, allowed)
-        return [(int(vids[pos]), score) for pos, score in index.search(query, k, mask)]
+    def _embed_query(self, query: str) -> np.ndarray:
+        return embed_query(self._embeddings, query, dimension=self._dense.dimension, model_id=self._model_id)
 
     # -- lookup ----------------------------------------------------------------------------------
 
     def get(self, chunk_id: str) -> Evidence:
         """The chunk with id ``chunk_id`` (``"<source>#<n>"``); unknown ids raise :class:`RetrievalError`."""
         with self._lock:
-            return self._evidence(self._chunk(chunk_id), None)
+            return chunk_evidence(self._table.chunk(chunk_id), None)
 
     def neighbours(self, chunk_id: str, window: int = 1) -> list[Evidence]:
         """The chunk with up to ``window`` chunks before and after it in the same source, in order."""
         if not isinstance(window, int) or window < 0:
             raise ConfigurationError(f"window must be a non-negative integer, got {window!r}")
         with self._lock:
-            chunk = self._chunk(chunk_id)
-            ids = self._by_source[chunk.source]
-            in_place = chunk.number < len(ids) and ids[chunk.number] == chunk_id
-            position = chunk.number if in_place else ids.index(chunk_id)
-            selected = ids[max(0, position - window) : position + window + 1]
-            return [self._evidence(self._chunks[self._vid_of[cid]], None) for cid in selected]
-
-    def _chunk(self, chunk_id: str) -> Chunk:
-        vid = self._vid_of.get(chunk_id)
-        if vid is None:
-            raise RetrievalError(
-                f"unknown chunk id {chunk_id!r}: it is not in this knowledge base "
-                "(ids look like '<source>#<chunk number>', as returned by search)"
-            )
-        return self._chunks[vid]
-
-    @staticmethod
-    def _evidence(chunk: Chunk, score: float | None) -> Evidence:
-        return Evidence(
-            id=chunk.id,
-            source=chunk.source,
-            text=chunk.text,
-            span=(chunk.start, chunk.end),
-            score=score,
-            title=chunk.title,
-            tool=None,
-        )
+            return [chunk_evidence(chunk, None) for chunk in self._table.neighbours(chunk_id, window)]
 
     # -- persistence -----------------------------------------------------------------------------
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Save to ``directory`` atomically (see :mod:`agentic_rag.tools.store`); returns the directory."""
         with self._lock:
-            if self._index is None:
-                self._ensure_index(self._probe_dimension())
+            if self._dense.faiss_index is None:
+                self._dense.ensure(probe_dimension(self._embeddings))
             snapshot = store.Snapshot(
                 model_id=self._model_id,
-                dimension=int(self._dimension or 0),
+                dimension=int(self._dense.dimension or 0),
                 chunk_size=self.chunk_size,
                 chunk_overlap=self.chunk_overlap,
-                index=self._index,
-                chunks=sorted(self._chunks.items()),
+                index=self._dense.faiss_index,
+                chunks=sorted(self._table.items()),
                 files=self._files,
                 texts=self._texts,
                 roots=self._roots,

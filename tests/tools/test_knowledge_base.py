@@ -77,6 +77,56 @@ def test_source_filter_exact_and_prefix(kb):
     assert kb.search("capital", sources=["nowhere"]) == []
 
 
+ALL_SOURCES = {"facts.jsonl#0", "facts.jsonl#1", "guides/install.md", "guides/usage.md", "long.txt"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (None, ALL_SOURCES),
+        ({}, ALL_SOURCES),
+        ({"source": "guides"}, {"guides/install.md", "guides/usage.md"}),
+        ({"source": "guides/"}, {"guides/install.md", "guides/usage.md"}),
+        ({"source": "facts.jsonl"}, {"facts.jsonl#0", "facts.jsonl#1"}),
+        ({"source": "facts.jsonl#1"}, {"facts.jsonl#1"}),
+        ({"source": "guide"}, set()),  # a prefix ends at a path boundary
+        ({"source": "guides/*.md"}, {"guides/install.md", "guides/usage.md"}),
+        ({"source": "*.jsonl"}, {"facts.jsonl#0", "facts.jsonl#1"}),  # a glob may match up to a '#'
+        ({"source": "*/us?ge.md"}, {"guides/usage.md"}),
+        ({"source": "*.pdf"}, set()),
+        ({"source": ["long.txt", "guides/i*"]}, {"long.txt", "guides/install.md"}),
+        ({"source": []}, set()),
+    ],
+)
+def test_search_filters_by_source(kb, filters, expected):
+    found = kb.search("capital install query", k=100, mode="dense", filters=filters)
+    assert {e.source for e in found} == expected
+    for mode in ("keyword", "hybrid"):
+        assert {e.source for e in kb.search("capital install query", k=100, mode=mode, filters=filters)} <= expected
+
+
+def test_search_filters_and_sources_both_apply(kb):
+    found = kb.search("install usage", k=100, mode="dense", sources="guides", filters={"source": "*usage*"})
+    assert {e.source for e in found} == {"guides/usage.md"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"author": "me"}, "unknown search filter 'author'"),
+        ({"source": "docs", "year": 2020}, "unknown search filter 'year'"),
+        ({"source": 3}, "'source' filter"),
+        ({"source": [1, 2]}, "'source' filter"),
+        ("guides", "must be a mapping"),
+    ],
+)
+def test_bad_search_filters_are_configuration_errors(kb, filters, message):
+    with pytest.raises(ConfigurationError, match=message):
+        kb.search("capital", filters=filters)
+    with pytest.raises(ConfigurationError, match=message):
+        KnowledgeBase(HashingEmbeddings()).search("capital", filters=filters)
+
+
 def test_get_and_neighbours(kb):
     ids = [e.id for e in kb.neighbours("long.txt#0", window=100)]
     n = len(ids)

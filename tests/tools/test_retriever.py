@@ -1,0 +1,89 @@
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+import agentic_rag
+import agentic_rag.tools
+from agentic_rag.evidence import Evidence
+from agentic_rag.tools.knowledge_base import KnowledgeBase
+from agentic_rag.tools.retrieval import SEARCH_TOOL, retrieval_tools
+from agentic_rag.tools.retriever import Retriever
+from tests.fakes import HashingEmbeddings
+
+
+class ListRetriever:
+    """A retriever over a list of passages, by word overlap; records its calls."""
+
+    def __init__(self, passages: list[Evidence]) -> None:
+        self.passages = passages
+        self.calls: list[tuple] = []
+
+    def search(self, query: str, k: int = 4, *, filters: Mapping[str, Any] | None = None) -> list[Evidence]:
+        self.calls.append(("search", query, k, filters))
+        words = set(query.lower().split())
+        hits = [p for p in self.passages if words & set(p.text.lower().split())]
+        return hits[:k]
+
+    def neighbours(self, evidence_id: str, window: int = 1) -> list[Evidence]:
+        self.calls.append(("neighbours", evidence_id, window))
+        ids = [p.id for p in self.passages]
+        at = ids.index(evidence_id)
+        return self.passages[max(0, at - window) : at + window + 1]
+
+
+@pytest.fixture
+def kb():
+    kb = KnowledgeBase(HashingEmbeddings())
+    kb.add_texts([(f"note{i}", f"Note {i} mentions code zx{i} and topic{i % 3}.", f"Note {i}") for i in range(12)])
+    return kb
+
+
+@pytest.fixture
+def passages():
+    texts = ["red apples grow here", "green pears grow there", "blue berries grow everywhere"]
+    return [Evidence(id=f"p#{i}", source="p", text=t) for i, t in enumerate(texts)]
+
+
+def test_knowledge_base_is_a_retriever(kb):
+    assert isinstance(kb, Retriever)
+
+
+def test_protocol_checks_for_both_methods(passages):
+    assert isinstance(ListRetriever(passages), Retriever)
+
+    class SearchOnly:
+        def search(self, query, k=4, *, filters=None):
+            return []
+
+    assert not isinstance(SearchOnly(), Retriever)
+    assert not isinstance(object(), Retriever)
+
+
+def test_retriever_is_exported():
+    assert agentic_rag.Retriever is Retriever and "Retriever" in agentic_rag.__all__
+    assert agentic_rag.tools.Retriever is Retriever and "Retriever" in agentic_rag.tools.__all__
+
+
+def test_tools_over_a_knowledge_base(kb):
+    tools = retrieval_tools(kb, k=3)
+    assert [t.name for t in tools] == [SEARCH_TOOL, "keyword_search", "read_chunk"]
+    assert [t.description for t in tools] == [
+        "Search the documents by meaning and keywords. Best for most questions.",
+        "Exact-word search, only for codes, identifiers or error messages.",
+        "Read a passage by its id, with the passages just before and after it.",
+    ]
+    search, keyword, read = tools
+    assert search.invoke({"query": "code zx4 topic1"}) == kb.search("code zx4 topic1", k=3, mode="hybrid")
+    assert keyword.invoke({"query": "zx7", "k": 2}) == kb.search("zx7", k=2, mode="keyword")
+    assert read.invoke({"chunk_id": "note5#0"}) == kb.neighbours("note5#0", window=1)
+
+
+def test_tools_over_another_retriever(passages):
+    retriever = ListRetriever(passages)
+    tools = retrieval_tools(retriever, k=2)
+    assert [t.name for t in tools] == [SEARCH_TOOL, "read_chunk"]  # keyword_search needs a knowledge base
+    search, read = tools
+    assert [e.id for e in search.invoke({"query": "grow"})] == ["p#0", "p#1"]
+    assert [e.id for e in read.invoke({"chunk_id": "p#2", "window": 1})] == ["p#1", "p#2"]
+    assert retriever.calls == [("search", "grow", 2, None), ("neighbours", "p#2", 1)]
