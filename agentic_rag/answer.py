@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from agentic_rag.steps import Step
 from agentic_rag.usage import Usage
 
-__all__ = ["Answer", "Citation", "ExitReason", "Usage", "Step"]
+__all__ = ["Answer", "Citation", "Claim", "ClaimQuote", "ExitReason", "Usage", "Step"]
 
 
 class ExitReason(str, Enum):
@@ -50,6 +50,30 @@ class Citation(BaseModel):
     )
 
 
+class ClaimQuote(BaseModel):
+    """The sentence of a cited passage that best supports a claim."""
+
+    marker: int
+    evidence_id: str
+    source: str
+    quote: str
+    span: tuple[int, int] | None = None
+
+
+class Claim(BaseModel):
+    """One claim of the answer (a sentence, a list item's sentence, a table cell) and its check.
+
+    ``supported`` is true when the passages its markers point at hold it (``checked_by`` says how);
+    a claim with no marker is not supported.
+    """
+
+    text: str = Field(description="The claim without its markers.")
+    markers: list[int] = Field(default_factory=list)
+    supported: bool = False
+    quotes: list[ClaimQuote] = Field(default_factory=list)
+    checked_by: Literal["lexical", "llm"] = "lexical"
+
+
 class Answer(BaseModel):
     """An answer with its citations.
 
@@ -67,6 +91,8 @@ class Answer(BaseModel):
     notice: str | None = Field(default=None, description="Why the answer may be incomplete (budget ran out...).")
     evidence_ids: list[str] = Field(default_factory=list, description="Every evidence id retrieved during the run.")
     steps: list[Step] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list, description="The answer's claims, each checked against its citations.")
+    style: Literal["short", "detailed", "report"] = "short"
 
     def trace(self) -> dict[str, Any]:
         """The run as a trace: the answer's JSON view plus the queries run and each model call's cost."""

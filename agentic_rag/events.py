@@ -21,10 +21,17 @@ from agentic_rag.steps import JudgeDetail, PlanDetail, RefineDetail, SearchDetai
 __all__ = [
     "AgentEvent", "AnswerToken", "EvidenceFound", "FinalAnswer", "PlanMade", "QueryRefined",
     "ToolCallFinished", "ToolCallStarted", "Verdict", "events_from_step", "parse_event", "AnswerTextStream",
+    "ResearchPlanned", "SubquestionAnswered", "SubquestionStarted",
 ]
 
 
-class PlanMade(BaseModel):
+class _RunEvent(BaseModel):
+    """An event of a run; in a research run ``subquestion`` says which sub-question's loop it came from."""
+
+    subquestion: int | None = None
+
+
+class PlanMade(_RunEvent):
     """The first searches; ``skipped`` says why no model call chose them (``budget``), ``error`` why it failed."""
 
     type: Literal["plan"] = "plan"
@@ -33,13 +40,13 @@ class PlanMade(BaseModel):
     error: str | None = None
 
 
-class ToolCallStarted(BaseModel):
+class ToolCallStarted(_RunEvent):
     type: Literal["tool_started"] = "tool_started"
     tool: str
     query: str
 
 
-class ToolCallFinished(BaseModel):
+class ToolCallFinished(_RunEvent):
     """A tool call ended: the evidence ids it returned, or the error it failed with for good."""
 
     type: Literal["tool_finished"] = "tool_finished"
@@ -50,14 +57,14 @@ class ToolCallFinished(BaseModel):
     seconds: float | None = None
 
 
-class EvidenceFound(BaseModel):
+class EvidenceFound(_RunEvent):
     """Evidence first seen in this round."""
 
     type: Literal["evidence"] = "evidence"
     ids: list[str]
 
 
-class Verdict(BaseModel):
+class Verdict(_RunEvent):
     """The judge's view of the evidence so far."""
 
     type: Literal["verdict"] = "verdict"
@@ -70,7 +77,7 @@ class Verdict(BaseModel):
     error: str | None = None
 
 
-class QueryRefined(BaseModel):
+class QueryRefined(_RunEvent):
     """The next round's searches, or why the search stopped (``stopped`` holds the exit reason)."""
 
     type: Literal["refine"] = "refine"
@@ -78,7 +85,7 @@ class QueryRefined(BaseModel):
     stopped: str | None = None
 
 
-class AnswerToken(BaseModel):
+class AnswerToken(_RunEvent):
     """A piece of the answer text as the model writes it.
 
     ``reset`` means the model started the answer again (a retry): drop the text shown so far.
@@ -94,8 +101,37 @@ class FinalAnswer(BaseModel):
     answer: Answer
 
 
+class ResearchPlanned(BaseModel):
+    """A research run's sub-questions, before research starts; ``source`` says who wrote them."""
+
+    type: Literal["research_plan"] = "research_plan"
+    subquestions: list[str]
+    source: Literal["model", "question"] = "model"
+    error: str | None = None
+
+
+class SubquestionStarted(BaseModel):
+    type: Literal["subquestion_started"] = "subquestion_started"
+    subquestion: int
+    question: str
+
+
+class SubquestionAnswered(BaseModel):
+    """A sub-question's answer (``found`` false: nothing in the sources answered it)."""
+
+    type: Literal["subquestion_answered"] = "subquestion_answered"
+    subquestion: int
+    question: str
+    answer: str
+    found: bool
+    exit_reason: str
+
+
 AgentEvent = Annotated[
-    Union[PlanMade, ToolCallStarted, ToolCallFinished, EvidenceFound, Verdict, QueryRefined, AnswerToken, FinalAnswer],
+    Union[
+        PlanMade, ToolCallStarted, ToolCallFinished, EvidenceFound, Verdict, QueryRefined, AnswerToken, FinalAnswer,
+        ResearchPlanned, SubquestionStarted, SubquestionAnswered,
+    ],
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AgentEvent)

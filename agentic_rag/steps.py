@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_valid
 from agentic_rag.usage import Usage
 
 __all__ = [
-    "AnswerDetail", "JudgeDetail", "PlanDetail", "RefineDetail", "RewriteDetail", "SearchDetail",
+    "AnswerDetail", "DecomposeDetail", "JudgeDetail", "ReportDetail", "SubquestionDetail", "PlanDetail", "RefineDetail", "RewriteDetail", "SearchDetail",
     "SearchRequest", "Step", "StepDetail", "StepKind", "normalise_query",
 ]
 
@@ -135,12 +135,45 @@ class RewriteDetail(StepDetail):
     question: str = ""
 
 
-StepKind = Literal["plan", "search", "judge", "refine", "answer", "rewrite"]
+class DecomposeDetail(StepDetail):
+    """A research run's sub-questions; ``source`` says whether the model or the question's own wording gave them."""
+
+    subquestions: list[str] = Field(default_factory=list)
+    source: str | None = None
+    error: str | None = None
+
+
+class SubquestionDetail(StepDetail):
+    """One sub-question researched by the agentic loop: its answer, why its loop stopped, what it found."""
+
+    index: int = 0
+    question: str = ""
+    answer: str | None = None
+    found: bool = False
+    exit_reason: str | None = None
+    evidence_ids: list[str] | None = None
+    steps: int | None = None
+
+
+class ReportDetail(StepDetail):
+    """The report: its sections, references and whether the summary was written by the model."""
+
+    sections: int = 0
+    references: int = 0
+    summary: str | None = None
+    error: str | None = None
+
+
+StepKind = Literal["plan", "search", "judge", "refine", "answer", "rewrite", "decompose", "subquestion", "report"]
 _DETAILS: dict[str, type[StepDetail]] = {
     "plan": PlanDetail, "search": SearchDetail, "judge": JudgeDetail, "refine": RefineDetail,
-    "answer": AnswerDetail, "rewrite": RewriteDetail,
+    "answer": AnswerDetail, "rewrite": RewriteDetail, "decompose": DecomposeDetail, "subquestion": SubquestionDetail,
+    "report": ReportDetail,
 }
-AnyDetail = Union[PlanDetail, SearchDetail, JudgeDetail, RefineDetail, AnswerDetail, RewriteDetail]
+AnyDetail = Union[
+    PlanDetail, SearchDetail, JudgeDetail, RefineDetail, AnswerDetail, RewriteDetail, DecomposeDetail, SubquestionDetail,
+    ReportDetail,
+]
 
 
 class Step(BaseModel):

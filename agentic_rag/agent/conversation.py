@@ -51,16 +51,18 @@ def state_serializer() -> Any:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
     from agentic_rag import steps
-    from agentic_rag.answer import Answer, Citation, ExitReason
+    from agentic_rag.answer import Answer, Citation, Claim, ClaimQuote, ExitReason
+    from agentic_rag.graphs.research_state import Finding
     from agentic_rag.evidence import Evidence
     from agentic_rag.graphs.budget import Budget
     from agentic_rag.graphs.state import JudgeDraft
     from agentic_rag.usage import Usage
 
     step_types = [steps.Step, steps.SearchRequest, steps.PlanDetail, steps.SearchDetail, steps.JudgeDetail,
-                  steps.RefineDetail, steps.AnswerDetail, steps.RewriteDetail]
+                  steps.RefineDetail, steps.AnswerDetail, steps.RewriteDetail, steps.DecomposeDetail,
+                  steps.SubquestionDetail, steps.ReportDetail]
     return JsonPlusSerializer(
-        allowed_msgpack_modules=[Answer, Citation, ExitReason, Usage, Evidence, Budget, JudgeDraft, *step_types]
+        allowed_msgpack_modules=[Answer, Citation, Claim, ClaimQuote, Finding, ExitReason, Usage, Evidence, Budget, JudgeDraft, *step_types]
     )
 
 

@@ -8,9 +8,11 @@ from ..answer import Citation
 from ..evidence import Evidence
 from . import prompts
 
-__all__ = ["format_passages", "check_citations", "best_quote", "supports", "question_coverage", "covers_question"]
+__all__ = [
+    "best_quote", "check_citations", "content_stems", "covers_question", "format_passages", "question_coverage", "supports",
+]
 
-_MARKER_GROUP = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_MARKER_GROUP = re.compile(r"\s?\[(-?\d+(?:\s*[,;]\s*-?\d+)*)\]")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _WORD = re.compile(r"\w+")
 _STOPWORDS = frozenset(
@@ -51,7 +53,7 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-def _content_stems(text: str) -> list[str]:
+def content_stems(text: str) -> list[str]:
     """The stems of the content words of ``text``, in order."""
     words = (m.lower() for m in _WORD.findall(text))
     return [_stem(w) for w in words if w not in _QUESTION_STOPWORDS and (len(w) > 2 or w.isdigit())]
@@ -59,12 +61,12 @@ def _content_stems(text: str) -> list[str]:
 
 def _passage_stems(passages: list[Evidence]) -> set[str]:
     """Every content stem of the passages, titles included."""
-    return {stem for p in passages for stem in _content_stems(f"{p.title or ''} {p.text}")}
+    return {stem for p in passages for stem in content_stems(f"{p.title or ''} {p.text}")}
 
 
 def question_coverage(question: str, passages: list[Evidence]) -> float:
     """The share of the question's content words that the passages (with their titles) contain, 0 to 1."""
-    wanted = set(_content_stems(question))
+    wanted = set(content_stems(question))
     if not wanted:
         return 1.0
     return len(wanted & _passage_stems(passages)) / len(wanted)
@@ -76,7 +78,7 @@ def covers_question(question: str, passages: list[Evidence], threshold: float) -
     The first content word is what the question asks about or the relation it asks for ("Who
     *leads* the team that owns Relay?"); a passage lacking it usually answers a step on the way.
     """
-    words = _content_stems(question)
+    words = content_stems(question)
     if not words:
         return True
     return words[0] in _passage_stems(passages) and question_coverage(question, passages) >= threshold
@@ -96,8 +98,8 @@ def best_quote(evidence: Evidence, claim: str) -> tuple[str, tuple[int, int] | N
     best, best_score = None, -1
     for match in _SENTENCE.finditer(evidence.text):
         sentence = match.group().strip()
-        if not sentence:
-            continue
+        if not _WORD.search(sentence) or sentence.startswith("#"):
+            continue  # an empty line or a heading is no quote
         score = len(claim_words & {w.lower() for w in _WORD.findall(sentence)})
         if score > best_score:
             best, best_score = match, score
@@ -120,11 +122,15 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[end : min(stops) if stops else len(text)]
 
 
-def check_citations(text: str, passages: list[Evidence]) -> tuple[str, list[Citation], list[int]]:
+def check_citations(
+    text: str, passages: list[Evidence], *, renumber_markers: bool = True
+) -> tuple[str, list[Citation], list[int]]:
     """Validate the markers in ``text`` against the passages the model was shown.
 
-    Returns the text with markers renumbered 1..k in order of first use (markers that point at
-    no passage removed), the citations, and the invalid marker numbers the model wrote.
+    Returns the text with markers renumbered 1..k in order of first use (or, with
+    ``renumber_markers=False``, kept as the passage numbers, so streamed text stays valid), markers
+    that point at no passage (zero, negative or past the last) removed and grouped markers
+    (``[1,2]``) written apart; the citations; and the invalid marker numbers the model wrote.
     """
     renumber: dict[int, int] = {}
     citations: list[Citation] = []
@@ -139,7 +145,7 @@ def check_citations(text: str, passages: list[Evidence]) -> tuple[str, list[Cita
                     invalid.append(n)
                 continue
             if n not in renumber:
-                renumber[n] = len(renumber) + 1
+                renumber[n] = len(renumber) + 1 if renumber_markers else n
                 evidence = passages[n - 1]
                 claim = _sentence_around(text, match.start(), match.end())
                 quote, span = best_quote(evidence, claim)

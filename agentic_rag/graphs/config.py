@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.graphs.question_shape import looks_single_hop
 
-__all__ = ["CitationCheck", "RAGConfig", "SingleHopCheck", "config_from_options", "parse_setting", "settings_from",
+__all__ = ["AnswerStyle", "CitationCheck", "RAGConfig", "SingleHopCheck", "config_from_options", "parse_setting", "settings_from",
            "GRAPH_SETTINGS_HELP", "SET_HELP"]
 
 SingleHopCheck = Callable[[str], bool]
 CitationCheck = Literal["lexical", "llm"]
+AnswerStyle = Literal["short", "detailed", "report"]
 
 
 class RAGConfig(BaseModel):
@@ -66,6 +67,17 @@ class RAGConfig(BaseModel):
     citation_check: CitationCheck = Field(
         default="lexical", description="lexical: free word overlap; llm: the model checks each citation (within the budget).",
     )
+    style: AnswerStyle = Field(
+        default="short",
+        description="short: a few words (benchmarks); detailed: a direct first sentence, then support, every fact cited; "
+        "report: a research report (Agent.research).",
+    )
+    strict: bool = Field(default=False, description="Drop the sentences whose citations do not support them.")
+    instructions: str = Field(
+        default="", max_length=4000,
+        description="The reader's instructions for the answer's form and language (a chat system message), detailed style.",
+    )
+    max_subquestions: int = Field(default=4, ge=2, le=6, description="Most sub-questions a research run plans.")
 
     def __init__(self, **data: Any) -> None:
         try:

@@ -104,17 +104,18 @@ def answer_path(
     draft_asks_nothing_more: bool,
     answer_from_judge: bool,
     draft_sources_found: bool,
+    short_answer: bool = True,
     has_passages: bool,
     retrieval_needed: bool,
 ) -> AnswerPath:
     """Which path writes the answer.
 
-    ``judge_draft``: when the evidence sufficed, a final judge answer (or, with ``answer_from_judge``, one that asked for
+    ``judge_draft``: for a short answer, when the evidence sufficed, a final judge answer (or, with ``answer_from_judge``, one that asked for
     nothing more) whose cited passages were all found is the answer as it is. ``not_found``: no
     passage to answer from, the no-answer sentence. ``without_passages``: the plan said no search
     was needed, the model answers alone. ``from_passages``: the answer call over the passages.
     """
-    if sufficient and (draft_is_final or (answer_from_judge and draft_asks_nothing_more)) and draft_sources_found:
+    if short_answer and sufficient and (draft_is_final or (answer_from_judge and draft_asks_nothing_more)) and draft_sources_found:
         return "judge_draft"
     if not has_passages:
         return "not_found" if retrieval_needed else "without_passages"

@@ -19,11 +19,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from agentic_rag.answer import Answer, Citation, ExitReason, Usage
+from agentic_rag.answer import Answer, Citation, Claim, ExitReason, Usage
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 from agentic_rag.graphs import decisions, prompts
 from agentic_rag.graphs.budget import Budget, exhausted
+from agentic_rag.graphs.claims import check_claims, drop_unsupported
 from agentic_rag.graphs.citations import check_citations, covers_question, format_passages, question_coverage
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.llm import invoke_structured, invoke_text
@@ -327,6 +328,7 @@ class RAGNodes:
             draft_is_final=bool(draft and draft.final),
             draft_asks_nothing_more=bool(draft and draft.asks_nothing_more),
             answer_from_judge=settings.answer_from_judge,
+            short_answer=settings.style == "short",
             draft_sources_found=bool(draft and draft.answer and all(i in evidence for i in draft.sources)),
             has_passages=bool(passages),
             retrieval_needed=exit_reason != ExitReason.NO_RETRIEVAL_NEEDED,
@@ -334,6 +336,7 @@ class RAGNodes:
         usage = Usage()
         invalid: list[int] = []
         citations: list[Citation] = []
+        detailed = settings.style != "short"
         if path == "judge_draft" and draft is not None:
             numbers = {e.id: n for n, e in enumerate(passages, start=1)}
             text = append_markers(draft.answer, [numbers[i] for i in draft.sources if i in numbers])
@@ -350,16 +353,34 @@ class RAGNodes:
             else:
                 text = result.value.strip()
         else:
-            written, usage, error = self._write_from_passages(state, settings, passages)
+            write = self._write_detailed if detailed else self._write_from_passages
+            written, usage, error = write(state, settings, passages)
             if written is None:
                 text = f"The model failed to write an answer ({error})."
                 exit_reason = ExitReason.ERROR
             else:
-                text, citations, invalid = check_citations(written, passages)
-        if settings.citation_check == "llm" and citations:
-            citations, check_usage = self._check_with_model(state, settings, citations, usage)
+                text, citations, invalid = check_citations(written, passages, renumber_markers=not detailed)
+        claims = self._claims(text, citations, passages)
+        if settings.strict and any(not c.supported for c in claims):
+            text = drop_unsupported(text, claims) or prompts.NO_ANSWER
+            claims = self._claims(text, citations, passages)
+            kept = {n for c in claims for n in c.markers}
+            citations = [c for c in citations if c.marker in kept]
+        if settings.citation_check == "llm" and claims and not detailed:
+            citations, check_usage = self._check_citations_with_model(state, settings, citations, usage)
+            claims = _claims_from_citations(claims, citations)
             usage = usage + check_usage
-        return self._finish(state, text, citations, invalid, exit_reason, usage, passage_ids)
+        elif settings.citation_check == "llm" and claims:
+            claims, citations, check_usage = self._check_with_model(state, settings, claims, citations, usage)
+            usage = usage + check_usage
+        return self._finish(state, settings, text, citations, claims, invalid, exit_reason, usage, passage_ids)
+
+    @staticmethod
+    def _claims(text: str, citations: list[Citation], passages: list[Evidence]) -> list[Claim]:
+        """The claims of the final text, their markers read through the citations to the passages."""
+        by_id = {e.id: e for e in passages}
+        marked = {c.marker: by_id[c.evidence_id] for c in citations if c.evidence_id in by_id}
+        return check_claims(text, marked) if marked or text != prompts.NO_ANSWER else []
 
     # -- answer parts ----------------------------------------------------------------------------
 
@@ -383,10 +404,55 @@ class RAGNodes:
             error = error if written is not None else text_result.error
         return written, usage, error
 
+    def _write_detailed(
+        self, state: RAGState, settings: RAGConfig, passages: list[Evidence]
+    ) -> tuple[str | None, Usage, str | None]:
+        """The detailed answer: plain Markdown with the passage numbers inline, streamed as it is written."""
+        form = prompts.READER_FORM.format(instructions=" ".join(settings.instructions.split())) if settings.instructions else ""
+        user = prompts.ANSWER_DETAILED.format(
+            passages=format_passages(passages, settings.passage_chars), question=state["question"], form=form
+        )
+        result = invoke_text(self.model, _messages(user), attempts=self._attempts(state, settings, 0))
+        written = (result.value or "").strip()
+        return (written or None), result.usage, result.error or (None if written else "an empty answer")
+
     def _check_with_model(
+        self, state: RAGState, settings: RAGConfig, claims: list[Claim], citations: list[Citation], spent: Usage,
+    ) -> tuple[list[Claim], list[Citation], Usage]:
+        """Ask the model whether the cited passages state each cited claim (one call a claim, within the budget).
+
+        A claim the model cannot check keeps its lexical flag. A citation is supported when every
+        claim that cites it is.
+        """
+        by_marker = {c.marker: c.evidence_id for c in citations}
+        evidence = state.get("evidence") or {}
+        usage, checked = Usage(), []
+        for claim in claims:
+            so_far = {**state, "usage": _usage(state) + spent + usage}
+            cited = [evidence[by_marker[n]] for n in claim.markers if by_marker.get(n) in evidence]
+            if not cited or self._exhausted(so_far) is not None:
+                checked.append(claim)
+                continue
+            passage = " ".join(item.short(settings.passage_chars // len(cited)).replace("\n", " ") for item in cited)
+            user = prompts.SUPPORT.format(passage=passage, question=state["question"], claim=claim.text)
+            result = invoke_structured(self.model, SupportReply, _messages(user), attempts=1)
+            usage = usage + result.usage
+            if result.value is None:
+                checked.append(claim)
+            else:
+                checked.append(claim.model_copy(update={"supported": result.value.supported, "checked_by": "llm"}))
+        updated = []
+        for citation in citations:
+            mine = [c for c in checked if citation.marker in c.markers and c.checked_by == "llm"]
+            if mine:
+                citation = citation.model_copy(update={"supported": all(c.supported for c in mine), "checked_by": "llm"})
+            updated.append(citation)
+        return checked, updated, usage
+
+    def _check_citations_with_model(
         self, state: RAGState, settings: RAGConfig, citations: list[Citation], spent: Usage
     ) -> tuple[list[Citation], Usage]:
-        """Ask the model whether each cited passage states the answer; keep the lexical flag if it cannot say."""
+        """A short answer's check: whether each cited passage states the answer (one call a citation, within the budget)."""
         evidence = state.get("evidence") or {}
         usage, checked = Usage(), []
         for citation in citations:
@@ -408,8 +474,8 @@ class RAGNodes:
 
     @staticmethod
     def _finish(
-        state: RAGState, text: str, citations: list[Citation], invalid: list[int], exit_reason: ExitReason | None,
-        usage: Usage, passage_ids: list[str],
+        state: RAGState, settings: RAGConfig, text: str, citations: list[Citation], claims: list[Claim],
+        invalid: list[int], exit_reason: ExitReason | None, usage: Usage, passage_ids: list[str],
     ) -> dict[str, Any]:
         """The answer record: the run's total cost (wall-clock seconds) and every step."""
         call_usage = usage
@@ -429,8 +495,20 @@ class RAGNodes:
             notice=prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None,
             evidence_ids=list(state.get("evidence") or {}),
             steps=steps,
+            claims=claims,
+            style=settings.style,
         )
         return {"answer": answer, "usage": usage, "exit_reason": answer.exit_reason, "steps": steps[-1:]}
+
+
+def _claims_from_citations(claims: list[Claim], citations: list[Citation]) -> list[Claim]:
+    """Claims whose citations the model checked take that verdict: supported when every citation is."""
+    checked = {c.marker: c.supported for c in citations if c.checked_by == "llm"}
+    return [
+        claim.model_copy(update={"supported": all(checked[n] for n in claim.markers), "checked_by": "llm"})
+        if claim.markers and all(n in checked for n in claim.markers) else claim
+        for claim in claims
+    ]
 
 
 def _wording_check(settings: RAGConfig, question: str) -> JudgeDetail:

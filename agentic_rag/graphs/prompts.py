@@ -11,7 +11,8 @@ from string import Formatter
 
 __all__ = [
     "SYSTEM", "PLAN", "JUDGE", "JUDGE_PREVIOUS", "ANSWER_RULE", "ANSWER", "ANSWER_TEXT", "NO_ANSWER",
-    "PASSAGE", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "SUPPORT", "placeholders",
+    "PASSAGE", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "SUPPORT", "placeholders", "ANSWER_DETAILED",
+    "READER_FORM", "DECOMPOSE", "SUMMARY", "REPORT_NOT_FOUND",
 ]
 
 SYSTEM = "You are a careful research assistant. You use only the numbered passages you are given."
@@ -52,6 +53,33 @@ ANSWER_TEXT = """Passages:
 Question: {question}
 
 {answer_rule} Then give the number of the passage it comes from in brackets, like: Canberra [1]. If no passage helps, say: {no_answer}"""
+
+# The detailed style (chat): a direct first sentence, then what supports it, every fact cited inline.
+# {form} is the reader's own instructions for form and language (a chat system message), or empty.
+ANSWER_DETAILED = """Passages:
+{passages}
+
+Question: {question}
+
+Answer from the passages only. Start with one sentence that answers the question directly. Then add what supports it: one to three short paragraphs, or numbered steps for a procedure, or a small Markdown table for a comparison. Put the number of the passage each fact comes from in brackets right after the sentence, like [2]. Do not repeat the passages' headings. If the passages do not answer the question, say so in one sentence.{form}"""
+
+READER_FORM = "\nThe reader asks: {instructions}"
+
+# Research: the question split into sub-questions that can be searched one by one.
+DECOMPOSE = """Question: {question}
+
+Split the question into 2 to {most} short sub-questions that can each be answered by searching the documents on its own. Each sub-question names what it is about; do not use "it" or "they".
+Example: "Compare the on-call rotas of the Atlas and Heron teams" -> ["What is the on-call rota of the Atlas team?", "What is the on-call rota of the Heron team?"]"""
+
+# Research: the report's summary, written from the sub-answers (not from the passages).
+SUMMARY = """Findings:
+{findings}
+
+Question: {question}
+
+Write two or three sentences that answer the question from the findings above. Keep the bracketed numbers of the findings you use, like [3]."""
+
+REPORT_NOT_FOUND = "Not found in the sources."
 
 # The optional model check of a citation (citation_check="llm").
 SUPPORT = """Passage: {passage}

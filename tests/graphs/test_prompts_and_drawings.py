@@ -26,6 +26,10 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
         (prompts.SUPPORT, {"passage", "question", "claim"}),
         (prompts.CONDENSE, {"history", "message"}),
         (prompts.HISTORY_TURN, {"question", "answer"}),
+        (prompts.ANSWER_DETAILED, {"passages", "question", "form"}),
+        (prompts.READER_FORM, {"instructions"}),
+        (prompts.DECOMPOSE, {"question", "most"}),
+        (prompts.SUMMARY, {"findings", "question"}),
     ],
 )
 def test_placeholders(template, names):

@@ -1,0 +1,105 @@
+"""An answer split into claims, each checked against the passages its markers point at.
+
+One splitter and one checker serve every answer style: a claim is a sentence of a paragraph, a
+list item's sentence, or a table cell. A claim's markers are the ``[n]`` in it (a marker after the
+sentence's full stop belongs to that sentence). It is supported when the passages it cites hold
+enough of its content words (the lexical check; the model check is in the answer node). Each
+marker gets the sentence of its passage that best matches the claim, never a heading or an empty line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from agentic_rag.answer import Claim, ClaimQuote
+from agentic_rag.evidence import Evidence
+from agentic_rag.graphs.citations import best_quote, supports
+
+__all__ = ["check_claims", "claim_texts", "drop_unsupported", "markers_in", "strip_markers"]
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_MARKERS_AROUND = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+# A sentence: text up to a full stop, question or exclamation mark followed by a space or the end,
+# with the markers that follow it.
+_SENTENCE = re.compile(r".+?(?:[.!?](?=\s|$)|$)(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*", re.S)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_WORD = re.compile(r"\w")
+
+
+def markers_in(text: str) -> list[int]:
+    """The marker numbers in ``text``, first use first."""
+    numbers = [int(n) for group in _MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group)]
+    return list(dict.fromkeys(numbers))
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its ``[n]`` markers."""
+    return _MARKERS_AROUND.sub("", text).strip()
+
+
+def claim_texts(answer: str) -> list[str]:
+    """The claims of a Markdown answer, with their markers: sentences, list items' sentences, table cells.
+
+    Headings, table header rows and rules, and pieces with no word are not claims.
+    """
+    claims: list[str] = []
+    lines = answer.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or _TABLE_RULE.match(stripped):
+            continue
+        if stripped.startswith("|"):
+            if i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1].strip()):
+                continue  # the header row
+            claims.extend(cell.strip() for cell in stripped.strip("|").split("|") if _has_words(cell))
+            continue
+        stripped = _LIST_ITEM.sub("", stripped).lstrip("> ").strip()
+        claims.extend(m.group().strip() for m in _SENTENCE.finditer(stripped) if _has_words(m.group()))
+    return claims
+
+
+def _has_words(text: str) -> bool:
+    return bool(_WORD.search(strip_markers(text)))
+
+
+def check_claims(answer: str, passages: Mapping[int, Evidence]) -> list[Claim]:
+    """Every claim of ``answer``, its markers, the best quote of each cited passage and whether they support it.
+
+    ``passages`` maps a marker number to the evidence it points at; markers that point at nothing
+    are left out of the claim (they are reported as invalid markers elsewhere).
+    """
+    claims = []
+    for text in claim_texts(answer):
+        bare = strip_markers(text)
+        markers = [n for n in markers_in(text) if n in passages]
+        quotes = []
+        for n in markers:
+            quote, span = best_quote(passages[n], bare)
+            quotes.append(ClaimQuote(marker=n, evidence_id=passages[n].id, source=passages[n].source, quote=quote, span=span))
+        cited = [passages[n] for n in markers]
+        supported = bool(cited) and supports(_joined(cited), bare)
+        claims.append(Claim(text=bare, markers=markers, supported=supported, quotes=quotes))
+    return claims
+
+
+def _joined(passages: list[Evidence]) -> Evidence:
+    """The cited passages as one, titles included, for a claim that draws on several."""
+    text = "\n".join(f"{p.title or ''}\n{p.text}" for p in passages)
+    return Evidence(id="+".join(p.id for p in passages), source=passages[0].source, text=text)
+
+
+def drop_unsupported(answer: str, claims: list[Claim]) -> str:
+    """``answer`` without the sentences (list items, cells) of its unsupported claims."""
+    unsupported = {c.text for c in claims if not c.supported}
+    if not unsupported:
+        return answer
+    kept_lines = []
+    for line in answer.splitlines():
+        pieces = [m.group() for m in _SENTENCE.finditer(line)] if not line.strip().startswith("|") else [line]
+        kept = [p for p in pieces if strip_markers(_LIST_ITEM.sub("", p.strip())) not in unsupported]
+        if pieces and not kept:
+            continue
+        kept_lines.append("".join(kept).rstrip() if kept != pieces else line)
+    return "\n".join(kept_lines).strip()
