@@ -16,7 +16,16 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, Field, TypeAdapter
 
 from agentic_rag.answer import Answer
-from agentic_rag.steps import JudgeDetail, PlanDetail, RefineDetail, SearchDetail, SearchRequest, Step
+from agentic_rag.steps import (
+    DecomposeDetail,
+    JudgeDetail,
+    PlanDetail,
+    RefineDetail,
+    SearchDetail,
+    SearchRequest,
+    Step,
+    SubquestionDetail,
+)
 
 __all__ = [
     "AgentEvent", "AnswerToken", "EvidenceFound", "FinalAnswer", "PlanMade", "QueryRefined",
@@ -154,6 +163,11 @@ def events_from_step(step: Step) -> list[Any]:
                         next_query=d.next_query or "", relevant=d.relevant or [], skipped=d.skipped, error=d.error)]
     if isinstance(d, RefineDetail):
         return [QueryRefined(searches=d.searches, stopped=d.stop)]
+    if isinstance(d, DecomposeDetail):
+        return [ResearchPlanned(subquestions=d.subquestions, source="model" if d.source == "model" else "question", error=d.error)]
+    if isinstance(d, SubquestionDetail):
+        return [SubquestionAnswered(subquestion=d.index, question=d.question, answer=d.answer or "", found=d.found,
+                                    exit_reason=d.exit_reason or "")]
     return []
 
 

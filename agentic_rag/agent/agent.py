@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
 from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite
-from agentic_rag.agent.event_stream import STREAM_MODES, EventTranslator, stream_events
+from agentic_rag.event_stream import STREAM_MODES, EventTranslator, stream_events
 from agentic_rag.agent.models import resolve_chat_model
 from agentic_rag.agent.settings import Settings
 from agentic_rag.answer import Answer

@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from agentic_rag.agent.event_stream import stream_events
+from agentic_rag.event_stream import stream_events
 from agentic_rag.answer import Answer, Usage
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.events import FinalAnswer

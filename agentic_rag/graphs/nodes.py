@@ -44,7 +44,7 @@ from agentic_rag.steps import (
 )
 from agentic_rag.tools.adapters import as_tool, query_tools
 
-__all__ = ["RAGNodes", "append_markers", "is_transient", "normalise_query"]
+__all__ = ["RAGNodes", "append_markers", "is_transient", "normalise_query", "prompt_messages"]
 
 logger = logging.getLogger(__name__)
 _MARKERS = re.compile(r"\[\d+\]")
@@ -59,7 +59,7 @@ def append_markers(answer: str, sources: list[int]) -> str:
     return f"{answer} {markers}".strip()
 
 
-def _messages(user: str) -> list[Any]:
+def prompt_messages(user: str) -> list[Any]:
     return [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)]
 
 
@@ -156,7 +156,7 @@ class RAGNodes:
         result = invoke_structured(
             self.model,
             self.plan_schema,
-            _messages(prompts.PLAN.format(tools=tools, question=question)),
+            prompt_messages(prompts.PLAN.format(tools=tools, question=question)),
             attempts=self._attempts(state, settings, reserve_llm_calls=1),
         )
         if result.value is None:
@@ -250,7 +250,7 @@ class RAGNodes:
             if queries_run else "",
         )
         result = invoke_structured(
-            self.model, JudgeReply, _messages(user), attempts=self._attempts(state, settings, reserve_llm_calls=1)
+            self.model, JudgeReply, prompt_messages(user), attempts=self._attempts(state, settings, reserve_llm_calls=1)
         )
         if result.value is None:
             detail = JudgeDetail(error=result.error, relevant=candidates, sufficient=False)
@@ -345,7 +345,7 @@ class RAGNodes:
             text = prompts.NO_ANSWER
             exit_reason = ExitReason.NO_EVIDENCE if exit_reason in (None, ExitReason.ANSWERED) or not evidence else exit_reason
         elif path == "without_passages":
-            result = invoke_text(self.model, _messages(state["question"]), attempts=self._attempts(state, settings, 0))
+            result = invoke_text(self.model, prompt_messages(state["question"]), attempts=self._attempts(state, settings, 0))
             usage = result.usage
             if result.value is None:
                 text = f"The model failed to write an answer ({result.error})."
@@ -390,7 +390,7 @@ class RAGNodes:
         """The answer call over ``passages``: structured, then plain text if that gave nothing usable."""
         numbered = format_passages(passages, settings.passage_chars)
         user = prompts.ANSWER.format(passages=numbered, question=state["question"], answer_rule=prompts.ANSWER_RULE)
-        result = invoke_structured(self.model, AnswerReply, _messages(user), attempts=self._attempts(state, settings, 0))
+        result = invoke_structured(self.model, AnswerReply, prompt_messages(user), attempts=self._attempts(state, settings, 0))
         usage, error = result.usage, result.error
         written = None if result.value is None else append_markers(result.value.answer, result.value.sources)
         if written is None and not self._exhausted({**state, "usage": _usage(state) + usage}):
@@ -398,7 +398,7 @@ class RAGNodes:
             user = prompts.ANSWER_TEXT.format(
                 passages=numbered, question=state["question"], answer_rule=prompts.ANSWER_RULE, no_answer=prompts.NO_ANSWER
             )
-            text_result = invoke_text(self.model, _messages(user), attempts=1)
+            text_result = invoke_text(self.model, prompt_messages(user), attempts=1)
             usage = usage + text_result.usage
             written = text_result.value.strip() if text_result.value else None
             error = error if written is not None else text_result.error
@@ -412,7 +412,7 @@ class RAGNodes:
         user = prompts.ANSWER_DETAILED.format(
             passages=format_passages(passages, settings.passage_chars), question=state["question"], form=form
         )
-        result = invoke_text(self.model, _messages(user), attempts=self._attempts(state, settings, 0))
+        result = invoke_text(self.model, prompt_messages(user), attempts=self._attempts(state, settings, 0))
         written = (result.value or "").strip()
         return (written or None), result.usage, result.error or (None if written else "an empty answer")
 
@@ -435,7 +435,7 @@ class RAGNodes:
                 continue
             passage = " ".join(item.short(settings.passage_chars // len(cited)).replace("\n", " ") for item in cited)
             user = prompts.SUPPORT.format(passage=passage, question=state["question"], claim=claim.text)
-            result = invoke_structured(self.model, SupportReply, _messages(user), attempts=1)
+            result = invoke_structured(self.model, SupportReply, prompt_messages(user), attempts=1)
             usage = usage + result.usage
             if result.value is None:
                 checked.append(claim)
@@ -464,7 +464,7 @@ class RAGNodes:
             user = prompts.SUPPORT.format(
                 passage=item.short(settings.passage_chars).replace("\n", " "), question=state["question"], claim=citation.claim
             )
-            result = invoke_structured(self.model, SupportReply, _messages(user), attempts=1)
+            result = invoke_structured(self.model, SupportReply, prompt_messages(user), attempts=1)
             usage = usage + result.usage
             if result.value is None:
                 checked.append(citation)

@@ -10,12 +10,15 @@ from langchain_core.language_models import BaseChatModel
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.graphs.agentic import build_agentic_graph
 from agentic_rag.graphs.config import RAGConfig
+from agentic_rag.graphs.research import build_research_graph
 from agentic_rag.graphs.traditional import build_traditional_graph
 
 __all__ = ["GRAPHS", "GraphName", "build_graph", "check_graph_name"]
 
-GraphName = Literal["agentic", "traditional"]
-GRAPHS: dict[str, Callable[..., Any]] = {"agentic": build_agentic_graph, "traditional": build_traditional_graph}
+GraphName = Literal["agentic", "traditional", "research"]
+GRAPHS: dict[str, Callable[..., Any]] = {
+    "agentic": build_agentic_graph, "traditional": build_traditional_graph, "research": build_research_graph,
+}
 
 
 def check_graph_name(name: str) -> str:

@@ -10,9 +10,11 @@ from agentic_rag.events import (
     AnswerToken,
     EvidenceFound,
     FinalAnswer,
+    SubquestionStarted,
     ToolCallStarted,
     chunk_text,
     events_from_step,
+    parse_event,
 )
 
 __all__ = ["STREAM_MODES", "EventTranslator", "stream_events"]
@@ -36,9 +38,7 @@ class EventTranslator:
 
     def translate(self, mode: str, chunk: Any) -> list[Any]:
         if mode == "custom":
-            if isinstance(chunk, dict) and chunk.get("event") == "tool_started":
-                return [ToolCallStarted(tool=chunk["tool"], query=chunk["query"])]
-            return []
+            return self._custom(chunk)
         if mode == "messages":
             return self._tokens(*chunk)
         events: list[Any] = []
@@ -55,9 +55,22 @@ class EventTranslator:
                 events.append(EvidenceFound(ids=list(evidence)))
         return events
 
+    @staticmethod
+    def _custom(chunk: Any) -> list[Any]:
+        """Events a node wrote: a tool call starting, a research sub-question starting, a sub-question's own events."""
+        kind = chunk.get("event") if isinstance(chunk, dict) else None
+        if kind == "tool_started":
+            return [ToolCallStarted(tool=chunk["tool"], query=chunk["query"])]
+        if kind == "subquestion_started":
+            return [SubquestionStarted(subquestion=chunk["subquestion"], question=chunk["question"])]
+        if kind == "sub_event":
+            return [parse_event({**chunk["payload"], "subquestion": chunk["subquestion"]})]
+        return []
+
     def _tokens(self, message: Any, metadata: Any) -> list[Any]:
-        if (metadata or {}).get("langgraph_node") != "answer":
-            return []
+        metadata = metadata or {}
+        if metadata.get("langgraph_node") != "answer" or "|" in str(metadata.get("langgraph_checkpoint_ns", "")):
+            return []  # not the answer, or the answer of a loop inside another graph (a research sub-question)
         events: list[Any] = []
         if getattr(message, "id", None) != self.message_id:  # a new call (e.g. a retry): start over
             if self.text.sent:
