@@ -35,7 +35,7 @@ from .state import RESET, RAGState
 
 __all__ = ["RAGNodes", "normalise_query", "is_transient"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s]")
 _MARKERS = re.compile(r"\[\d+\]")
@@ -237,13 +237,13 @@ class RAGNodes:
             stop=stop_after_attempt(self.tool_attempts),
             wait=wait_exponential(multiplier=self.tool_retry_wait, max=8 * self.tool_retry_wait),
             retry=retry_if_exception(is_transient),
-            before_sleep=lambda rs: log.info("tool %s failed (attempt %d), retrying: %s", tool.name, rs.attempt_number, rs.outcome.exception()),
+            before_sleep=lambda rs: logger.info("tool %s failed (attempt %d), retrying: %s", tool.name, rs.attempt_number, rs.outcome.exception()),
             reraise=True,
         )
         try:
             return to_evidence(retrying(tool.invoke, args), tool.name), None, time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not the end of the run
-            log.warning("tool %s failed on %r: %s", tool.name, query, exc)
+            logger.warning("tool %s failed on %r: %s", tool.name, query, exc)
             return [], f"{type(exc).__name__}: {exc}", time.perf_counter() - started
 
     def search(self, state: RAGState) -> dict[str, Any]:
@@ -394,10 +394,10 @@ class RAGNodes:
         try:
             verdict = self.single_hop(question)  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001 - a failing check of the user's must not end the run
-            log.warning("single_hop check failed on %r: %s", question, exc)
+            logger.warning("single_hop check failed on %r: %s", question, exc)
             return {"single_hop": False, "single_hop_error": f"{type(exc).__name__}: {exc}"}
         if not (isinstance(verdict, bool) or (type(verdict).__module__ == "numpy" and type(verdict).__name__ in ("bool", "bool_"))):
-            log.warning("single_hop check returned %s, not a bool", type(verdict).__name__)
+            logger.warning("single_hop check returned %s, not a bool", type(verdict).__name__)
             return {"single_hop": False, "single_hop_error": f"returned {type(verdict).__name__}, not a bool"}
         return {"single_hop": bool(verdict)}
 
