@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from ._files import write_json_atomic
 from .answer import Answer
 from .errors import AgenticRAGError
 from .eval.command import eval_command
@@ -232,7 +233,7 @@ def ask(
     else:
         answer = _stream_and_render(agent, question, thread)  # type: ignore[arg-type]
     if trace is not None and answer is not None:
-        _write_json(trace, answer.trace())
+        write_json_atomic(trace, answer.trace(), indent=2)
 
 
 def _mcp_server_tools(commands: list[str]) -> list[Any]:
@@ -301,13 +302,6 @@ def chat(
         if message:
             _stream_and_render(agent, message, thread)
             out.print()
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON through a temporary file, so a crash never leaves half a file."""
-    part = path.with_name(path.name + ".part")
-    part.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(part, path)
 
 
 # -- models --------------------------------------------------------------------------------

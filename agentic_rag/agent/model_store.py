@@ -32,6 +32,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
 from agentic_rag.errors import ConfigurationError, ModelDownloadError, ModelNotFoundError
 
@@ -189,9 +190,7 @@ def _sha256_file(path: Path, progress: ProgressCallback | None = None) -> str:
 def _write_sidecar(spec: LocalModelSpec, path: Path) -> None:
     st = path.stat()
     record = {"sha256": spec.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    tmp = path.with_name(path.name + ".verified.tmp")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(tmp, _sidecar(path))
+    write_json_atomic(_sidecar(path), record, indent=None)
 
 
 def _sidecar_matches(spec: LocalModelSpec, path: Path, st: os.stat_result) -> bool:
