@@ -192,10 +192,9 @@ def ask(
 ) -> None:
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
     from .agent.agent import Agent
+    from .agent.bootstrap import open_knowledge_base
     from .errors import ConfigurationError
     from .graphs import Budget, adaptive_settings
-    from .tools.embeddings import default_embeddings
-    from .tools.knowledge_base import KnowledgeBase
 
     adaptive_mode = adaptive_settings(adaptive)  # an unknown mode is an error before any loading
     if resume and not thread:
@@ -204,11 +203,9 @@ def ask(
         raise ConfigurationError("--resume finishes the thread's interrupted question; give no new question with it")
     if not resume and not (question or "").strip():
         raise ConfigurationError("the question is empty")
-    if not (index_dir / "manifest.json").exists():
-        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
     if trace is not None and not trace.parent.is_dir():
         raise ConfigurationError(f"cannot write the trace: no directory {trace.parent}")
-    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    kb = open_knowledge_base(index_dir)
     agent = Agent(
         model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
         budget=Budget(
@@ -278,13 +275,9 @@ def chat(
     import uuid
 
     from .agent.agent import Agent
-    from .errors import ConfigurationError
-    from .tools.embeddings import default_embeddings
-    from .tools.knowledge_base import KnowledgeBase
+    from .agent.bootstrap import open_knowledge_base
 
-    if not (index_dir / "manifest.json").exists():
-        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
-    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    kb = open_knowledge_base(index_dir)
     thread = thread or uuid.uuid4().hex[:8]
     agent = Agent(model, knowledge_base=kb, graph=graph, k=k, on_download=_download_message,  # type: ignore[arg-type]
                   checkpointer=_checkpointer(threads_db))
