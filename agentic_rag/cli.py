@@ -78,12 +78,13 @@ def index(
     from .errors import ConfigurationError
     from .tools.embeddings import default_embeddings
     from .tools.knowledge_base import KnowledgeBase
+    from .tools.store import MANIFEST_NAME
 
     missing = [str(p) for p in paths if not p.exists()]
     if len(missing) == len(paths):
         raise ConfigurationError(f"nothing to index: {', '.join(missing)} not found")
     embeddings = default_embeddings()
-    if (index_dir / "manifest.json").exists():
+    if (index_dir / MANIFEST_NAME).exists():
         kb = KnowledgeBase.load(index_dir, embeddings)
         if (chunk_size, chunk_overlap) != (kb.chunk_size, kb.chunk_overlap):
             err.print(
