@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
+from .._text import message_text
 from ..answer import Usage
 
 __all__ = ["LLMResult", "invoke_text", "invoke_structured", "usage_of"]
@@ -48,10 +49,8 @@ def invoke_text(model: BaseChatModel, messages: list[BaseMessage], attempts: int
             logger.warning("model call failed (attempt %d/%d): %s", attempt, attempts, error)
             continue
         cost = usage_of(reply).model_copy(update={"seconds": time.perf_counter() - started})
-        text = reply.content if isinstance(reply, AIMessage) else str(reply)
-        if isinstance(text, list):  # content blocks
-            text = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in text)
-        return LLMResult(value=str(text), usage=usage + cost, attempts=attempt)
+        text = message_text(reply.content) if isinstance(reply, AIMessage) else str(reply)
+        return LLMResult(value=text, usage=usage + cost, attempts=attempt)
     return LLMResult(usage=usage, error=error, attempts=attempts)
 
 
