@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from ._files import write_json_atomic
 from .answer import Answer
 from .errors import AgenticRAGError
 from .eval.command import eval_command
@@ -78,12 +79,13 @@ def index(
     from .errors import ConfigurationError
     from .tools.embeddings import default_embeddings
     from .tools.knowledge_base import KnowledgeBase
+    from .tools.store import MANIFEST_NAME
 
     missing = [str(p) for p in paths if not p.exists()]
     if len(missing) == len(paths):
         raise ConfigurationError(f"nothing to index: {', '.join(missing)} not found")
     embeddings = default_embeddings()
-    if (index_dir / "manifest.json").exists():
+    if (index_dir / MANIFEST_NAME).exists():
         kb = KnowledgeBase.load(index_dir, embeddings)
         if (chunk_size, chunk_overlap) != (kb.chunk_size, kb.chunk_overlap):
             err.print(
@@ -193,10 +195,9 @@ def ask(
 ) -> None:
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
     from .agent.agent import Agent
+    from .agent.bootstrap import open_knowledge_base
     from .errors import ConfigurationError
     from .graphs import Budget
-    from .tools.embeddings import default_embeddings
-    from .tools.knowledge_base import KnowledgeBase
 
     # an unknown mode or setting is an error before any loading
     config = config_from_options(
@@ -208,11 +209,9 @@ def ask(
         raise ConfigurationError("--resume finishes the thread's interrupted question; give no new question with it")
     if not resume and not (question or "").strip():
         raise ConfigurationError("the question is empty")
-    if not (index_dir / "manifest.json").exists():
-        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
     if trace is not None and not trace.parent.is_dir():
         raise ConfigurationError(f"cannot write the trace: no directory {trace.parent}")
-    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    kb = open_knowledge_base(index_dir)
     agent = Agent(
         model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
         budget=Budget(
@@ -236,7 +235,7 @@ def ask(
     else:
         answer = _stream_and_render(agent, question, thread)  # type: ignore[arg-type]
     if trace is not None and answer is not None:
-        _write_json(trace, answer.trace())
+        write_json_atomic(trace, answer.trace(), indent=2)
 
 
 def _mcp_server_tools(commands: list[str]) -> list[Any]:
@@ -281,13 +280,9 @@ def chat(
     import uuid
 
     from .agent.agent import Agent
-    from .errors import ConfigurationError
-    from .tools.embeddings import default_embeddings
-    from .tools.knowledge_base import KnowledgeBase
+    from .agent.bootstrap import open_knowledge_base
 
-    if not (index_dir / "manifest.json").exists():
-        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
-    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    kb = open_knowledge_base(index_dir)
     thread = thread or uuid.uuid4().hex[:8]
     agent = Agent(model, knowledge_base=kb, graph=graph, k=k, on_download=_download_message,  # type: ignore[arg-type]
                   checkpointer=_checkpointer(threads_db))
@@ -305,13 +300,6 @@ def chat(
         if message:
             _stream_and_render(agent, message, thread)
             out.print()
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON through a temporary file, so a crash never leaves half a file."""
-    part = path.with_name(path.name + ".part")
-    part.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(part, path)
 
 
 # -- models --------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ __all__ = [
     "ModelError",
     "ModelNotFoundError",
     "ModelDownloadError",
-    "BudgetExceeded",
     "MissingDependencyError",
 ]
 
@@ -50,10 +49,6 @@ class ModelNotFoundError(ModelError):
 
 class ModelDownloadError(ModelError):
     """Model weights could not be fetched or failed verification."""
-
-
-class BudgetExceeded(AgenticRAGError):
-    """A run used up part of its budget (raised only where a caller asks for strict budgets)."""
 
 
 class MissingDependencyError(AgenticRAGError, ImportError):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from agentic_rag._text import message_text
 from agentic_rag.answer import Answer
 from agentic_rag.steps import (
     DecomposeDetail,
@@ -221,10 +221,4 @@ _STRING_END = re.compile(r'(?<!\\)(?:\\\\)*"')
 _INCOMPLETE_ESCAPE = re.compile(r'(?<!\\)((?:\\\\)*)(\\u[dD][89abAB][0-9a-fA-F]{2}(\\(u[0-9a-fA-F]{0,3})?)?|\\(u[0-9a-fA-F]{0,3})?)$')
 
 
-def chunk_text(content: Any) -> str:
-    """The text of a message chunk's content (a string or content blocks)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Iterable):
-        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
-    return str(content)
+chunk_text = message_text  # the text of a streamed message chunk's content

@@ -8,7 +8,6 @@ loaded once and shared.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,18 +19,13 @@ DEFAULT_INDEX = Path(".agentic-rag/demo-index")
 
 @lru_cache(maxsize=1)
 def _model_and_tools() -> tuple[Any, list[Any]]:
+    from .agent.bootstrap import open_knowledge_base
     from .agent.models import resolve_chat_model
     from .agent.settings import Settings
-    from .errors import ConfigurationError
-    from .tools.embeddings import default_embeddings
-    from .tools.knowledge_base import KnowledgeBase
     from .tools.retrieval import retrieval_tools
 
     settings = Settings()
-    index = Path(os.environ.get("AGENTIC_RAG_INDEX") or DEFAULT_INDEX)
-    if not index.exists():
-        raise ConfigurationError(f"no index at {index}: run `make demo` or set AGENTIC_RAG_INDEX")
-    kb = KnowledgeBase.load(index, default_embeddings())
+    kb = open_knowledge_base(settings.index or DEFAULT_INDEX, hint="run `make demo` or set AGENTIC_RAG_INDEX")
     return resolve_chat_model(settings.model), retrieval_tools(kb, k=settings.k)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout; tests.serve.http_world holds the fake world
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from agentic_rag.eval.report import environment_info  # noqa: E402
 
@@ -49,7 +49,7 @@ def _serve(port: int, max_concurrent: int, max_queued: int) -> None:
 
     from agentic_rag.serve.app import create_app
     from agentic_rag.serve.settings import ServeSettings
-    from tests.serve.http_world import ReadingModel, agent_factory, knowledge_base
+    from agentic_rag.testing.service_world import ReadingModel, agent_factory, knowledge_base
 
     app = create_app(agent_factory(ReadingModel(), knowledge_base()),
                      ServeSettings(max_concurrent=max_concurrent, max_queued=max_queued))
@@ -70,7 +70,7 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
 
 def _question(n: int) -> tuple[str, str]:
     """A question about service ``n`` and the text of its right answer."""
-    from tests.serve.http_world import SERVICES, lead, owner
+    from agentic_rag.testing.service_world import SERVICES, lead, owner
 
     service = n % SERVICES
     if n % 2:
@@ -141,7 +141,7 @@ async def _scenario(base_url: str, scenario: str, requests: int, clients: int, w
 
 def _in_process(runs: int) -> dict[str, Any]:
     """``Agent.ask`` and ``Agent.stream`` with no server, one at a time: what one run of the graph costs here."""
-    from tests.serve.http_world import ReadingModel, agent_factory, knowledge_base
+    from agentic_rag.testing.service_world import ReadingModel, agent_factory, knowledge_base
 
     agent = agent_factory(ReadingModel(), knowledge_base())("agentic", None)
     ways = {"ask": lambda q: agent.ask(q), "stream": lambda q: list(agent.stream(q))}

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing; tests.fakes holds the fake model
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.tools import StructuredTool
@@ -251,7 +251,7 @@ def _scripts() -> dict[str, list[Any]]:
 
 def bench_orchestration(runs: int) -> dict[str, Any]:
     """Wall time per run and per node of both graphs over an instant fake model and an instant tool."""
-    from tests.fakes import ScriptedChatModel
+    from agentic_rag.testing.fakes import ScriptedChatModel
 
     tool = StructuredTool.from_function(_instant_search, name="search_knowledge_base")
     builders = {"traditional": build_traditional_graph, "agentic": build_agentic_graph}

@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import ValidationError
 
 from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite
 from agentic_rag.event_stream import STREAM_MODES, EventTranslator, stream_events
 from agentic_rag.agent.models import resolve_chat_model
-from agentic_rag.agent.settings import Settings
+from agentic_rag.agent.settings import load_settings
 from agentic_rag.answer import Answer
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.events import FinalAnswer
@@ -54,11 +53,7 @@ class Agent:
         adaptive: bool | None = None,
         single_hop: SingleHopCheck | None = looks_single_hop,
     ) -> None:
-        try:
-            settings = Settings()
-        except ValidationError as exc:
-            problems = "; ".join(f"AGENTIC_RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-            raise ConfigurationError(f"bad environment setting: {problems}") from None
+        settings = load_settings()
         graph_name = check_graph_name(graph or settings.graph)
         config = config or RAGConfig()
         if k is None and "k" not in config.model_fields_set:

@@ -31,6 +31,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, Runn
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from agentic_rag._text import message_text
 from agentic_rag.errors import ModelError, ModelNotFoundError, require
 
 __all__ = ["ChatLlamaCpp"]
@@ -74,21 +75,6 @@ def _create_server(model: ChatLlamaCpp) -> Any:
     except RuntimeError as exc:
         hint = "" if model.verbose else "; pass verbose=True to see llama.cpp's log"
         raise ModelError(f"llama.cpp could not load {path} (is it a valid GGUF file?): {exc}{hint}") from exc
-
-
-def _text(content: Any) -> str:
-    """Flatten message content (a string or a list of content blocks) to text."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, Mapping) and block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-        return "".join(parts)
-    return "" if content is None else str(content)
 
 
 def _usage(response: Mapping[str, Any]) -> UsageMetadata | None:
@@ -206,7 +192,7 @@ class ChatLlamaCpp(BaseChatModel):
         converted = convert_to_openai_messages(list(messages))
         for message in converted:
             if isinstance(message.get("content"), list):
-                message["content"] = _text(message["content"])
+                message["content"] = message_text(message["content"])
         request: dict[str, Any] = {
             "messages": converted,
             "temperature": self.temperature,
@@ -410,7 +396,7 @@ def _json_schema(schema: dict[str, Any] | type[BaseModel]) -> dict[str, Any]:
 
 def _make_parser(model: type[BaseModel] | None) -> Callable[[AIMessage], Any]:
     def parse(message: AIMessage) -> Any:
-        text = _text(message.content).strip()
+        text = message_text(message.content).strip()
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

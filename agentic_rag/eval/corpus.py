@@ -24,6 +24,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
 from agentic_rag.errors import KnowledgeBaseError
 from agentic_rag.tools.embeddings import embedding_model_id
@@ -142,9 +143,7 @@ def _read_meta(directory: Path) -> dict[str, Any] | None:
 
 
 def _write_meta(directory: Path, meta: dict[str, Any]) -> None:
-    temporary = directory / (_META + ".tmp")
-    temporary.write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, directory / _META)
+    write_json_atomic(directory / _META, meta)
 
 
 def load_or_build_corpus(

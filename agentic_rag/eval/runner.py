@@ -30,6 +30,7 @@ from agentic_rag.graphs import GRAPHS, Budget, RAGConfig, build_graph
 from agentic_rag.graphs.config import config_from_options
 from agentic_rag.graphs.adaptive import DEFAULT_ADAPTIVE_MODE
 from agentic_rag.tools.embeddings import DEFAULT_EMBEDDING_MODEL_ID, default_embeddings, embedding_model_id
+from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
 from agentic_rag.tools.retrieval import retrieval_tools
 
@@ -214,9 +215,7 @@ def _prepare_out(out: Path, settings: dict[str, Any]) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
         settings.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        temporary = out / (RUN_FILE + ".tmp")
-        temporary.write_text(json.dumps(settings, indent=1, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, path)
+        write_json_atomic(path, settings)
     except OSError as exc:
         raise EvalError(f"cannot write to {out}: {exc}") from exc
 

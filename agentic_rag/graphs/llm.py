@@ -10,11 +10,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
+from .._text import message_text
 from ..answer import Usage
 
 __all__ = ["LLMResult", "invoke_text", "invoke_structured", "usage_of"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -45,13 +46,11 @@ def invoke_text(model: BaseChatModel, messages: list[BaseMessage], attempts: int
         except Exception as exc:  # noqa: BLE001 - any provider error becomes an observation, not a crash
             usage = usage + Usage(llm_calls=1, seconds=time.perf_counter() - started)
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("model call failed (attempt %d/%d): %s", attempt, attempts, error)
+            logger.warning("model call failed (attempt %d/%d): %s", attempt, attempts, error)
             continue
         cost = usage_of(reply).model_copy(update={"seconds": time.perf_counter() - started})
-        text = reply.content if isinstance(reply, AIMessage) else str(reply)
-        if isinstance(text, list):  # content blocks
-            text = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in text)
-        return LLMResult(value=str(text), usage=usage + cost, attempts=attempt)
+        text = message_text(reply.content) if isinstance(reply, AIMessage) else str(reply)
+        return LLMResult(value=text, usage=usage + cost, attempts=attempt)
     return LLMResult(usage=usage, error=error, attempts=attempts)
 
 
@@ -71,7 +70,7 @@ def invoke_structured(
         except Exception as exc:  # noqa: BLE001 - see invoke_text
             usage = usage + Usage(llm_calls=1, seconds=time.perf_counter() - started)
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("structured call failed (attempt %d/%d): %s", attempt, attempts, error)
+            logger.warning("structured call failed (attempt %d/%d): %s", attempt, attempts, error)
             continue
         cost = usage_of(result.get("raw")).model_copy(update={"seconds": time.perf_counter() - started})
         usage = usage + cost
@@ -81,5 +80,5 @@ def invoke_structured(
                 parsed = schema.model_validate(parsed)
             return LLMResult(value=parsed, usage=usage, attempts=attempt)
         error = f"malformed {schema.__name__}: {result.get('parsing_error')}"
-        log.warning("structured output rejected (attempt %d/%d): %s", attempt, attempts, error)
+        logger.warning("structured output rejected (attempt %d/%d): %s", attempt, attempts, error)
     return LLMResult(usage=usage, error=error, attempts=attempts)

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["APIError", "error_body", "install_error_handlers"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _TYPES = {
     400: "invalid_request_error",
@@ -91,5 +91,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("request %s %s failed", request.method, request.url.path)
+        logger.exception("request %s %s failed", request.method, request.url.path)
         return APIError(500, f"internal error: {type(exc).__name__}", code="internal_error").response()

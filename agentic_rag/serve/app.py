@@ -48,7 +48,7 @@ from .threads import TurnClaims, thread_id
 
 __all__ = ["create_app", "MODELS", "AgentFactory", "ResearchRequest"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Model name -> graph.
 # The served model names of the graphs: "agentic-rag" for the agentic graph, "agentic-rag-<name>" for the others.
@@ -229,7 +229,7 @@ def _run_failure(exc: BaseException) -> APIError:
         return APIError(400, str(exc), code="invalid_request")
     if isinstance(exc, ServerBusy):
         return APIError(503, f"the run did not start: {exc}", code="server_unavailable")
-    log.error("run failed", exc_info=exc)
+    logger.error("run failed", exc_info=exc)
     return APIError(500, f"the run failed: {type(exc).__name__}", code="run_failed", headers=NO_RETRY)
 
 

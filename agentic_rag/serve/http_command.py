@@ -84,21 +84,18 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
            max_rounds: int, max_llm_calls: int, max_seconds: float | None, err: Console,
            hosts: tuple[str, ...]) -> Any:
     """The app, with the knowledge base and the chat model loaded once, before the first request."""
-    from ..errors import ConfigurationError, require
+    from ..errors import require
 
     require("fastapi", "serve")  # fail before loading anything
     require("uvicorn", "serve")
     from ..agent.agent import Agent
+    from ..agent.bootstrap import open_knowledge_base
     from ..graphs import Budget
     from ..graphs.config import config_from_options
-    from ..tools.embeddings import default_embeddings
-    from ..tools.knowledge_base import KnowledgeBase
     from .app import create_app
     from .settings import ServeSettings, keys_from_environment
 
-    if not (index_dir / "manifest.json").exists():
-        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
-    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    kb = open_knowledge_base(index_dir)
     budget = Budget(max_rounds=max_rounds, max_llm_calls=max_llm_calls, max_seconds=max_seconds)
     config = config_from_options(k=k)
     # The first agent resolves (and if needed downloads) the chat model; every agent shares it.

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ResearchResult", "Passage", "SearchResult", "build_server", "run_stdio", "render_answer"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Answers questions from a knowledge base of documents. `research` runs a multi-step search and "
@@ -103,7 +103,7 @@ def _tool_error(exc: BaseException) -> Exception:
 
     if isinstance(exc, AgenticRAGError):
         return ToolError(str(exc))
-    log.exception("tool call failed", exc_info=exc)
+    logger.exception("tool call failed", exc_info=exc)
     return ToolError(f"{type(exc).__name__}: {exc}")
 
 
@@ -147,7 +147,7 @@ def build_server(
                     try:
                         from_thread.run(ctx.info, line)
                     except Exception:  # noqa: BLE001 - progress is a courtesy; the answer matters
-                        log.debug("could not send a progress line", exc_info=True)
+                        logger.debug("could not send a progress line", exc_info=True)
                 if getattr(event, "type", None) == "answer":
                     answer = event.answer
             if answer is None:  # pragma: no cover - the graph always ends with an answer

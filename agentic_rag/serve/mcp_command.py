@@ -44,17 +44,14 @@ def mcp_command(
 def _build(index_dir: Path, model: str | None, graph: str | None, k: int | None, err: Console):
     """The server, with the knowledge base and the agent built once, before the first request."""
     from ..agent.agent import Agent
-    from ..errors import ConfigurationError, require
-    from ..tools.embeddings import default_embeddings
-    from ..tools.knowledge_base import KnowledgeBase
+    from ..agent.bootstrap import open_knowledge_base
+    from ..errors import require
 
     require("mcp", "mcp")  # fail before loading anything
     from ..graphs.config import config_from_options
     from .mcp import build_server
 
-    if not (index_dir / "manifest.json").exists():
-        raise ConfigurationError(f"no index at {index_dir}; build one with: agentic-rag index PATH --index {index_dir}")
-    kb = KnowledgeBase.load(index_dir, default_embeddings())
+    kb = open_knowledge_base(index_dir)
     agent = Agent(
         model, knowledge_base=kb, graph=graph, config=config_from_options(k=k),  # type: ignore[arg-type]
         on_download=lambda message: err.print(f"[yellow]{escape(message)}[/yellow]"),

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._text import message_text
 from ..agent.conversation import Turn
 from ..answer import Answer
 from .api_errors import APIError
@@ -39,9 +40,7 @@ class ChatMessage(BaseModel):
 
     def text(self) -> str:
         """The message's text (text parts joined; other parts, such as images, ignored)."""
-        if isinstance(self.content, list):
-            return "".join(part.text or "" for part in self.content if part.type == "text")
-        return self.content or ""
+        return message_text(self.content)
 
 
 class StreamOptions(BaseModel):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ServeSettings", "API_KEY_ENV", "keys_from_environment"]
+from ..agent.settings import load_settings
 
-API_KEY_ENV = "AGENTIC_RAG_API_KEY"
+__all__ = ["ServeSettings", "keys_from_environment"]
 
 
 class ServeSettings(BaseModel):
@@ -33,4 +32,4 @@ class ServeSettings(BaseModel):
 
 def keys_from_environment() -> tuple[str, ...]:
     """The keys in ``AGENTIC_RAG_API_KEY`` (one, or several separated by commas)."""
-    return tuple(k.strip() for k in os.environ.get(API_KEY_ENV, "").split(",") if k.strip())
+    return load_settings().api_keys()

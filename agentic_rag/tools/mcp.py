@@ -34,7 +34,7 @@ from ..errors import ConfigurationError, require
 
 __all__ = ["MCPToolset", "mcp_tools", "mcp_output", "stdio_connections"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _TEXT_KEYS = ("text", "content", "page_content")
 
@@ -154,7 +154,7 @@ class MCPToolset:
         self.tools = [self._wrap(tool) for tool in remote if self.include is None or tool.name in self.include]
         if self.include is not None and len(self.tools) < len(self.include):
             missing = sorted(self.include - {t.name for t in self.tools})
-            log.warning("MCP tools not found: %s (found: %s)", ", ".join(missing), ", ".join(t.name for t in remote))
+            logger.warning("MCP tools not found: %s (found: %s)", ", ".join(missing), ", ".join(t.name for t in remote))
         return self.tools
 
     async def _hold(self, ready: concurrent.futures.Future[list[BaseTool]]) -> None:
@@ -181,7 +181,7 @@ class MCPToolset:
             if not ready.done():
                 ready.set_exception(exc)
             elif not isinstance(exc, asyncio.CancelledError):
-                log.warning("MCP session ended with an error: %s", _leaf(exc))
+                logger.warning("MCP session ended with an error: %s", _leaf(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
 
@@ -205,7 +205,7 @@ class MCPToolset:
                 try:
                     asyncio.run_coroutine_threadsafe(self._cancel_main(), loop).result(timeout=15)
                 except BaseException:  # noqa: BLE001 - closing: stop the loop anyway
-                    log.warning("the MCP sessions did not close in time")
+                    logger.warning("the MCP sessions did not close in time")
                 main.cancel()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)

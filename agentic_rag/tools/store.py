@@ -29,6 +29,7 @@ from typing import Any
 
 import faiss
 
+from agentic_rag._files import fsync_path, write_json_atomic
 from agentic_rag._hashing import file_sha256
 from agentic_rag.errors import EmbeddingMismatchError, KnowledgeBaseError
 from agentic_rag.tools.chunking import Chunk
@@ -81,22 +82,9 @@ class Snapshot:
 # -- writing -------------------------------------------------------------------------------------
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # directories cannot be opened on some platforms
-        _fsync_path(directory)
-
-
 def _write_index(index: Any, path: Path) -> None:
     faiss.write_index(index, str(path))
-    _fsync_path(path)
+    fsync_path(path)
 
 
 def _write_chunks(chunks: list[tuple[int, Chunk]], path: Path) -> None:
@@ -118,13 +106,7 @@ def _write_chunks(chunks: list[tuple[int, Chunk]], path: Path) -> None:
 
 
 def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    temporary = directory / (MANIFEST_NAME + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, directory / MANIFEST_NAME)
-    _fsync_dir(directory)
+    write_json_atomic(directory / MANIFEST_NAME, manifest, durable=True)
 
 
 def _next_generation(directory: Path) -> int:
