@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-__all__ = ["fsync_dir", "fsync_path", "write_json_atomic"]
+__all__ = ["fsync_dir", "fsync_path", "write_json_atomic", "write_text_atomic"]
 
 
 def fsync_path(path: str | os.PathLike[str]) -> None:
@@ -36,8 +36,12 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any, *, indent: int | 
     ``durable`` the directory is fsynced as well, so the replace itself survives a power cut. On
     failure the temporary file is removed and the error raised.
     """
+    write_text_atomic(path, json.dumps(data, indent=indent, ensure_ascii=False) + "\n", durable=durable)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, durable: bool = False) -> None:
+    """Write ``text`` (UTF-8) to ``path`` the way :func:`write_json_atomic` writes JSON."""
     path = Path(path)
-    text = json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
     temporary = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         # os.open with 0o666 keeps the permissions the umask gives, as a plain open() would.

@@ -16,12 +16,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from ._files import write_json_atomic
+from ._files import write_json_atomic, write_text_atomic
 from .answer import Answer
 from .errors import AgenticRAGError
 from .eval.command import eval_command
 from .graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
 from .graphs.config import GRAPH_SETTINGS_HELP, SET_HELP, config_from_options, settings_from
+
+STYLE_HELP = "detailed: a direct answer, then its support, every fact cited; short: a few words (as the benchmarks score)."
 from .serve.mcp_command import mcp_command
 from .serve.http_command import serve_command
 
@@ -115,7 +117,11 @@ def _render_event(event: Any, state: dict[str, bool]) -> None:
     """One line per step; answer tokens inline as they come."""
     from . import events as ev
 
-    label = lambda name: f"[bold cyan]{name:<7}[/bold cyan] "  # noqa: E731
+    tag = f"[dim]\\[{event.subquestion}][/dim] " if getattr(event, "subquestion", None) and not isinstance(
+        event, (ev.SubquestionStarted, ev.SubquestionAnswered)) else ""
+    label = lambda name: f"{tag}[bold cyan]{name:<7}[/bold cyan] "  # noqa: E731
+    if isinstance(event, ev.AnswerToken) and event.subquestion:
+        return  # a sub-answer is shown once it is done, not token by token among the other branches
     if isinstance(event, ev.AnswerToken):
         if event.reset and state.pop("writing", False):
             out.print("  [dim](retrying)[/dim]")
@@ -126,7 +132,17 @@ def _render_event(event: Any, state: dict[str, bool]) -> None:
         return
     if state.pop("writing", False):
         out.print()
-    if isinstance(event, ev.PlanMade):
+    if isinstance(event, ev.ResearchPlanned):
+        out.print(label("plan") + f"{len(event.subquestions)} sub-questions"
+                  + (" (from the question's wording)" if event.source == "question" else ""), highlight=False)
+        for n, sub in enumerate(event.subquestions, start=1):
+            out.print(f"          {n}. {escape(sub)}", highlight=False)
+    elif isinstance(event, ev.SubquestionStarted):
+        out.print(label("start") + f"\\[{event.subquestion}] {escape(event.question)}", highlight=False)
+    elif isinstance(event, ev.SubquestionAnswered):
+        found = "answered" if event.found else "[yellow]not found in the sources[/yellow]"
+        out.print(label("done") + f"\\[{event.subquestion}] {found}", highlight=False)
+    elif isinstance(event, ev.PlanMade):
         queries = ", ".join(repr(s.query) for s in event.searches) or "no search needed"
         out.print(label("plan") + queries, highlight=False)
     elif isinstance(event, ev.ToolCallFinished):
@@ -147,7 +163,19 @@ def _render_event(event: Any, state: dict[str, bool]) -> None:
 
 def _render_answer(answer: Answer) -> None:
     out.print()
-    out.print(answer.text, highlight=False)
+    if answer.style == "short" or not out.is_terminal:
+        out.print(answer.text, highlight=False, markup=False)
+    else:
+        from rich.markdown import Markdown
+
+        out.print(Markdown(answer.text))
+    unsupported = [c for c in answer.claims if c.markers and not c.supported]
+    if unsupported:
+        out.print(f"[yellow]{len(unsupported)} of {len(answer.claims)} claims are not supported by the passages they cite:[/yellow]")
+        for claim in unsupported:
+            out.print(f"  - {claim.text}", highlight=False, markup=False)
+    if answer.style == "report":
+        return _render_usage(answer)  # the report's references are in its text
     if answer.notice:
         out.print(f"[yellow]{answer.notice}[/yellow]", highlight=False)
     if answer.citations:
@@ -157,6 +185,12 @@ def _render_answer(answer: Answer) -> None:
             out.print(f"  [{c.marker}] {c.evidence_id}: \"{c.quote}\"{flag}", highlight=False, markup=False)
     if answer.invalid_markers:
         out.print(f"[yellow]dropped markers that cite nothing retrieved: {answer.invalid_markers}[/yellow]")
+    _render_usage(answer)
+
+
+def _render_usage(answer: Answer) -> None:
+    if answer.style == "report" and answer.notice:
+        out.print(f"[yellow]{answer.notice}[/yellow]", highlight=False)
     u = answer.usage
     out.print(
         f"\n[dim]{answer.exit_reason.value}; {u.llm_calls} LLM calls, {u.prompt_tokens} prompt + "
@@ -181,6 +215,7 @@ def ask(
     max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Most prompt + completion tokens [default: no limit].")] = None,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
+    style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
     citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
     adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
     setting: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP)] = None,
@@ -201,7 +236,7 @@ def ask(
 
     # an unknown mode or setting is an error before any loading
     config = config_from_options(
-        adaptive_mode=adaptive, overrides={"citation_check": citation_check, **settings_from(setting)}
+        adaptive_mode=adaptive, overrides={"citation_check": citation_check, "style": style, **settings_from(setting)}
     )
     if resume and not thread:
         raise ConfigurationError("--resume needs --thread ID")
@@ -275,6 +310,7 @@ def chat(
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional.")] = None,
     threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
+    style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
 ) -> None:
     """Chat in the terminal: follow-ups use the thread's history; each turn's steps are shown. Ctrl-D or "exit" ends."""
     import uuid
@@ -284,8 +320,9 @@ def chat(
 
     kb = open_knowledge_base(index_dir)
     thread = thread or uuid.uuid4().hex[:8]
+    config = config_from_options(overrides={"style": style})  # a wrong style is an error before any loading
     agent = Agent(model, knowledge_base=kb, graph=graph, k=k, on_download=_download_message,  # type: ignore[arg-type]
-                  checkpointer=_checkpointer(threads_db))
+                  checkpointer=_checkpointer(threads_db), config=config)
     if agent.conversation.pending(thread):
         out.print(f"[yellow]thread {thread} has an unfinished run; finishing it first[/yellow]")
         _render_answer(agent.resume(thread))
@@ -300,6 +337,71 @@ def chat(
         if message:
             _stream_and_render(agent, message, thread)
             out.print()
+
+
+# -- research ------------------------------------------------------------------------------
+
+
+@app.command(epilog=GRAPH_SETTINGS_HELP)
+@_clean_errors
+def research(
+    question: Annotated[Optional[str], typer.Argument(help="The research question (not needed with --resume).")] = None,
+    index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Also write the report (Markdown) to this file.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
+    thread: Annotated[Optional[str], typer.Option(help="Chat thread: the report becomes a turn of it, and the run is checkpointed.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted research run (with --thread).")] = False,
+    threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
+    max_subquestions: Annotated[int, typer.Option(min=2, max=6, help="Most sub-questions planned.")] = 4,
+    max_llm_calls: Annotated[Optional[int], typer.Option(min=1, help="Most chat-model calls in all [default: 2 + 3 a sub-question].")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
+    k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
+    setting: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
+    verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
+) -> None:
+    """Research a question: plan sub-questions, research each, write a report with checked citations."""
+    from .agent.agent import Agent
+    from .agent.bootstrap import open_knowledge_base
+    from .errors import ConfigurationError
+    from .events import FinalAnswer
+    from .graphs import default_research_budget
+
+    config = config_from_options(overrides={"max_subquestions": max_subquestions, **settings_from(setting)})
+    if resume and not thread:
+        raise ConfigurationError("--resume needs --thread ID")
+    if resume and question:
+        raise ConfigurationError("--resume finishes the thread's interrupted research; give no new question with it")
+    if not resume and not (question or "").strip():
+        raise ConfigurationError("the question is empty")
+    if out_file is not None and not out_file.parent.is_dir():
+        raise ConfigurationError(f"cannot write the report: no directory {out_file.parent}")
+    budget = default_research_budget(config)
+    budget = budget.model_copy(update={k: v for k, v in {"max_llm_calls": max_llm_calls, "max_seconds": max_seconds}.items() if v is not None})
+    kb = open_knowledge_base(index_dir)
+    agent = Agent(model, knowledge_base=kb, k=k, verbose=verbose, config=config, budget=budget,  # type: ignore[arg-type]
+                  on_download=_download_message, checkpointer=_checkpointer(threads_db) if thread else None)
+    if resume:
+        answer: Answer | None = agent.resume_research(thread)  # type: ignore[arg-type]
+    elif as_json:
+        answer = agent.research(question, thread_id=thread, budget=budget)  # type: ignore[arg-type]
+    else:
+        answer, state = None, {}
+        for event in agent.stream_research(question, thread_id=thread, budget=budget):  # type: ignore[arg-type]
+            if isinstance(event, FinalAnswer):
+                answer = event.answer
+            else:
+                _render_event(event, state)
+    if answer is None:
+        return
+    if out_file is not None:
+        write_text_atomic(out_file, answer.text + "\n")
+    if as_json:
+        out.print_json(json.dumps(answer.to_json_dict()))
+    else:
+        _render_answer(answer)
+        if out_file is not None:
+            out.print(f"[dim]report written to {escape(str(out_file))}[/dim]", highlight=False)
 
 
 # -- models --------------------------------------------------------------------------------

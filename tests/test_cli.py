@@ -49,7 +49,7 @@ def test_index_reports_and_skips_bad_files(docs, tmp_path, fake_world):
 
 def test_ask_json_has_the_documented_keys(docs, tmp_path, fake_world):
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
-    result = runner.invoke(cli.app, ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--json"])
+    result = runner.invoke(cli.app, ["ask", "--style", "short", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"answer", "citations", "exit_reason", "usage", "steps"} <= data.keys()
@@ -71,7 +71,7 @@ def test_ask_adaptive_chooses_when_the_first_answer_stands(docs, tmp_path, monke
     model = ScriptedChatModel(script=[judge, {"answer": "the Harbor team", "sources": [1]}])
     monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
-    args = ["ask", "Which group is responsible for Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--json"]
+    args = ["ask", "--style", "short", "Which group is responsible for Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--json"]
     result = runner.invoke(cli.app, [*args, "--adaptive", mode, "--max-rounds", "1"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -79,13 +79,13 @@ def test_ask_adaptive_chooses_when_the_first_answer_stands(docs, tmp_path, monke
 
 
 def test_ask_refuses_an_unknown_adaptive_mode(docs, tmp_path, fake_world):
-    result = runner.invoke(cli.app, ["ask", "Who owns Relay?", "--index", str(tmp_path / "idx"), "--adaptive", "maybe"])
+    result = runner.invoke(cli.app, ["ask", "--style", "short", "Who owns Relay?", "--index", str(tmp_path / "idx"), "--adaptive", "maybe"])
     assert result.exit_code == 1 and "unknown adaptive mode 'maybe'" in result.stderr
 
 
 def test_ask_shows_steps_live_then_sources(docs, tmp_path, fake_world):
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
-    result = runner.invoke(cli.app, ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1"])
+    result = runner.invoke(cli.app, ["ask", "--style", "short", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.index("plan") < out.index("search") < out.index("judge") < out.index("refine") < out.index("Sources")
@@ -95,7 +95,7 @@ def test_ask_shows_steps_live_then_sources(docs, tmp_path, fake_world):
 def test_ask_writes_a_trace_with_queries_evidence_and_each_model_call(docs, tmp_path, fake_world):
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
     trace_file = tmp_path / "run.json"
-    args = ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--trace", str(trace_file)]
+    args = ["ask", "--style", "short", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--trace", str(trace_file)]
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     trace = json.loads(trace_file.read_text())
@@ -116,7 +116,7 @@ def test_ask_with_too_few_llm_calls_ends_with_the_budget_exit_reason(docs, tmp_p
     )
     monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
-    args = ["ask", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--max-llm-calls", "2", "--json"]
+    args = ["ask", "--style", "short", "Who leads the team that owns Relay?", "--index", str(tmp_path / "idx"), "--k", "1", "--max-llm-calls", "2", "--json"]
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -126,7 +126,7 @@ def test_ask_with_too_few_llm_calls_ends_with_the_budget_exit_reason(docs, tmp_p
 
 def test_a_trace_into_a_missing_directory_fails_before_the_run(docs, tmp_path, fake_world):
     runner.invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx")])
-    result = runner.invoke(cli.app, ["ask", "Who?", "--index", str(tmp_path / "idx"), "--trace", str(tmp_path / "no" / "t.json")])
+    result = runner.invoke(cli.app, ["ask", "--style", "short", "Who?", "--index", str(tmp_path / "idx"), "--trace", str(tmp_path / "no" / "t.json")])
     assert result.exit_code == 1 and "cannot write the trace" in result.stderr
     assert fake_world.calls == []
 
@@ -141,17 +141,17 @@ def test_ask_in_a_thread_killed_half_way_then_resumed(docs, tmp_path, monkeypatc
     monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: crashing)
     common = ["--index", str(tmp_path / "idx"), "--k", "1", "--thread", "T", "--threads-db", str(tmp_path / "t.sqlite")]
     with pytest.raises(Killed):
-        runner.invoke(cli.app, ["ask", "Who leads the team that owns Relay?", *common])
+        runner.invoke(cli.app, ["ask", "--style", "short", "Who leads the team that owns Relay?", *common])
 
     finishing = ScriptedChatModel(script=[{"sources": [2, 1], "answer": "Ines Okafor", "next_query": ""},
                                           {"answer": "Ines Okafor", "sources": [2, 1]}])
     monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: finishing)
-    result = runner.invoke(cli.app, ["ask", "--resume", *common, "--json"])
+    result = runner.invoke(cli.app, ["ask", "--style", "short", "--resume", *common, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["answer"] == "Ines Okafor [1][2]" and data["exit_reason"] == "answered"
     assert len(finishing.calls) == 2  # the first round was not redone
-    again = runner.invoke(cli.app, ["ask", "--resume", *common])
+    again = runner.invoke(cli.app, ["ask", "--style", "short", "--resume", *common])
     assert again.exit_code == 1 and "no unfinished run" in again.stderr
 
 
@@ -175,7 +175,7 @@ def test_killing_the_ask_process_mid_run_then_resuming_finishes_it(docs, tmp_pat
     args, env = command([], "index", str(docs), "--index", str(tmp_path / "idx"))
     subprocess.run(args, env=env, check=True, capture_output=True, timeout=120)
     common = ["--index", str(tmp_path / "idx"), "--k", "1", "--thread", "T", "--threads-db", str(tmp_path / "t.sqlite")]
-    args, env = command([first_round, "HANG"], "ask", "Who leads the team that owns Relay?", *common)
+    args, env = command([first_round, "HANG"], "ask", "--style", "short", "Who leads the team that owns Relay?", *common)
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while (not calls.exists() or len(calls.read_text().splitlines()) < 2) and time.monotonic() < deadline:
@@ -188,7 +188,7 @@ def test_killing_the_ask_process_mid_run_then_resuming_finishes_it(docs, tmp_pat
 
     calls.unlink()
     finish = [{"sources": [2, 1], "answer": "Ines Okafor", "next_query": ""}, {"answer": "Ines Okafor", "sources": [2, 1]}]
-    args, env = command(finish, "ask", "--resume", *common, "--json")
+    args, env = command(finish, "ask", "--style", "short", "--resume", *common, "--json")
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -207,7 +207,7 @@ def test_chat_keeps_the_thread_and_rewrites_follow_ups(docs, tmp_path, monkeypat
         {"sources": [1], "answer": "Ines Okafor", "next_query": ""},
     ])
     monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: model)
-    args = ["chat", "--index", str(tmp_path / "idx"), "--k", "1", "--thread", "c1", "--threads-db", str(tmp_path / "t.sqlite")]
+    args = ["chat", "--style", "short", "--index", str(tmp_path / "idx"), "--k", "1", "--thread", "c1", "--threads-db", str(tmp_path / "t.sqlite")]
     result = runner.invoke(cli.app, args, input="Which team owns Relay?\nand who leads it?\nexit\n")
     assert result.exit_code == 0, result.output
     assert "the Harbor team [1]" in result.stdout and "Ines Okafor [1]" in result.stdout

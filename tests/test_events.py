@@ -26,7 +26,7 @@ def _agent(model):
     from langchain_core.tools import StructuredTool
 
     tool = StructuredTool.from_function(_search, name="search_knowledge_base")
-    return Agent(model, tools=[tool], k=1)
+    return Agent(model, tools=[tool], k=1, style="short")
 
 
 QUESTION = "Who leads the team that owns the Relay service?"
@@ -107,7 +107,7 @@ def test_a_retried_answer_call_resets_the_streamed_text():
 
 
 def _agent_without_planner(model, tool):
-    agent = Agent(model, tools=[tool], k=1)
+    agent = Agent(model, tools=[tool], k=1, style="short")
     from agentic_rag.graphs import build_agentic_graph, RAGConfig
 
     agent.graph = build_agentic_graph(model, [tool], RAGConfig(k=1))  # the knowledge-base default: no planner call

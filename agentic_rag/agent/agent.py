@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -17,8 +17,8 @@ from agentic_rag.agent.settings import load_settings
 from agentic_rag.answer import Answer
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.events import FinalAnswer
-from agentic_rag.graphs import Budget, GraphName, RAGConfig, build_graph, looks_single_hop
-from agentic_rag.graphs.config import CitationCheck, SingleHopCheck
+from agentic_rag.graphs import Budget, GraphName, RAGConfig, build_graph, default_research_budget, looks_single_hop
+from agentic_rag.graphs.config import AnswerStyle, CitationCheck, SingleHopCheck
 from agentic_rag.graphs.registry import check_graph_name
 from agentic_rag.tools.adapters import as_tool, query_tools
 from agentic_rag.tools.retrieval import retrieval_tools
@@ -31,9 +31,10 @@ class Agent:
 
     ``model`` is any LangChain chat model, a ``provider:model`` string, or ``"local"`` /
     ``"local:<name>"`` for the offline llama.cpp default. ``config`` is the graph's
-    :class:`~agentic_rag.graphs.RAGConfig`; ``k``, ``citation_check``, ``adaptive`` and
+    :class:`~agentic_rag.graphs.RAGConfig`; ``k``, ``style``, ``citation_check``, ``adaptive`` and
     ``single_hop`` are shortcuts for its fields (``single_hop`` is the check, of the question's
-    text, that lets the first cited answer stand).
+    text, that lets the first cited answer stand). Answers are ``detailed`` unless the config or
+    ``style`` says otherwise; :meth:`research` writes a cited report.
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class Agent:
         verbose: bool | None = None,
         on_download: Any = None,
         checkpointer: Any = None,
+        style: AnswerStyle | None = None,
         citation_check: CitationCheck | None = None,
         adaptive: bool | None = None,
         single_hop: SingleHopCheck | None = looks_single_hop,
@@ -58,7 +60,9 @@ class Agent:
         config = config or RAGConfig()
         if k is None and "k" not in config.model_fields_set:
             k = settings.k  # the environment's default, below what the caller set
-        shortcuts = {"k": k, "citation_check": citation_check, "adaptive": adaptive}
+        if style is None and "style" not in config.model_fields_set:
+            style = "detailed"  # what a reader wants; benchmarks ask for "short"
+        shortcuts = {"k": k, "style": style, "citation_check": citation_check, "adaptive": adaptive}
         config = config.override({name: value for name, value in shortcuts.items() if value is not None})
         if single_hop is not looks_single_hop:
             config = config.override({"single_hop": single_hop})
@@ -81,8 +85,10 @@ class Agent:
         self.config = config
         self.budget = budget or Budget()
         self.checkpointer = checkpointer
+        self.tools = all_tools
         self.graph = build_graph(graph_name, self.model, all_tools, config, checkpointer=checkpointer)
         self._conversation = Conversation(self.model, self.graph, checkpointer) if checkpointer is not None else None
+        self._research: tuple[Any, Conversation | None] | None = None
 
     def graph_input(self, question: str, budget: Budget | None = None) -> dict[str, Any]:
         """The graph's input for ``question``: the stripped question and the budget (this agent's by default)."""
@@ -92,24 +98,39 @@ class Agent:
 
     def ask(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
-        history: list[Turn] | None = None,
+        history: list[Turn] | None = None, settings: Mapping[str, Any] | None = None,
     ) -> Answer:
         """Run the graph to the end and return the answer.
 
         With ``thread_id`` (needs a checkpointer) the question is a turn of that chat thread: see
         :meth:`chat`. With ``history`` (earlier turns the caller keeps) a follow-up is first
-        rewritten to stand alone, and nothing is recorded.
+        rewritten to stand alone, and nothing is recorded. ``settings`` overrides fields of the
+        agent's :class:`RAGConfig` for this run only (``{"style": "short"}``, ``{"instructions": ...}``).
         """
         if thread_id is not None:
-            return self.chat(question, thread_id=thread_id, budget=budget)
-        return _final(self._one_off(question, budget, history, events=False))
+            return self.chat(question, thread_id=thread_id, budget=budget, settings=settings)
+        return _final(self._one_off(question, budget, history, events=False, settings=settings))
 
-    def _one_off(self, question: str, budget: Budget | None, history: list[Turn] | None, events: bool) -> Iterator[Any]:
+    def run_settings(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``settings`` checked as overrides of this agent's config (unknown names and bad values are errors)."""
+        if not settings:
+            return {}
+        unknown = sorted(set(settings) - set(RAGConfig.model_fields))
+        if unknown:
+            raise ConfigurationError(f"unknown graph setting(s): {', '.join(unknown)}")
+        self.config.override(settings)  # validates
+        return dict(settings)
+
+    def _one_off(
+        self, question: str, budget: Budget | None, history: list[Turn] | None, events: bool,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Iterator[Any]:
         """A question outside any thread; a follow-up of ``history`` is rewritten first."""
+        overrides = self.run_settings(settings)
         graph_input = self.graph_input(question, budget)
         message = graph_input["question"]
         graph_input["question"], cost = rewrite_follow_up(self.model, message, history or [])
-        config = self._one_off_config()
+        config = self._one_off_config(overrides)
         if events:
             stream: Iterator[Any] = stream_events(self.graph, graph_input, config, **self._durability)
         else:
@@ -119,11 +140,12 @@ class Agent:
                 event = FinalAnswer(answer=with_rewrite(event.answer, message, cost))
             yield event
 
-    def _one_off_config(self) -> dict[str, Any] | None:
-        """A checkpointed graph needs a thread id even for a one-off question: a fresh one."""
-        if self.checkpointer is None:
-            return None
-        return {"configurable": {"thread_id": f"one-off/{uuid.uuid4().hex}"}}
+    def _one_off_config(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """The run's overrides; a checkpointed graph needs a thread id even for a one-off question: a fresh one."""
+        configurable = dict(overrides or {})
+        if self.checkpointer is not None:
+            configurable["thread_id"] = f"one-off/{uuid.uuid4().hex}"
+        return {"configurable": configurable} if configurable else None
 
     @property
     def _durability(self) -> dict[str, Any]:
@@ -136,17 +158,23 @@ class Agent:
             raise ConfigurationError("chat threads and resume need a checkpointer: Agent(..., checkpointer=...)")
         return self._conversation
 
-    def chat(self, message: str, *, thread_id: str, budget: Budget | None = None) -> Answer:
+    def chat(
+        self, message: str, *, thread_id: str, budget: Budget | None = None, settings: Mapping[str, Any] | None = None,
+    ) -> Answer:
         """Answer ``message`` as the next turn of ``thread_id``.
 
         A follow-up ("and who leads it?") is first rewritten into a standalone question from the
         thread's history (one model call); ``Answer.question`` holds the rewritten question. The
         run is checkpointed step by step, so :meth:`resume` can finish it if the process dies.
         """
-        return _final(self.conversation.run_turn(message, thread_id, self.graph_input(message, budget), events=False))
+        return _final(self.conversation.run_turn(message, thread_id, self.graph_input(message, budget), events=False,
+                                                 settings=self.run_settings(settings)))
 
     def resume(self, thread_id: str) -> Answer:
-        """Finish the thread's interrupted run from its last finished step."""
+        """Finish the thread's interrupted run (a question's or a research run's) from its last finished step."""
+        pending = self.conversation.pending(thread_id) or {}
+        if pending.get("graph") == "research" and self.graph_name != "research":
+            return self.resume_research(thread_id)
         return self.conversation.resume(thread_id)
 
     def history(self, thread_id: str) -> list[dict[str, str]]:
@@ -155,13 +183,66 @@ class Agent:
 
     def stream(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
-        history: list[Turn] | None = None,
+        history: list[Turn] | None = None, settings: Mapping[str, Any] | None = None,
     ) -> Iterator[Any]:
         """Yield typed events (:mod:`agentic_rag.events`) as the run goes; the last is a ``FinalAnswer``."""
         if thread_id is not None:
-            yield from self.conversation.run_turn(question, thread_id, self.graph_input(question, budget))
+            yield from self.conversation.run_turn(question, thread_id, self.graph_input(question, budget),
+                                                  settings=self.run_settings(settings))
         else:
-            yield from self._one_off(question, budget, history, events=True)
+            yield from self._one_off(question, budget, history, events=True, settings=settings)
+
+    # -- research --------------------------------------------------------------------------------
+
+    def research(
+        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """Research ``question`` and return a cited report (``Answer.style == "report"``).
+
+        The question is split into sub-questions, each researched by the agentic loop in parallel
+        within a share of ``budget`` (default: :func:`~agentic_rag.graphs.default_research_budget`),
+        and the findings become a report: a summary, a section a sub-question, references, every
+        claim checked. With ``thread_id`` (needs a checkpointer) the report is a turn of that
+        thread and a killed run resumes with :meth:`resume_research`.
+        """
+        return _final(self.stream_research(question, budget=budget, thread_id=thread_id, events=False, settings=settings))
+
+    def stream_research(
+        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None, events: bool = True,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Iterator[Any]:
+        """Yield the research run's events (plan, each sub-question's steps and answer); a ``FinalAnswer`` last."""
+        graph, conversation = self._research_graph()
+        overrides = self.run_settings(settings)
+        graph_input = self.graph_input(question, budget or default_research_budget(self.config))
+        if thread_id is not None:
+            if conversation is None:
+                raise ConfigurationError("research threads need a checkpointer: Agent(..., checkpointer=...)")
+            yield from conversation.run_turn(question, thread_id, graph_input, events=events, settings=overrides)
+            return
+        config = self._one_off_config(overrides)
+        if events:
+            yield from stream_events(graph, graph_input, config, **self._durability)
+        else:
+            yield FinalAnswer(answer=graph.invoke(graph_input, config, **self._durability)["answer"])
+
+    def resume_research(self, thread_id: str) -> Answer:
+        """Finish the thread's interrupted research run; finished sub-questions are not run again."""
+        _, conversation = self._research_graph()
+        if conversation is None:
+            raise ConfigurationError("resuming research needs a checkpointer: Agent(..., checkpointer=...)")
+        return conversation.resume(thread_id)
+
+    def _research_graph(self) -> tuple[Any, Conversation | None]:
+        """The research graph over this agent's model, tools and settings, built on first use."""
+        if self.graph_name == "research":
+            return self.graph, self._conversation
+        if self._research is None:
+            graph = build_graph("research", self.model, self.tools, self.config, checkpointer=self.checkpointer)
+            conversation = Conversation(self.model, graph, self.checkpointer) if self.checkpointer is not None else None
+            self._research = (graph, conversation)
+        return self._research
 
     async def astream(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None

@@ -139,17 +139,18 @@ class Conversation:
 
     def run_turn(
         self, message: str, thread_id: str, graph_input: dict[str, Any], *, events: bool = True,
-        replace_unfinished: bool = False, forget_on_error: bool = False,
+        replace_unfinished: bool = False, forget_on_error: bool = False, settings: dict[str, Any] | None = None,
     ) -> Iterator[Any]:
         """Answer ``message`` as the thread's next turn; yield its events, the recorded answer last.
 
         With ``events=False`` only the final :class:`FinalAnswer` is yielded. An unfinished turn is
         an error unless ``replace_unfinished`` (then it is forgotten); with ``forget_on_error`` a
-        turn whose run fails is forgotten rather than left to :meth:`resume`.
+        turn whose run fails is forgotten rather than left to :meth:`resume`. ``settings`` are the
+        run's overrides of the graph's config (kept with the turn, so a resumed run has them too).
         """
         if replace_unfinished and self.pending(thread_id):
             self.abandon_turn(thread_id)
-        graph_input, config = self._start_turn(message, thread_id, graph_input)
+        graph_input, config = self._start_turn(message, thread_id, graph_input, settings or {})
         try:
             yield from self._run(graph_input, config, thread_id, events)
         except BaseException:
@@ -162,7 +163,7 @@ class Conversation:
         pending = self.pending(thread_id)
         if not pending:
             raise ConfigurationError(f"thread {thread_id!r} has no unfinished run to resume")
-        config = self._run_config(thread_id, pending["turn"])
+        config = self._run_config(thread_id, pending["turn"], pending.get("settings"))
         snapshot = self.graph.get_state(config)
         if snapshot.next:
             graph_input: Any = None
@@ -186,7 +187,9 @@ class Conversation:
         if final is not None:
             yield FinalAnswer(answer=self._finish_turn(thread_id, final.answer))
 
-    def _start_turn(self, message: str, thread_id: str, graph_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _start_turn(
+        self, message: str, thread_id: str, graph_input: dict[str, Any], settings: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Record the turn as under way; return the graph input (the standalone question) and its run config."""
         config = self._config(thread_id)
         if self.pending(thread_id):
@@ -196,13 +199,14 @@ class Conversation:
         budget = graph_input.get("budget")
         pending = {
             "message": message, "question": question, "turn": len(turns), "rewrite_usage": cost.model_dump(),
+            "graph": getattr(self.graph, "name", None), "settings": settings,
             "input": {"budget": budget.model_dump()} if budget is not None else {},
         }
         self.store.update_state(config, {"pending": pending})
-        return {**graph_input, "question": question}, self._run_config(thread_id, pending["turn"])
+        return {**graph_input, "question": question}, self._run_config(thread_id, pending["turn"], settings)
 
-    def _run_config(self, thread_id: str, turn: int) -> dict[str, Any]:
-        return {"configurable": {"thread_id": f"{thread_id}/turn-{turn}"}}
+    def _run_config(self, thread_id: str, turn: int, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"configurable": {**(settings or {}), "thread_id": f"{thread_id}/turn-{turn}"}}
 
     def _finish_turn(self, thread_id: str, answer: Answer) -> Answer:
         """Record the answered turn and clear the one under way; the answer gains the rewrite's step and cost.

@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -112,14 +113,30 @@ class ResearchNodes:
             for i, q in enumerate(subs, start=1)
         ]
 
-    def research_subquestion(self, task: SubquestionTask, runtime: Runtime[Any]) -> dict[str, Any]:
-        """Run the agentic loop on one sub-question; its events go out tagged with the sub-question's number."""
+    def research_subquestion(self, task: SubquestionTask, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+        """Run the agentic loop on one sub-question; its events go out tagged with the sub-question's number.
+
+        The loop runs as its own graph, not as a child of this run: it keeps no checkpoints (this
+        node's result is the unit a resumed run keeps) and gets the run's settings and callbacks only.
+        """
         writer = getattr(runtime, "stream_writer", None) or (lambda _: None)
         index, question = task["index"], task["question"]
         writer({"event": "subquestion_started", "subquestion": index, "question": question})
         translator, evidence, answer = EventTranslator(), {}, None
+        context = self.rag._settings(runtime, config).override({"style": "detailed"})
+        outer = var_child_runnable_config.get()
+
+        def emit(payload: dict[str, Any]) -> None:  # the writer needs this run's config back
+            token = var_child_runnable_config.set(outer)
+            try:
+                writer(payload)
+            finally:
+                var_child_runnable_config.reset(token)
+
+        parent = var_child_runnable_config.set(None)  # not a subgraph of this run's checkpoints
         try:
             for mode, chunk in self.loop.stream({"question": question, "budget": task["budget"]},
+                                                {"callbacks": config.get("callbacks")}, context=context,
                                                 stream_mode=["updates", "custom"]):
                 if mode == "updates":
                     for update in (chunk or {}).values():
@@ -130,11 +147,13 @@ class ResearchNodes:
                     if isinstance(event, FinalAnswer):
                         answer = event.answer
                     else:
-                        writer({"event": "sub_event", "subquestion": index, "payload": event.model_dump(mode="json")})
+                        emit({"event": "sub_event", "subquestion": index, "payload": event.model_dump(mode="json")})
         except Exception as exc:  # noqa: BLE001 - one failing sub-question must not end the research
             logger.warning("sub-question %d failed: %s", index, exc)
             answer = Answer(question=question, text=f"The research of this sub-question failed ({type(exc).__name__}: {exc}).",
                             exit_reason=ExitReason.ERROR)
+        finally:
+            var_child_runnable_config.reset(parent)
         if answer is None:
             answer = Answer(question=question, text=prompts.NO_ANSWER, exit_reason=ExitReason.ERROR)
         cited = {c.evidence_id: evidence[c.evidence_id] for c in answer.citations if c.evidence_id in evidence}

@@ -178,13 +178,19 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         thread = thread_id(who, conversation) if conversation else None
         if thread is None:
             check_history(history)
-        run = admit(research.run(model, question, history=history, thread=thread, streaming=body.stream), thread)
+        settings = body.run_settings()
+        try:
+            job = research.run(model, question, history=history, thread=thread, streaming=body.stream, settings=settings)
+        except ConfigurationError as exc:
+            raise APIError(400, str(exc), code="invalid_request") from None
+        run = admit(job, thread)
         headers = {"X-Conversation-Id": conversation} if conversation else {}
         if not body.stream:
             answer = await _final_answer(run, request)
             return JSONResponse(oai.completion(answer, model=model, conversation_id=conversation), headers=headers)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return events(_openai_stream(run, model, conversation, include_usage), run, headers)
+        keep_markers = research.style(model, settings) != "short"
+        return events(_openai_stream(run, model, conversation, include_usage, keep_markers), run, headers)
 
     @app.post("/v1/research")
     async def research_stream(
@@ -257,14 +263,14 @@ async def _final_answer(run: Run[Any], request: Request) -> Any:
 
 
 async def _openai_stream(items: Run[Any], model: str, conversation: str | None,
-                         include_usage: bool) -> AsyncIterator[str]:
+                         include_usage: bool, keep_markers: bool = False) -> AsyncIterator[str]:
     """The run as ``chat.completion.chunk`` events: role, content deltas, the final chunk, ``[DONE]``."""
     id_, created = oai.completion_id(), int(time.time())
     yield sse(oai.chunk(id_, model, created, {"role": "assistant", "content": ""}))
-    content = oai.ContentStream()
+    content = oai.ContentStream(keep_markers=keep_markers)
     try:
         async for item in items:
-            if isinstance(item, AnswerToken):
+            if isinstance(item, AnswerToken) and item.subquestion is None:
                 delta = content.token(item.text, item.reset)
                 if delta:
                     yield sse(oai.chunk(id_, model, created, {"content": delta}))

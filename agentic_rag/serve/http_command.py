@@ -90,7 +90,7 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
     require("uvicorn", "serve")
     from ..agent.agent import Agent
     from ..agent.bootstrap import open_knowledge_base
-    from ..graphs import Budget
+    from ..graphs import Budget, default_research_budget
     from ..graphs.config import config_from_options
     from .app import create_app
     from .settings import ServeSettings, keys_from_environment
@@ -104,9 +104,12 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
         on_download=lambda message: err.print(f"[yellow]{escape(message)}[/yellow]"),
     ).model
 
+    # a research run plans sub-questions and runs the loop on each: its budget is the sum of theirs
+    research_budget = default_research_budget(config).model_copy(update={"max_seconds": max_seconds})
+
     def make_agent(graph: str, checkpointer: Any) -> Agent:
-        return Agent(chat_model, knowledge_base=kb, graph=graph, config=config, budget=budget,  # type: ignore[arg-type]
-                     checkpointer=checkpointer)
+        return Agent(chat_model, knowledge_base=kb, graph=graph, config=config,  # type: ignore[arg-type]
+                     budget=research_budget if graph == "research" else budget, checkpointer=checkpointer)
 
     serve_settings = ServeSettings(
         api_keys=tuple(api_key or ()) or keys_from_environment(),

@@ -11,11 +11,11 @@ import logging
 import os
 import sys
 from io import TextIOWrapper
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..answer import Answer, Citation, ExitReason, Usage
+from ..answer import Answer, Citation, Claim, ExitReason, Usage
 from ..errors import AgenticRAGError, require
 
 if TYPE_CHECKING:
@@ -35,11 +35,13 @@ INSTRUCTIONS = (
 
 
 class ResearchResult(BaseModel):
-    """What ``research`` returns: the answer with its ``[n]`` markers and a citation for each."""
+    """What ``research`` returns: the answer with its ``[n]`` markers, a citation for each, its checked claims."""
 
     question: str
     answer: str
+    style: str = "detailed"
     citations: list[Citation] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
     exit_reason: ExitReason
     notice: str | None = None
     usage: Usage = Field(default_factory=Usage)
@@ -47,7 +49,8 @@ class ResearchResult(BaseModel):
     @classmethod
     def from_answer(cls, answer: Answer) -> "ResearchResult":
         return cls(
-            question=answer.question, answer=answer.text, citations=answer.citations,
+            question=answer.question, answer=answer.text, style=answer.style, citations=answer.citations,
+            claims=answer.claims,
             exit_reason=answer.exit_reason, notice=answer.notice, usage=answer.usage,
         )
 
@@ -73,6 +76,11 @@ class SearchResult(BaseModel):
 def render_answer(answer: Answer) -> str:
     """The answer as plain text for the client's model: text, sources, why the run stopped."""
     lines = [answer.text]
+    unsupported = [c.text for c in answer.claims if c.markers and not c.supported]
+    if unsupported:
+        lines += ["", "Not supported by the passages they cite:", *(f"- {text}" for text in unsupported)]
+    if answer.style == "report":  # the references are part of the report
+        return "\n".join([*lines, "", f"exit reason: {answer.exit_reason.value}"])
     if answer.notice:
         lines += ["", answer.notice]
     if answer.citations:
@@ -86,6 +94,18 @@ def render_answer(answer: Answer) -> str:
 
 def _step_line(event: Any) -> str | None:
     """A short log line for one step of a run, sent to the client while ``research`` works."""
+    from .. import events as ev
+
+    prefix = f"[{event.subquestion}] " if getattr(event, "subquestion", None) else ""
+    if isinstance(event, ev.ResearchPlanned):
+        return "plan: " + "; ".join(event.subquestions)
+    if isinstance(event, ev.SubquestionAnswered):
+        return f"[{event.subquestion}] " + ("answered" if event.found else "not found in the sources")
+    line = _loop_step_line(event)
+    return prefix + line if line else None
+
+
+def _loop_step_line(event: Any) -> str | None:
     from .. import events as ev
 
     if isinstance(event, ev.PlanMade):
@@ -134,6 +154,9 @@ def build_server(
     async def research(
         question: Annotated[str, Field(description="The question, in plain words.")],
         ctx: Context,
+        style: Annotated[Literal["short", "detailed", "report"], Field(
+            description="detailed: a direct answer, then its support (default); short: a few words; "
+            "report: split into sub-questions, each researched, written up as a cited report (slower).")] = "detailed",
     ) -> Annotated[CallToolResult, ResearchResult]:
         """Research a question in the knowledge base: search, judge the evidence, search again for what is
         missing, then answer with numbered citations ([n]) of the passages the answer comes from. Each
@@ -141,7 +164,11 @@ def build_server(
 
         def run() -> Answer:
             answer = None
-            for event in agent.stream(question):
+            if style == "report":
+                stream = agent.stream_research(question)
+            else:
+                stream = agent.stream(question, settings={"style": style})
+            for event in stream:
                 line = _step_line(event)
                 if line is not None:
                     try:

@@ -1,8 +1,11 @@
 """The OpenAI chat-completions protocol: requests in, completions and stream chunks out.
 
-Beyond OpenAI's fields, an answer carries its ``citations`` (on the message, or on the last
+Beyond OpenAI's fields, an answer carries its ``citations`` and ``claims`` (each sentence of the
+answer with its markers and whether the cited passages support it; on the message, or on the last
 chunk's delta when streaming) and, at the top level, ``question`` (the standalone question that was
-researched), ``exit_reason``, ``notice`` and ``conversation_id``.
+researched), ``exit_reason``, ``notice`` and ``conversation_id``. A request may set ``style``
+(``detailed``, the default, or ``short``); its system messages are the reader's instructions for
+the answer's form and language.
 """
 
 from __future__ import annotations
@@ -57,12 +60,29 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     conversation_id: str | None = Field(default=None, description="Keep the history server-side under this id.")
+    style: Literal["short", "detailed"] | None = Field(default=None, description="The answer's form (default: detailed).")
+
+    def run_settings(self) -> dict[str, Any]:
+        """The run's overrides of the graph's config: the style asked for, the system messages as instructions."""
+        settings: dict[str, Any] = {"style": self.style} if self.style else {}
+        instructions = "\n".join(m.text().strip() for m in self.messages if m.role in ("system", "developer")).strip()
+        if instructions:
+            if len(instructions) > MAX_INSTRUCTIONS:
+                raise APIError(422, f"the system messages are longer than {MAX_INSTRUCTIONS} characters",
+                               code="instructions_too_long", param="messages")
+            settings["instructions"] = instructions
+        return settings
+
+
+MAX_INSTRUCTIONS = 4000
+"""Most characters of a request's system messages (the reader's instructions)."""
 
 
 def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     """The last user message as the question, and the earlier user/assistant exchanges as turns.
 
-    System and tool messages are left out: the agent has its own instructions and tools.
+    System and tool messages are left out: system messages become the reader's instructions
+    (:meth:`ChatCompletionRequest.run_settings`), and the agent has its own tools.
     """
     last = messages[-1]
     if last.role != "user":
@@ -94,6 +114,10 @@ def _citations(answer: Answer) -> list[dict[str, Any]]:
     return [c.model_dump(mode="json") for c in answer.citations]
 
 
+def _claims(answer: Answer) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in answer.claims]
+
+
 def _extras(answer: Answer, conversation_id: str | None) -> dict[str, Any]:
     return {"question": answer.question, "exit_reason": answer.exit_reason.value, "notice": answer.notice,
             "conversation_id": conversation_id}
@@ -101,7 +125,7 @@ def _extras(answer: Answer, conversation_id: str | None) -> dict[str, Any]:
 
 def completion(answer: Answer, *, model: str, conversation_id: str | None) -> dict[str, Any]:
     """A ``chat.completion`` object for a finished answer."""
-    message = {"role": "assistant", "content": answer.text, "citations": _citations(answer)}
+    message = {"role": "assistant", "content": answer.text, "citations": _citations(answer), "claims": _claims(answer)}
     return {
         "id": completion_id(),
         "object": "chat.completion",
@@ -125,8 +149,9 @@ def chunk(id_: str, model: str, created: int, delta: dict[str, Any], finish_reas
 
 
 def final_chunk(id_: str, model: str, created: int, answer: Answer, conversation_id: str | None) -> dict[str, Any]:
-    """The last chunk: ``finish_reason`` "stop", the citations on its delta, the run's extras on top."""
-    return chunk(id_, model, created, {"citations": _citations(answer)}, "stop") | _extras(answer, conversation_id)
+    """The last chunk: ``finish_reason`` "stop", the citations and claims on its delta, the run's extras on top."""
+    delta = {"citations": _citations(answer), "claims": _claims(answer)}
+    return chunk(id_, model, created, delta, "stop") | _extras(answer, conversation_id)
 
 
 def usage_chunk(id_: str, model: str, created: int, answer: Answer) -> dict[str, Any]:
@@ -144,12 +169,16 @@ class ContentStream:
     follows. A stream cannot take back what it sent: if the model started its answer over, or the
     final text does not continue what was streamed, the final text follows whole, as a new paragraph
     (unless only inline markers differ: then the rest and the markers follow).
+
+    With ``keep_markers`` (detailed answers, whose markers stay where the model wrote them) the
+    tokens go out with their markers; only a marker still being written is held back.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_markers: bool = False) -> None:
         self.sent = ""
         self._written = ""
         self._diverged = False
+        self._keep_markers = keep_markers
 
     def token(self, text: str, reset: bool = False) -> str:
         """The delta to send for an answer token (maybe empty)."""
@@ -159,7 +188,8 @@ class ContentStream:
         if self._diverged:
             return ""
         self._written += text
-        shown = _PARTIAL_MARKER.sub("", _MARKERS.sub("", self._written)).strip()
+        written = self._written if self._keep_markers else _MARKERS.sub("", self._written)
+        shown = _PARTIAL_MARKER.sub("", written).strip()
         if not shown.startswith(self.sent):
             return ""
         delta, self.sent = shown[len(self.sent):], shown
@@ -170,7 +200,7 @@ class ContentStream:
         bare = _MARKERS.sub("", text).rstrip()
         if text.startswith(self.sent):
             rest = text[len(self.sent):]
-        elif self.sent and not self._diverged and bare.startswith(self.sent):
+        elif self.sent and not self._diverged and not self._keep_markers and bare.startswith(self.sent):
             markers = "".join(dict.fromkeys(_MARKERS.findall(text)))
             rest = f"{bare[len(self.sent):]} {markers}".rstrip()
         else:

@@ -95,6 +95,12 @@ def _line(prompt: str, prefix: str) -> str:
     return ""
 
 
-def agent_factory(model: ReadingModel, kb: KnowledgeBase, k: int = 3) -> Callable[[str, Any], Agent]:
-    """``(graph, checkpointer) -> Agent`` over one shared model and knowledge base."""
-    return lambda graph, checkpointer: Agent(model, knowledge_base=kb, graph=graph, k=k, checkpointer=checkpointer)  # type: ignore[arg-type]
+def agent_factory(
+    model: ReadingModel, kb: KnowledgeBase, k: int = 3, style: str = "short"
+) -> Callable[[str, Any], Agent]:
+    """``(graph, checkpointer) -> Agent`` over one shared model and knowledge base.
+
+    The reading model answers the judge in a few words, so the agents answer ``short`` unless told.
+    """
+    return lambda graph, checkpointer: Agent(model, knowledge_base=kb, graph=graph, k=k,  # type: ignore[arg-type]
+                                             checkpointer=checkpointer, style=style)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ JUDGE = {"sources": [1], "answer": "Ines Okafor", "next_query": "Ines Okafor rol
 
 def agent(script, **settings):
     tool = StructuredTool.from_function(_search, name="search_knowledge_base")
-    return Agent(ScriptedChatModel(script=script), tools=[tool], k=1, **settings)
+    return Agent(ScriptedChatModel(script=script), tools=[tool], k=1, style="short", **settings)
 
 
 def test_a_single_hop_check_of_your_own_lets_the_first_answer_stand():

@@ -29,7 +29,7 @@ def counting_tool():
 
 def agent(script, checkpointer, tool=None):
     tool = tool or counting_tool()[0]
-    return Agent(ScriptedChatModel(script=script), tools=[tool], k=1, checkpointer=checkpointer)
+    return Agent(ScriptedChatModel(script=script), tools=[tool], k=1, checkpointer=checkpointer, style="short")
 
 
 def plan(query):
@@ -48,7 +48,7 @@ def test_a_follow_up_is_rewritten_with_the_thread_history():
         # the passage holds the whole question ("led" meets "leads"): the judge's answer is final
         plan("Harbor team led by"), {"answer": "Ines Okafor", "sources": [1], "next_query": ""},
     ])
-    second = Agent(model, tools=[counting_tool()[0]], k=1, checkpointer=saver)
+    second = Agent(model, tools=[counting_tool()[0]], k=1, checkpointer=saver, style="short")
     follow_up = second.chat("and who leads it?", thread_id="t1")
     rewrite_prompt = model.prompts()[0]
     assert "Which team owns the Relay service?" in rewrite_prompt and "the Harbor team [1]" in rewrite_prompt
@@ -68,7 +68,7 @@ def test_threads_do_not_see_each_other():
     a.chat("Who owns Relay?", thread_id="alice")
     model = ScriptedChatModel(script=[plan("Atlas team"), {"answer": "Tomas Reyes", "sources": [1], "next_query": ""},
                                       {"answer": "Tomas Reyes", "sources": [1]}])
-    b = Agent(model, tools=[counting_tool()[0]], k=1, checkpointer=saver)
+    b = Agent(model, tools=[counting_tool()[0]], k=1, checkpointer=saver, style="short")
     answer = b.chat("Who leads the Atlas team?", thread_id="bob")
     # no history in bob's thread, so no rewrite call: the first call is the plan
     assert answer.question == "Who leads the Atlas team?" and "Conversation so far" not in model.prompts()[0]
@@ -88,7 +88,7 @@ def test_a_run_killed_half_way_resumes_without_redoing_finished_steps(tmp_path):
     # a new process: a new agent over the same checkpoint file
     model = ScriptedChatModel(script=[{"answer": "Ines Okafor", "sources": [2], "next_query": ""},
                                       {"answer": "Ines Okafor", "sources": [2]}])
-    resumed = Agent(model, tools=[tool], k=1, checkpointer=sqlite_checkpointer(path))
+    resumed = Agent(model, tools=[tool], k=1, checkpointer=sqlite_checkpointer(path), style="short")
     answer = resumed.resume("research")
     assert answer.text == "Ines Okafor [1]" and answer.exit_reason is ExitReason.ANSWERED
     assert calls == ["Relay service owner", "Harbor team led by"]  # no search was run again
@@ -132,7 +132,7 @@ def test_an_unfinished_thread_must_be_resumed_before_the_next_turn():
 
 
 def test_threads_need_a_checkpointer_and_a_thread_id():
-    plain = Agent(ScriptedChatModel(script=[]), tools=[counting_tool()[0]])
+    plain = Agent(ScriptedChatModel(script=[]), tools=[counting_tool()[0]], style="short")
     with pytest.raises(ConfigurationError, match="checkpointer"):
         plain.chat("Who owns Relay?", thread_id="t")
     with pytest.raises(ConfigurationError, match="thread id is empty"):

@@ -45,7 +45,7 @@ def test_the_agent_uses_the_knowledge_base_then_the_cost_tool(tmp_path):
             lambda messages: {"answer": "19,870 EUR", "sources": [_number_of("2026-10", messages[-1].content)]},
         ]
     )
-    agent = Agent(model, knowledge_base=kb, tools=[costs])
+    agent = Agent(model, knowledge_base=kb, tools=[costs], style="short")
     answer = agent.ask(example.QUESTION)
     assert "service_costs: Monthly running costs" in model.prompts()[0]
     follow_ups = [s.detail for s in answer.steps if s.kind == "search"][1:]

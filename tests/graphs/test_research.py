@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 
+from agentic_rag.agent.conversation import sqlite_checkpointer
 from agentic_rag.answer import ExitReason
 from agentic_rag.event_stream import stream_events
 from agentic_rag.events import FinalAnswer, ResearchPlanned, SubquestionAnswered, SubquestionStarted, Verdict
@@ -111,27 +115,39 @@ def test_the_stream_shows_the_plan_each_subquestion_and_its_steps(search_tool):
     json.dumps([e.model_dump(mode="json") for e in events])  # every event goes to a browser as JSON
 
 
-def test_a_run_killed_after_one_subquestion_resumes_without_redoing_it(search_tool):
-    class Killed(BaseException):
-        """Stands for the process dying during a model call."""
+_KILLED_RUN = """
+import os, sys, time
+from langchain_core.tools import StructuredTool
+from agentic_rag.agent.conversation import sqlite_checkpointer
+from agentic_rag.graphs import Budget, RAGConfig, build_research_graph
+from agentic_rag.testing import ScriptedChatModel
+from tests.graphs.conftest import _search
+from tests.graphs.test_research import QUESTION, _asked, reply
 
-    calls = {"n": 0}
+def dies_on_atlas(messages):
+    if _asked(messages) == "Who leads the Atlas team?":
+        time.sleep(1.0)  # meanwhile the other sub-question finishes and its result is saved
+        os._exit(9)  # the process dies in the middle of the second sub-question
+    return reply(messages)
 
-    def dies_on_atlas(messages):
-        calls["n"] += 1
-        if "Atlas" in _asked(messages) and calls.get("dead") is None:
-            calls["dead"] = True
-            raise Killed()
-        return reply(messages)
+graph = build_research_graph(ScriptedChatModel(script=[dies_on_atlas] * 20),
+                             [StructuredTool.from_function(_search, name="search_knowledge_base")],
+                             RAGConfig(k=2), checkpointer=sqlite_checkpointer(sys.argv[1]))
+graph.invoke({"question": QUESTION, "budget": Budget(max_llm_calls=10)},
+             {"configurable": {"thread_id": "r1"}}, durability="sync")
+"""
 
-    checkpointer = InMemorySaver()
-    model = ScriptedChatModel(script=[dies_on_atlas] * 20)
-    graph = build_research_graph(model, [search_tool], RAGConfig(k=2), checkpointer=checkpointer)
-    config = {"configurable": {"thread_id": "r1"}, "max_concurrency": 1}
-    with pytest.raises(Killed):
-        graph.invoke({"question": QUESTION, "budget": Budget(max_llm_calls=10)}, config, durability="sync")
-    harbor_calls = sum(1 for p in model.prompts() if "Who leads the Harbor team?" in p.rsplit("Question: ", 1)[-1])
-    answer = graph.invoke(None, config, durability="sync")["answer"]
-    harbor_after = sum(1 for p in model.prompts() if "Who leads the Harbor team?" in p.rsplit("Question: ", 1)[-1])
-    assert harbor_calls == 2 and harbor_after == harbor_calls  # the finished sub-question was not run again
+
+def test_a_killed_run_resumes_without_redoing_a_finished_subquestion(search_tool, tmp_path):
+    db = tmp_path / "threads.sqlite"
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_RUN, str(db)], cwd=root, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    model = scripted()
+    graph = build_research_graph(model, [search_tool], RAGConfig(k=2), checkpointer=sqlite_checkpointer(db))
+    answer = graph.invoke(None, {"configurable": {"thread_id": "r1"}}, durability="sync")["answer"]
+    asked = [p.rsplit("Question: ", 1)[-1].split("\n", 1)[0] for p in model.prompts()]
+    assert "Who leads the Harbor team?" not in asked  # the finished sub-question was not run again
+    assert "Who leads the Atlas team?" in asked
     assert "Tomas Reyes" in answer.text and "Ines Okafor" in answer.text

@@ -47,9 +47,9 @@ def sse_events(response: httpx.Response) -> list[tuple[str | None, str]]:
     return events
 
 
-def test_the_models_are_the_two_graphs(client):
+def test_the_models_are_the_graphs(client):
     models = {m.id: m.model_extra["graph"] for m in client.models.list()}
-    assert models == {"agentic-rag": "agentic", "agentic-rag-traditional": "traditional"}
+    assert models == {"agentic-rag": "agentic", "agentic-rag-traditional": "traditional", "agentic-rag-research": "research"}
     assert client.models.retrieve("agentic-rag-traditional").id == "agentic-rag-traditional"
 
 
@@ -149,7 +149,7 @@ def test_a_key_is_required_and_checked(server, client):
     with pytest.raises(openai.AuthenticationError):
         wrong.models.list()
     second = openai.OpenAI(base_url=f"{server}/v1", api_key="key-beta", max_retries=0)
-    assert len(second.models.list().data) == 2
+    assert len(second.models.list().data) == 3
 
 
 def test_unknown_models_and_routes_are_404(server, client):

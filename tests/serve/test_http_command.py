@@ -41,7 +41,7 @@ def test_serve_builds_the_app_with_its_options(index, monkeypatch):
     assert served["app"].state.settings.api_keys == ("k1", "k2")
     assert served["app"].state.slots.max_concurrent == 2
     with TestClient(served["app"], base_url="http://127.0.0.1:8123") as client:
-        body = {"model": "agentic-rag", "messages": [{"role": "user", "content": "Who owns orbit02?"}]}
+        body = {"model": "agentic-rag", "messages": [{"role": "user", "content": "Who owns orbit02?"}], "style": "short"}
         assert client.post("/v1/chat/completions", json=body).status_code == 401
         reply = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer k2"})
         assert reply.json()["choices"][0]["message"]["content"] == "Falcon02 [1]"

@@ -71,7 +71,7 @@ def test_a_client_session_lists_and_calls_research_and_search(index_dir):
             async with ClientSession(read, write, logging_callback=on_log) as session:
                 await session.initialize()
                 tools = {t.name: t for t in (await session.list_tools()).tools}
-                research = await session.call_tool("research", {"question": "Who leads the Harbor team?"})
+                research = await session.call_tool("research", {"question": "Who leads the Harbor team?", "style": "short"})
                 search = await session.call_tool("search", {"query": "shipment notifications", "k": 2})
         return tools, research, search, logs
 
@@ -121,7 +121,7 @@ def test_a_failing_call_is_a_tool_error_and_the_server_goes_on(index_dir):
                     await session.call_tool("research", {"question": "   "}),
                     await session.call_tool("search", {"query": "billing", "k": 0}),
                     await session.call_tool("search", {"query": " "}),
-                    await session.call_tool("research", {"question": "Who leads the team that owns billing?"}),
+                    await session.call_tool("research", {"question": "Who leads the team that owns billing?", "style": "short"}),
                 ]
         return results
 
@@ -192,7 +192,7 @@ def test_the_agent_calls_an_mcp_tool_and_cites_its_passages(remote):
             {"answer": "Ines Okafor", "sources": [1]},
         ]
     )
-    agent = Agent(model, tools=remote)
+    agent = Agent(model, tools=remote, style="short")
     answer = agent.ask("Who leads the Harbor team?")
 
     assert answer.text == "Ines Okafor [1]"
@@ -222,7 +222,7 @@ def test_ask_with_mcp_server_gives_the_agent_that_servers_tools(index_dir, monke
     closers: list = []  # the command keeps the session until exit; this test closes it itself
     monkeypatch.setattr("agentic_rag.tools.mcp.atexit.register", closers.append)
     server = shlex.join([sys.executable, str(SERVER), "--index", str(index_dir)])
-    args = ["ask", "Who leads the Harbor team?", "--index", str(index_dir), "--mcp-server", server, "--json"]
+    args = ["ask", "--style", "short", "Who leads the Harbor team?", "--index", str(index_dir), "--mcp-server", server, "--json"]
     try:
         result = CliRunner().invoke(cli.app, args)
     finally:

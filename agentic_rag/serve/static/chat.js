@@ -147,18 +147,34 @@ class TurnView {
 
   show(event, data) {
     const quote = (q) => "\u201c" + q + "\u201d";
+    // in a research run the loop's steps carry the number of their sub-question
+    const tag = data.subquestion && event !== "subquestion_started" && event !== "subquestion_answered"
+      ? "[" + data.subquestion + "] " : "";
+    if (tag && event === "token") return; // a sub-answer shows in the report, not token by token
+    const step = (kind, text, className) => this.step(kind, tag + text, className);
     switch (event) {
+      case "research_plan":
+        this.step("plan", data.subquestions.length + " sub-questions: " +
+          data.subquestions.map((q, i) => (i + 1) + ". " + q).join("  "));
+        break;
+      case "subquestion_started":
+        this.step("start", "[" + data.subquestion + "] " + data.question, "running");
+        break;
+      case "subquestion_answered":
+        this.step("done", "[" + data.subquestion + "] " + (data.found ? "answered" : "not found in the sources"),
+          data.found ? "" : "failed");
+        break;
       case "plan":
-        if (data.error) this.step("plan", "failed (" + data.error + "); searching the question", "failed");
-        else this.step("plan", data.searches.length ? data.searches.map((s) => quote(s.query)).join(", ") : "no search needed");
+        if (data.error) step("plan", "failed (" + data.error + "); searching the question", "failed");
+        else step("plan", data.searches.length ? data.searches.map((s) => quote(s.query)).join(", ") : "no search needed");
         break;
       case "tool_started":
         this.searches.set(data.tool + "\u0000" + data.query,
-          this.step("search", data.tool + " " + quote(data.query) + " \u2026", "running"));
+          step("search", data.tool + " " + quote(data.query) + " \u2026", "running"));
         break;
       case "tool_finished": {
         const key = data.tool + "\u0000" + data.query;
-        const item = this.searches.get(key) || this.step("search", "");
+        const item = this.searches.get(key) || step("search", "");
         const outcome = data.error ? "failed: " + data.error : data.found.length + " passages";
         item.lastChild.textContent = data.tool + " " + quote(data.query) + " \u2192 " + outcome;
         item.classList.remove("running");
@@ -167,12 +183,12 @@ class TurnView {
         break;
       }
       case "verdict":
-        if (data.skipped) this.step("judge", "skipped (" + data.skipped + ")");
-        else this.step("judge", data.relevant.length + " relevant; " +
+        if (data.skipped) step("judge", "skipped (" + data.skipped + ")");
+        else step("judge", data.relevant.length + " relevant; " +
           (data.sufficient ? "enough" : "not enough" + (data.next_query ? "; next: " + quote(data.next_query) : "")));
         break;
       case "refine":
-        this.step("refine", data.stopped ? "stop (" + data.stopped.replace(/_/g, " ") + ")"
+        step("refine", data.stopped ? "stop (" + data.stopped.replace(/_/g, " ") + ")"
           : data.searches.map((s) => quote(s.query)).join(", "));
         break;
       case "token":
@@ -193,14 +209,19 @@ class TurnView {
     this.text.classList.remove("writing");
     this.text.replaceChildren();
     const byMarker = new Map(answer.citations.map((c) => [c.marker, c]));
-    // The text with each [n] marker as a button that shows the passage it cites.
-    for (const part of answer.text.split(/(\[\d+\])/)) {
-      const marker = /^\[(\d+)\]$/.exec(part);
-      const citation = marker && byMarker.get(Number(marker[1]));
-      if (citation) this.text.appendChild(this.markerButton(citation));
-      else if (part) this.text.appendChild(document.createTextNode(part));
+    // Markdown for detailed answers and reports; every [n] marker a button that shows the passage it cites.
+    const marker = (n) => (byMarker.has(n) ? this.markerButton(byMarker.get(n)) : null);
+    if (answer.style === "short") this.text.append(...inlineNodes(answer.text, marker));
+    else this.text.append(...markdownNodes(answer.text, marker));
+    const unsupported = (answer.claims || []).filter((c) => c.markers.length && !c.supported);
+    if (unsupported.length) {
+      const warning = document.createElement("p");
+      warning.className = "notice unsupported-claims";
+      warning.textContent = unsupported.length + " of " + answer.claims.length +
+        " claims are not supported by the passages they cite: " + unsupported.map((c) => c.text).join(" / ");
+      this.meta.before(warning);
     }
-    for (const citation of answer.citations) {
+    for (const citation of answer.style === "report" ? [] : answer.citations) { // a report lists its own
       const item = document.createElement("li");
       item.appendChild(this.markerButton(citation));
       item.appendChild(document.createTextNode(" " + citation.source));
@@ -262,4 +283,79 @@ class TurnView {
     this.steps.querySelectorAll(".running").forEach((item) => item.classList.remove("running"));
     if (!this.answered && !this.steps.querySelector(".failed")) this.error("the stream ended without an answer");
   }
+}
+
+// A small Markdown subset (headings, paragraphs, lists, tables, **bold**, *italic*, `code`) built as DOM
+// nodes. Text only ever enters through text nodes, so nothing in an answer can become markup or script.
+function markdownNodes(text, marker) {
+  const nodes = [];
+  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  let paragraph = [];
+  let list = null;
+  const flush = () => {
+    if (paragraph.length) nodes.push(element("p", inlineNodes(paragraph.join(" "), marker)));
+    paragraph = [];
+    list = null;
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+    const item = /^\s*([-*+]|\d+[.)])\s+(.*)$/.exec(line);
+    if (!line.trim()) {
+      flush();
+    } else if (heading) {
+      flush();
+      nodes.push(element("h" + Math.min(heading[1].length + 2, 6), inlineNodes(heading[2], marker)));
+    } else if (line.trim().startsWith("|") && i + 1 < lines.length && /^\s*\|?\s*:?-{2,}/.test(lines[i + 1])) {
+      flush();
+      const rows = [line];
+      i += 1; // the separator row
+      while (i + 1 < lines.length && lines[i + 1].trim().startsWith("|")) rows.push(lines[++i]);
+      nodes.push(table(rows, marker));
+    } else if (item) {
+      if (paragraph.length) flush();
+      const ordered = /\d/.test(item[1]);
+      if (!list || list.ordered !== ordered) {
+        list = { ordered, node: element(ordered ? "ol" : "ul", []) };
+        nodes.push(list.node);
+      }
+      list.node.appendChild(element("li", inlineNodes(item[2], marker)));
+    } else if (list && /^\s+\S/.test(line)) {
+      list.node.lastChild.append(" ", ...inlineNodes(line.trim(), marker)); // an item's continued line
+    } else {
+      list = null;
+      paragraph.push(line.trim());
+    }
+  }
+  flush();
+  return nodes;
+}
+
+function table(rows, marker) {
+  const cells = (row) => row.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
+  const head = element("thead", [element("tr", cells(rows[0]).map((c) => element("th", inlineNodes(c, marker))))]);
+  const body = element("tbody", rows.slice(1).map(
+    (row) => element("tr", cells(row).map((c) => element("td", inlineNodes(c, marker))))));
+  return element("table", [head, body]);
+}
+
+function inlineNodes(text, marker) {
+  const nodes = [];
+  for (const part of text.split(/(\*\*[^*]+\*\*|\*[^*\s][^*]*\*|`[^`]+`|\[\d+\])/)) {
+    if (!part) continue;
+    const cited = /^\[(\d+)\]$/.exec(part);
+    const button = cited && marker(Number(cited[1]));
+    if (button) nodes.push(button);
+    else if (/^\*\*.+\*\*$/.test(part)) nodes.push(element("strong", [part.slice(2, -2)]));
+    else if (/^\*.+\*$/.test(part)) nodes.push(element("em", [part.slice(1, -1)]));
+    else if (/^`.+`$/.test(part)) nodes.push(element("code", [part.slice(1, -1)]));
+    else nodes.push(document.createTextNode(part));
+  }
+  return nodes;
+}
+
+function element(tag, children) {
+  const node = document.createElement(tag);
+  node.append(...children); // strings become text nodes
+  return node;
 }
