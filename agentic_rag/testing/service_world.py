@@ -88,6 +88,35 @@ class ReadingModel(ScriptedChatModel):
         return re.sub(r"\bit\b", services[-1], message.removeprefix("And ").removeprefix("and "))
 
 
+class WritingModel(ReadingModel):
+    """A reading model that also writes what the detailed style and research runs ask for.
+
+    A detailed answer is Markdown with the passage number inline: a first sentence naming the
+    owner in bold, then a small table, then ``extra`` (tests put hostile text there). A research
+    question "Compare orbitAA and orbitBB" is split into one sub-question per service; the summary
+    repeats the findings' first lines.
+    """
+
+    extra: str = ""
+
+    def _next(self, messages: list[BaseMessage]) -> Any:
+        self._calls.append(list(messages))  # so tests can read the prompts
+        prompt = str(messages[-1].content)
+        if prompt.startswith("Findings:"):
+            return " ".join(prompt.split("\n")[1:3])
+        if "sub-questions" in prompt:
+            question = _line(prompt, "Question: ")
+            return {"subquestions": [f"Who owns {name}?" for name in _SERVICE.findall(question)]}
+        if "Start with one sentence" not in prompt:
+            return super()._next(messages)
+        short = super()._next(messages)
+        if not short.get("answer"):
+            return "The passages do not say."
+        n, service = short["sources"][0], _SERVICE.search(_line(prompt, "Question: ")).group()
+        table = f"| Service | Team |\n|---|---|\n| {service} | {short['answer']} [{n}] |"
+        return f"The {service} service is owned by the **{short['answer']}** team [{n}].\n\n{table}\n\n{self.extra}".strip()
+
+
 def _line(prompt: str, prefix: str) -> str:
     for line in prompt.splitlines():
         if line.startswith(prefix):
@@ -96,7 +125,7 @@ def _line(prompt: str, prefix: str) -> str:
 
 
 def agent_factory(
-    model: ReadingModel, kb: KnowledgeBase, k: int = 3, style: str = "short"
+    model: ReadingModel | WritingModel, kb: KnowledgeBase, k: int = 3, style: str = "short"
 ) -> Callable[[str, Any], Agent]:
     """``(graph, checkpointer) -> Agent`` over one shared model and knowledge base.
 

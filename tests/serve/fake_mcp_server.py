@@ -24,7 +24,21 @@ _LEAD = re.compile(r"led by ([A-Z][a-z]+ [A-Z][a-z]+)")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def read(messages) -> dict:
+def read(messages):
+    """A research plan, a summary, a detailed answer, or :func:`read_passages`' reply to the other calls."""
+    prompt = str(messages[-1].content)
+    if "sub-questions" in prompt:
+        question = prompt.split("Question: ", 1)[1].split("\n", 1)[0].rstrip("?")
+        return {"subquestions": [part.strip().capitalize() + "?" for part in question.split(" and ")]}
+    if prompt.startswith("Findings:"):
+        return prompt.split("\n")[1]
+    reply = read_passages(messages)
+    if "Start with one sentence" in prompt:
+        return f"{reply['answer']} leads it [{reply['sources'][0]}]." if reply["answer"] else "The passages do not say."
+    return reply
+
+
+def read_passages(messages) -> dict:
     """One reply that fits every structured call (plan, judge, answer, support check).
 
     The answer is the person a passage says leads something, from the passage that shares the most

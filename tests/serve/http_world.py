@@ -12,6 +12,7 @@ from typing import Any
 from agentic_rag.testing.service_world import (
     SERVICES,
     ReadingModel,
+    WritingModel,
     agent_factory,
     documents,
     knowledge_base,
@@ -19,7 +20,7 @@ from agentic_rag.testing.service_world import (
     owner,
 )
 
-__all__ = ["SERVICES", "ReadingModel", "agent_factory", "documents", "knowledge_base", "lead", "owner", "running"]
+__all__ = ["SERVICES", "ReadingModel", "WritingModel", "agent_factory", "documents", "knowledge_base", "lead", "owner", "running"]
 
 
 @contextmanager

@@ -12,7 +12,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from agentic_rag.serve.app import create_app  # noqa: E402
 from agentic_rag.serve.settings import ServeSettings  # noqa: E402
-from tests.serve.http_world import ReadingModel, agent_factory, knowledge_base, running  # noqa: E402
+from tests.serve.http_world import ReadingModel, WritingModel, agent_factory, knowledge_base, running  # noqa: E402
 
 CHROMIUM = os.environ.get("AGENTIC_RAG_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # The flags a root user on a machine with no outside network needs.
@@ -122,3 +122,46 @@ def test_a_broken_stream_shows_an_error(browser_page):
         assert "broke off" in alert.inner_text()
         assert page.locator(".turn .answer .text.writing").count() == 0
         assert page.is_enabled("#send")
+
+
+HOSTILE = ('<img src=x onerror="window.__xss = 1"> <script>window.__xss = 2</script> '
+           '[click](javascript:window.__xss=3) **<b onmouseover="window.__xss=4">bold</b>**')
+
+
+def test_a_detailed_answer_is_rendered_as_markdown_and_nothing_in_it_runs(browser_page):
+    page = browser_page
+    model = WritingModel(extra=f"1. First step\n2. {HOSTILE}")
+    app = create_app(agent_factory(model, knowledge_base(), style="detailed"), ServeSettings())
+    with running(app) as url:
+        page.goto(url)
+        ask(page, "Who owns orbit07?")
+        text = page.locator(".turn .answer .text")
+        text.locator(".marker").first.wait_for(timeout=15_000)
+        assert text.locator("strong").first.inner_text() == "Falcon07"
+        assert text.locator("table td").all_inner_texts() == ["orbit07", "Falcon07 [1]"]
+        assert text.locator("ol li").count() == 2
+        # the hostile text is shown as text: no element, no handler, no script ran
+        assert text.locator("img, script, b, a").count() == 0
+        assert '<img src=x onerror="window.__xss = 1">' in text.inner_text()
+        text.locator("ol li").nth(1).hover()
+        assert page.evaluate("window.__xss") is None
+        text.locator("table .marker").click()
+        assert "services/orbit07.md" in page.locator(".turn .citation .source").inner_text()
+
+
+def test_a_research_report_shows_its_plan_its_sub_questions_and_its_sections(browser_page):
+    page = browser_page
+    app = create_app(agent_factory(WritingModel(), knowledge_base(), style="detailed"), ServeSettings())
+    with running(app) as url:
+        page.goto(url)
+        page.select_option("#model", "agentic-rag-research")
+        ask(page, "Compare orbit02 and orbit04")
+        turn = page.locator(".turn")
+        turn.locator(".answer .text h3").first.wait_for(timeout=30_000)
+        steps = turn.locator(".steps li").all_inner_texts()
+        assert any(s.startswith("plan") and "2 sub-questions" in s for s in steps), steps
+        assert sum(1 for s in steps if s.startswith("done")) == 2, steps
+        assert any(s.startswith("search") and s[len("search"):].strip().startswith("[1]") for s in steps), steps
+        headings = turn.locator(".answer .text h3").all_inner_texts()
+        assert headings == ["Who owns orbit02?", "Who owns orbit04?", "References"]
+        assert turn.locator(".answer .text h2").inner_text() == "Compare orbit02 and orbit04"

@@ -103,6 +103,34 @@ def test_a_client_session_lists_and_calls_research_and_search(index_dir):
     assert "sends shipment notifications" in passages[0]["text"]
 
 
+def test_research_answers_in_detail_by_default_and_writes_a_report_when_asked(index_dir):
+    async def scenario():
+        logs: list = []
+
+        async def on_log(params):
+            logs.append(params.data)
+
+        async with stdio_client(StdioServerParameters(**_connection(index_dir))) as (read, write):
+            async with ClientSession(read, write, logging_callback=on_log) as session:
+                await session.initialize()
+                detailed = await session.call_tool("research", {"question": "Who leads the Harbor team?"})
+                report = await session.call_tool(
+                    "research", {"question": "who leads the Harbor team and who leads the Atlas team", "style": "report"})
+        return detailed, report, logs
+
+    detailed, report, logs = anyio.run(scenario)
+    assert not detailed.isError and not report.isError, _text(report)
+    assert detailed.structuredContent["answer"] == "Ines Okafor leads it [1]."
+    assert detailed.structuredContent["style"] == "detailed"
+    assert [c["supported"] for c in detailed.structuredContent["claims"]] == [True]
+    data = report.structuredContent
+    assert data["style"] == "report" and data["answer"].startswith("# who leads the Harbor team and who leads the Atlas team")
+    assert "## Who leads the harbor team?" in data["answer"] and "## Who leads the atlas team?" in data["answer"]
+    assert {c["source"] for c in data["citations"]} == {"teams/harbor.md", "teams/atlas.md"}
+    assert "plan: Who leads the harbor team?; Who leads the atlas team?" in logs
+    assert any(line.startswith("[2] search ") for line in logs), logs
+
+
 def test_a_failing_call_is_a_tool_error_and_the_server_goes_on(index_dir):
     connection = _connection(index_dir, "--graph", "traditional")
     connection["env"]["FAKE_MCP_NOISY"] = "1"  # stray writes to stdout must not reach the protocol

@@ -169,14 +169,14 @@ class TurnView {
         else step("plan", data.searches.length ? data.searches.map((s) => quote(s.query)).join(", ") : "no search needed");
         break;
       case "tool_started":
-        this.searches.set(data.tool + "\u0000" + data.query,
+        this.searches.set(tag + data.tool + "\u0000" + data.query,
           step("search", data.tool + " " + quote(data.query) + " \u2026", "running"));
         break;
       case "tool_finished": {
-        const key = data.tool + "\u0000" + data.query;
+        const key = tag + data.tool + "\u0000" + data.query;
         const item = this.searches.get(key) || step("search", "");
         const outcome = data.error ? "failed: " + data.error : data.found.length + " passages";
-        item.lastChild.textContent = data.tool + " " + quote(data.query) + " \u2192 " + outcome;
+        item.lastChild.textContent = tag + data.tool + " " + quote(data.query) + " \u2192 " + outcome;
         item.classList.remove("running");
         if (data.error) item.classList.add("failed");
         this.searches.delete(key);
@@ -305,7 +305,7 @@ function markdownNodes(text, marker) {
       flush();
     } else if (heading) {
       flush();
-      nodes.push(element("h" + Math.min(heading[1].length + 2, 6), inlineNodes(heading[2], marker)));
+      nodes.push(element("h" + Math.min(heading[1].length + 1, 6), inlineNodes(heading[2], marker)));
     } else if (line.trim().startsWith("|") && i + 1 < lines.length && /^\s*\|?\s*:?-{2,}/.test(lines[i + 1])) {
       flush();
       const rows = [line];
