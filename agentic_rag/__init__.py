@@ -1,8 +1,8 @@
 """agentic-rag: an agent that plans searches, judges evidence, refines queries and answers with checked citations."""
 
-from .agent.agent import Agent
-from .answer import Answer, Citation, ExitReason, Step, Usage
-from .errors import (
+from agentic_rag.agent.agent import Agent
+from agentic_rag.answer import Answer, Citation, ExitReason, Step, Usage
+from agentic_rag.errors import (
     AgenticRAGError,
     ConfigurationError,
     EmbeddingMismatchError,
@@ -13,12 +13,12 @@ from .errors import (
     ModelNotFoundError,
     RetrievalError,
 )
-from .evidence import Evidence
-from .graphs import Budget, build_agentic_graph, build_traditional_graph
-from .tools.embeddings import default_embeddings
-from .tools.knowledge_base import KnowledgeBase
-from .tools.retrieval import retrieval_tools
-from .tools.retriever import Retriever
+from agentic_rag.evidence import Evidence
+from agentic_rag.graphs import Budget, build_agentic_graph, build_traditional_graph
+from agentic_rag.tools.embeddings import default_embeddings
+from agentic_rag.tools.knowledge_base import KnowledgeBase
+from agentic_rag.tools.retrieval import retrieval_tools
+from agentic_rag.tools.retriever import Retriever
 
 __all__ = [
     "Agent",

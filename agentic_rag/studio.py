@@ -19,10 +19,10 @@ DEFAULT_INDEX = Path(".agentic-rag/demo-index")
 
 @lru_cache(maxsize=1)
 def _model_and_tools() -> tuple[Any, list[Any]]:
-    from .agent.bootstrap import open_knowledge_base
-    from .agent.models import resolve_chat_model
-    from .agent.settings import Settings
-    from .tools.retrieval import retrieval_tools
+    from agentic_rag.agent.bootstrap import open_knowledge_base
+    from agentic_rag.agent.models import resolve_chat_model
+    from agentic_rag.agent.settings import Settings
+    from agentic_rag.tools.retrieval import retrieval_tools
 
     settings = Settings()
     kb = open_knowledge_base(settings.index or DEFAULT_INDEX, hint="run `make demo` or set AGENTIC_RAG_INDEX")
@@ -30,9 +30,9 @@ def _model_and_tools() -> tuple[Any, list[Any]]:
 
 
 def _graph(name: str) -> Any:
-    from .agent.settings import Settings
-    from .graphs import build_graph
-    from .graphs.config import config_from_options
+    from agentic_rag.agent.settings import Settings
+    from agentic_rag.graphs import build_graph
+    from agentic_rag.graphs.config import config_from_options
 
     return build_graph(name, *_model_and_tools(), config_from_options(k=Settings().k))
 

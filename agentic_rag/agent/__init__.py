@@ -1,7 +1,7 @@
 """Chat models for the agent: the local llama.cpp model, its model store, and spec resolution."""
 
-from .llamacpp import ChatLlamaCpp
-from .model_store import (
+from agentic_rag.agent.llamacpp import ChatLlamaCpp
+from agentic_rag.agent.model_store import (
     DEFAULT_MODEL,
     LocalModelSpec,
     ModelStatus,
@@ -12,7 +12,7 @@ from .model_store import (
     model_path,
     pull,
 )
-from .models import ModelDependencyError, resolve_chat_model
+from agentic_rag.agent.models import ModelDependencyError, resolve_chat_model
 
 __all__ = [
     "ChatLlamaCpp",

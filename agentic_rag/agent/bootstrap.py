@@ -6,13 +6,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigurationError
-from ..tools.store import MANIFEST_NAME
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.tools.store import MANIFEST_NAME
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-    from ..tools.knowledge_base import KnowledgeBase
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
 
 __all__ = ["open_knowledge_base"]
 
@@ -29,7 +29,7 @@ def open_knowledge_base(
     if not (index_dir / MANIFEST_NAME).exists():
         hint = hint or f"build one with: agentic-rag index PATH --index {index_dir}"
         raise ConfigurationError(f"no index at {index_dir}; {hint}")
-    from ..tools.embeddings import default_embeddings
-    from ..tools.knowledge_base import KnowledgeBase
+    from agentic_rag.tools.embeddings import default_embeddings
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
 
     return KnowledgeBase.load(index_dir, embeddings if embeddings is not None else default_embeddings())

@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agentic_rag.errors import MissingDependencyError, ModelError, ModelNotFoundError
 
-from . import model_store
+from agentic_rag.agent import model_store
 
 __all__ = ["ModelDependencyError", "resolve_chat_model"]
 
@@ -113,7 +113,7 @@ def _resolve_local(
         raise ModelDependencyError(
             "local models need xllamacpp; install it with: pip install 'agentic-rag[local]'"
         ) from exc
-    from .llamacpp import ChatLlamaCpp
+    from agentic_rag.agent.llamacpp import ChatLlamaCpp
 
     if name.lower().endswith(".gguf"):  # "local:/path/to/model.gguf"
         path = Path(name).expanduser()

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..errors import ConfigurationError
+from agentic_rag.errors import ConfigurationError
 
 __all__ = ["Settings", "load_settings"]
 

@@ -3,10 +3,10 @@
 ``agentic-rag eval`` (see :mod:`agentic_rag.eval.command`) runs it from the command line.
 """
 
-from .corpus import CorpusDocument, PooledCorpus, load_or_build_corpus, pool_paragraphs
-from .datasets import Dataset, DatasetError, DatasetFormat, Paragraph, QAExample, SkippedRecord, read_dataset
-from .metrics import bootstrap_ci, exact_match, f1_score, normalize_answer, question_metrics
-from .runner import EvalConfig, EvalError, EvalResult, run_eval, sample_examples
+from agentic_rag.eval.corpus import CorpusDocument, PooledCorpus, load_or_build_corpus, pool_paragraphs
+from agentic_rag.eval.datasets import Dataset, DatasetError, DatasetFormat, Paragraph, QAExample, SkippedRecord, read_dataset
+from agentic_rag.eval.metrics import bootstrap_ci, exact_match, f1_score, normalize_answer, question_metrics
+from agentic_rag.eval.runner import EvalConfig, EvalError, EvalResult, run_eval, sample_examples
 
 __all__ = [
     "CorpusDocument",

@@ -15,8 +15,8 @@ from agentic_rag.errors import AgenticRAGError, require
 from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
 from agentic_rag.graphs.config import SET_HELP, settings_from
 
-from .corpus import DEFAULT_CACHE_DIR, DEFAULT_CHUNK_SIZE
-from .datasets import DatasetFormat
+from agentic_rag.eval.corpus import DEFAULT_CACHE_DIR, DEFAULT_CHUNK_SIZE
+from agentic_rag.eval.datasets import DatasetFormat
 
 __all__ = ["eval_command"]
 
@@ -91,7 +91,7 @@ def eval_command(
         from agentic_rag.agent.settings import Settings
         from agentic_rag.graphs import Budget
 
-        from .runner import EvalConfig, run_eval
+        from agentic_rag.eval.runner import EvalConfig, run_eval
 
         require("matplotlib", "eval")  # fail before a long run, not after it
         config = EvalConfig(

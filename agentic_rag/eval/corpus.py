@@ -30,7 +30,7 @@ from agentic_rag.errors import KnowledgeBaseError
 from agentic_rag.tools.embeddings import embedding_model_id
 from agentic_rag.tools.knowledge_base import KnowledgeBase
 
-from .datasets import Dataset, Paragraph, QAExample
+from agentic_rag.eval.datasets import Dataset, Paragraph, QAExample
 
 __all__ = [
     "CORPUS_VERSION",

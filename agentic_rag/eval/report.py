@@ -23,7 +23,7 @@ from typing import Any
 
 from agentic_rag.errors import require
 
-from .metrics import bootstrap_ci
+from agentic_rag.eval.metrics import bootstrap_ci
 
 __all__ = [
     "F1_PLOT_FILE",

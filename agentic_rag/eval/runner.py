@@ -34,16 +34,16 @@ from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
 from agentic_rag.tools.retrieval import retrieval_tools
 
-from . import report
-from .corpus import (
+from agentic_rag.eval import report
+from agentic_rag.eval.corpus import (
     DEFAULT_CACHE_DIR,
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
     PooledCorpus,
     load_or_build_corpus,
 )
-from .datasets import Dataset, DatasetFormat, QAExample, read_dataset
-from .metrics import question_metrics
+from agentic_rag.eval.datasets import Dataset, DatasetFormat, QAExample, read_dataset
+from agentic_rag.eval.metrics import question_metrics
 
 __all__ = [
     "GRAPHS",

@@ -6,8 +6,8 @@ import time
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..answer import ExitReason, Usage
-from ..errors import ConfigurationError
+from agentic_rag.answer import ExitReason, Usage
+from agentic_rag.errors import ConfigurationError
 
 __all__ = ["Budget", "exhausted"]
 

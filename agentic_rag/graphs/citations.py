@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..answer import Citation
-from ..evidence import Evidence
-from . import prompts
+from agentic_rag.answer import Citation
+from agentic_rag.evidence import Evidence
+from agentic_rag.graphs import prompts
 
 __all__ = [
     "best_quote", "check_citations", "content_stems", "covers_question", "format_passages", "question_coverage", "supports",

@@ -10,8 +10,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
-from .._text import message_text
-from ..answer import Usage
+from agentic_rag._text import message_text
+from agentic_rag.answer import Usage
 
 __all__ = ["LLMResult", "invoke_text", "invoke_structured", "usage_of"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .state import RAGState
+from agentic_rag.graphs.state import RAGState
 
 __all__ = ["after_plan", "after_search", "after_judge", "after_refine"]
 

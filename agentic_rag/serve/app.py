@@ -30,21 +30,21 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .. import __version__
-from ..agent.agent import Agent
-from ..agent.conversation import Turn
-from ..errors import ConfigurationError
-from ..events import AnswerToken, FinalAnswer
-from ..graphs.registry import GRAPHS
-from . import openai_protocol as oai
-from .api_errors import APIError, install_error_handlers
-from .auth import BearerAuth, Caller
-from .body_limit import BodySizeLimit
-from .runs import GraphAgents, RunFactory
-from .run_slots import Run, RunSlots, ServerBusy
-from .settings import ServeSettings
-from .sse import DONE, sse, sse_response
-from .threads import TurnClaims, thread_id
+from agentic_rag import __version__
+from agentic_rag.agent.agent import Agent
+from agentic_rag.agent.conversation import Turn
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.events import AnswerToken, FinalAnswer
+from agentic_rag.graphs.registry import GRAPHS
+from agentic_rag.serve import openai_protocol as oai
+from agentic_rag.serve.api_errors import APIError, install_error_handlers
+from agentic_rag.serve.auth import BearerAuth, Caller
+from agentic_rag.serve.body_limit import BodySizeLimit
+from agentic_rag.serve.runs import GraphAgents, RunFactory
+from agentic_rag.serve.run_slots import Run, RunSlots, ServerBusy
+from agentic_rag.serve.settings import ServeSettings
+from agentic_rag.serve.sse import DONE, sse, sse_response
+from agentic_rag.serve.threads import TurnClaims, thread_id
 
 __all__ = ["create_app", "MODELS", "AgentFactory", "ResearchRequest"]
 
@@ -216,7 +216,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
 
 
 def _default_checkpointer(settings: ServeSettings) -> Any:
-    from ..agent.conversation import sqlite_checkpointer, state_serializer
+    from agentic_rag.agent.conversation import sqlite_checkpointer, state_serializer
 
     if settings.threads_db is not None:
         return sqlite_checkpointer(settings.threads_db)

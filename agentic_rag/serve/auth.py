@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from .api_errors import APIError
+from agentic_rag.serve.api_errors import APIError
 
 __all__ = ["Caller", "BearerAuth"]
 

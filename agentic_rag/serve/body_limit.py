@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from .api_errors import error_body
+from agentic_rag.serve.api_errors import error_body
 
 __all__ = ["BodySizeLimit"]
 

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import AgenticRAGError
+from agentic_rag.errors import AgenticRAGError
 
 __all__ = ["serve_command", "allowed_hosts"]
 
@@ -84,16 +84,16 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
            max_rounds: int, max_llm_calls: int, max_seconds: float | None, err: Console,
            hosts: tuple[str, ...]) -> Any:
     """The app, with the knowledge base and the chat model loaded once, before the first request."""
-    from ..errors import require
+    from agentic_rag.errors import require
 
     require("fastapi", "serve")  # fail before loading anything
     require("uvicorn", "serve")
-    from ..agent.agent import Agent
-    from ..agent.bootstrap import open_knowledge_base
-    from ..graphs import Budget, default_research_budget
-    from ..graphs.config import config_from_options
-    from .app import create_app
-    from .settings import ServeSettings, keys_from_environment
+    from agentic_rag.agent.agent import Agent
+    from agentic_rag.agent.bootstrap import open_knowledge_base
+    from agentic_rag.graphs import Budget, default_research_budget
+    from agentic_rag.graphs.config import config_from_options
+    from agentic_rag.serve.app import create_app
+    from agentic_rag.serve.settings import ServeSettings, keys_from_environment
 
     kb = open_knowledge_base(index_dir)
     budget = Budget(max_rounds=max_rounds, max_llm_calls=max_llm_calls, max_seconds=max_seconds)

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..answer import Answer, Citation, Claim, ExitReason, Usage
-from ..errors import AgenticRAGError, require
+from agentic_rag.answer import Answer, Citation, Claim, ExitReason, Usage
+from agentic_rag.errors import AgenticRAGError, require
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP
 
-    from ..agent.agent import Agent
-    from ..tools.knowledge_base import KnowledgeBase
+    from agentic_rag.agent.agent import Agent
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
 
 __all__ = ["ResearchResult", "Passage", "SearchResult", "build_server", "run_stdio", "render_answer"]
 
@@ -94,7 +94,7 @@ def render_answer(answer: Answer) -> str:
 
 def _step_line(event: Any) -> str | None:
     """A short log line for one step of a run, sent to the client while ``research`` works."""
-    from .. import events as ev
+    from agentic_rag import events as ev
 
     prefix = f"[{event.subquestion}] " if getattr(event, "subquestion", None) else ""
     if isinstance(event, ev.ResearchPlanned):
@@ -106,7 +106,7 @@ def _step_line(event: Any) -> str | None:
 
 
 def _loop_step_line(event: Any) -> str | None:
-    from .. import events as ev
+    from agentic_rag import events as ev
 
     if isinstance(event, ev.PlanMade):
         return "plan: " + (", ".join(repr(s.query) for s in event.searches) or "no search needed")

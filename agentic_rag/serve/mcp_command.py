@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import AgenticRAGError
+from agentic_rag.errors import AgenticRAGError
 
 __all__ = ["mcp_command"]
 
@@ -32,7 +32,7 @@ def mcp_command(
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    from .mcp import run_stdio
+    from agentic_rag.serve.mcp import run_stdio
 
     err.print(f"[dim]agentic-rag MCP server on stdio over {escape(str(index_dir))}[/dim]", highlight=False)
     try:
@@ -43,13 +43,13 @@ def mcp_command(
 
 def _build(index_dir: Path, model: str | None, graph: str | None, k: int | None, err: Console):
     """The server, with the knowledge base and the agent built once, before the first request."""
-    from ..agent.agent import Agent
-    from ..agent.bootstrap import open_knowledge_base
-    from ..errors import require
+    from agentic_rag.agent.agent import Agent
+    from agentic_rag.agent.bootstrap import open_knowledge_base
+    from agentic_rag.errors import require
 
     require("mcp", "mcp")  # fail before loading anything
-    from ..graphs.config import config_from_options
-    from .mcp import build_server
+    from agentic_rag.graphs.config import config_from_options
+    from agentic_rag.serve.mcp import build_server
 
     kb = open_knowledge_base(index_dir)
     agent = Agent(

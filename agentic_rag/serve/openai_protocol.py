@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._text import message_text
-from ..agent.conversation import Turn
-from ..answer import Answer
-from .api_errors import APIError
+from agentic_rag._text import message_text
+from agentic_rag.agent.conversation import Turn
+from agentic_rag.answer import Answer
+from agentic_rag.serve.api_errors import APIError
 
 __all__ = [
     "ChatCompletionRequest", "ChatMessage", "ContentStream", "chunk", "completion", "completion_id",

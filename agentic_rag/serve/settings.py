@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ..agent.settings import load_settings
+from agentic_rag.agent.settings import load_settings
 
 __all__ = ["ServeSettings", "keys_from_environment"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import threading
 
-from .api_errors import APIError
-from .auth import Caller
+from agentic_rag.serve.api_errors import APIError
+from agentic_rag.serve.auth import Caller
 
 __all__ = ["TurnClaims", "thread_id", "check_conversation_id"]
 

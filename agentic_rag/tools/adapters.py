@@ -10,8 +10,8 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_core.tools import BaseTool, StructuredTool
 
-from ..errors import ConfigurationError
-from ..evidence import Evidence
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.evidence import Evidence
 
 __all__ = ["to_evidence", "as_tool", "query_tools"]
 

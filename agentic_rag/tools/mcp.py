@@ -30,7 +30,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 
-from ..errors import ConfigurationError, require
+from agentic_rag.errors import ConfigurationError, require
 
 __all__ = ["MCPToolset", "mcp_tools", "mcp_output", "stdio_connections"]
 
