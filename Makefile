@@ -24,6 +24,7 @@ demo: $(VENV)/.installed
 	$(CLI) models pull
 	$(CLI) index examples/demo_corpus --index $(DEMO_INDEX)
 	$(CLI) ask "$$($(PY) examples/demo_question.py)" --index $(DEMO_INDEX)
+	$(CLI) research "$$($(PY) examples/demo_question.py research)" --index $(DEMO_INDEX) --out .agentic-rag/demo-report.md
 
 # Debian's Chromium for the chat page's browser test, installed only where it is missing and
 # apt-get can run as root; otherwise that one test is skipped and says why.
