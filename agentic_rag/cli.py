@@ -76,17 +76,25 @@ def index(
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of the index (created or updated).")],
     chunk_size: Annotated[int, typer.Option(help="Characters per chunk.")] = 800,
     chunk_overlap: Annotated[int, typer.Option(help="Characters shared by neighbouring chunks.")] = 100,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for another indexer on the same --index instead of stopping.")] = False,
 ) -> None:
     """Index documents into a knowledge base; re-running embeds only new or changed files."""
     from agentic_rag.errors import ConfigurationError
     from agentic_rag.tools.embeddings import default_embeddings
-    from agentic_rag.tools.knowledge_base import KnowledgeBase
-    from agentic_rag.tools.store import MANIFEST_NAME
+    from agentic_rag.tools.store import index_lock
 
     missing = [str(p) for p in paths if not p.exists()]
     if len(missing) == len(paths):
         raise ConfigurationError(f"nothing to index: {', '.join(missing)} not found")
     embeddings = default_embeddings()
+    with index_lock(index_dir, wait=wait):  # held from loading to saving: no other indexer's update is lost
+        _update_index(paths, index_dir, embeddings, chunk_size, chunk_overlap)
+
+
+def _update_index(paths: list[Path], index_dir: Path, embeddings: Any, chunk_size: int, chunk_overlap: int) -> None:
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
+    from agentic_rag.tools.store import MANIFEST_NAME
+
     if (index_dir / MANIFEST_NAME).exists():
         kb = KnowledgeBase.load(index_dir, embeddings)
         if (chunk_size, chunk_overlap) != (kb.chunk_size, kb.chunk_overlap):

@@ -11,7 +11,10 @@ Layout of a saved knowledge base (``N`` is the generation, a counter bumped by e
 A save writes the new generation's files under new names, fsyncs them, writes the manifest to a
 temporary file, fsyncs it and moves it over ``manifest.json`` with :func:`os.replace` as the last
 step; only then are other generations' files deleted. A crash at any point before the replace
-leaves the previous generation loadable. Concurrent writers to one directory are not supported.
+leaves the previous generation loadable. Writers are exclusive: :func:`index_lock` (an OS lock on
+``.lock`` in the directory) is held for a whole update, from loading the index to saving it, so two
+indexers on one directory never lose each other's work; a reader that finds the generation it read
+about already replaced reads the manifest again.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +50,8 @@ __all__ = [
     "is_store_dir",
     "check_embeddings",
     "load_snapshot",
+    "index_lock",
+    "LOCK_NAME",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,6 +60,68 @@ FORMAT = "agentic-rag/knowledge-base"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 _GENERATION_FILE = re.compile(r"^(index|chunks)-(\d+)\.(faiss|jsonl)$")
+LOCK_NAME = ".lock"
+_thread_locks: dict[Path, threading.RLock] = {}  # one a directory: exclusive between threads
+_depth: dict[Path, int] = {}  # how deep the holding thread is in; the OS lock is taken at depth 0
+_registry_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def index_lock(directory: str | os.PathLike[str], *, wait: bool = False, timeout: float | None = None) -> Iterator[None]:
+    """Hold the writer's lock of ``directory`` (created if missing) for the ``with`` block.
+
+    Another process or thread holding it is a :class:`KnowledgeBaseError` ("another indexer is
+    running"), or with ``wait`` a wait for it (up to ``timeout`` seconds). Re-entrant in the thread
+    that holds it, so a save inside an update holds the lock it already has. The lock between
+    processes is an OS lock (``fcntl.flock``) on ``.lock`` in the directory; where there is no
+    ``fcntl`` (Windows) only threads are kept apart.
+    """
+    directory = Path(directory).resolve()
+    with _registry_guard:
+        thread_lock = _thread_locks.setdefault(directory, threading.RLock())
+    if not thread_lock.acquire(blocking=wait, timeout=-1 if timeout is None or not wait else timeout):
+        raise _busy(directory, wait, timeout)
+    try:
+        depth = _depth.get(directory, 0)
+        handle = _os_lock(directory, wait, timeout) if depth == 0 else None
+        _depth[directory] = depth + 1
+        try:
+            yield
+        finally:
+            _depth[directory] = depth
+            if handle is not None:
+                handle.close()  # closing the file releases the OS lock
+    finally:
+        thread_lock.release()
+
+
+def _busy(directory: Path, wait: bool, timeout: float | None) -> KnowledgeBaseError:
+    if wait:
+        return KnowledgeBaseError(f"another indexer kept {directory} locked for {timeout:g} s")
+    return KnowledgeBaseError(f"another indexer is running on {directory}; wait for it, or pass --wait")
+
+
+def _os_lock(directory: Path, wait: bool, timeout: float | None) -> Any:
+    """The open lock file of ``directory``, locked exclusively (None where the OS has no ``flock``)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(directory / LOCK_NAME, "a+b")  # noqa: SIM115 - held until the lock is released
+    except OSError as exc:
+        raise KnowledgeBaseError(f"cannot lock the knowledge base at {directory}: {exc}") from exc
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if not wait or (deadline is not None and time.monotonic() > deadline):
+                handle.close()
+                raise _busy(directory, wait, timeout) from None
+            time.sleep(0.05)
 
 
 @dataclass
@@ -142,6 +211,11 @@ def _records_json(records: dict[str, SourceRecord], with_root: bool) -> dict[str
 def save_snapshot(directory: str | os.PathLike[str], snapshot: Snapshot) -> Path:
     """Write ``snapshot`` to ``directory`` as a new generation and switch the manifest to it."""
     directory = Path(directory)
+    with index_lock(directory, wait=True):
+        return _save_locked(directory, snapshot)
+
+
+def _save_locked(directory: Path, snapshot: Snapshot) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         generation = _next_generation(directory)
@@ -299,9 +373,23 @@ def _records(raw: dict[str, Any]) -> dict[str, SourceRecord]:
 
 
 def load_snapshot(directory: str | os.PathLike[str], manifest: dict[str, Any] | None = None) -> Snapshot:
-    """Read the current generation of the knowledge base in ``directory``."""
+    """Read the current generation of the knowledge base in ``directory``.
+
+    A writer may switch the manifest to a new generation (and delete the old one's files) while
+    this reads; a missing generation file whose manifest has since changed is read afresh, once.
+    """
     directory = Path(directory)
     manifest = manifest if manifest is not None else read_manifest(directory)
+    try:
+        return _load_generation(directory, manifest)
+    except KnowledgeBaseError:
+        latest = read_manifest(directory)
+        if latest.get("generation") == manifest.get("generation"):
+            raise
+        return _load_generation(directory, latest)
+
+
+def _load_generation(directory: Path, manifest: dict[str, Any]) -> Snapshot:
     index_path = _checked_file(directory, manifest, "index")
     chunks_path = _checked_file(directory, manifest, "chunks")
     try:
