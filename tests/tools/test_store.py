@@ -40,7 +40,7 @@ def _results(kb):
 def test_round_trip_gives_the_same_results(kb, tmp_path):
     target = tmp_path / "index"
     assert kb.save(target) == target
-    assert sorted(p.name for p in target.iterdir()) == ["chunks-000001.jsonl", "index-000001.faiss", "manifest.json"]
+    assert sorted(p.name for p in target.iterdir()) == [".lock", "chunks-000001.jsonl", "index-000001.faiss", "manifest.json"]
     loaded = KnowledgeBase.load(target, HashingEmbeddings())
     assert len(loaded) == len(kb) and loaded.sources == kb.sources
     assert loaded.files == kb.files
@@ -77,7 +77,7 @@ def test_second_save_replaces_the_previous_generation(kb, tmp_path):
     kb.save(target)
     kb.add_texts([("note/2", "Another note.", None)])
     kb.save(target)
-    assert sorted(p.name for p in target.iterdir()) == ["chunks-000002.jsonl", "index-000002.faiss", "manifest.json"]
+    assert sorted(p.name for p in target.iterdir()) == [".lock", "chunks-000002.jsonl", "index-000002.faiss", "manifest.json"]
     assert "note/2" in KnowledgeBase.load(target, HashingEmbeddings()).sources
 
 
@@ -111,7 +111,7 @@ def test_crash_leftovers_are_ignored_and_cleaned_up(kb, tmp_path, monkeypatch):
     (target / "index-000002.faiss").write_bytes(b"half-written")  # a crash that left a partial file behind
     assert len(KnowledgeBase.load(target, HashingEmbeddings())) == len(kb)
     kb.save(target)
-    assert sorted(p.name for p in target.iterdir()) == ["chunks-000003.jsonl", "index-000003.faiss", "manifest.json"]
+    assert sorted(p.name for p in target.iterdir()) == [".lock", "chunks-000003.jsonl", "index-000003.faiss", "manifest.json"]
 
 
 def test_embedding_mismatch_is_refused(kb, tmp_path):
