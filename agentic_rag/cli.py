@@ -77,6 +77,7 @@ def index(
     chunk_size: Annotated[int, typer.Option(help="Characters per chunk.")] = 800,
     chunk_overlap: Annotated[int, typer.Option(help="Characters shared by neighbouring chunks.")] = 100,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for another indexer on the same --index instead of stopping.")] = False,
+    follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Also read symbolic links that point outside the folders given.")] = False,
 ) -> None:
     """Index documents into a knowledge base; re-running embeds only new or changed files."""
     from agentic_rag.errors import ConfigurationError
@@ -88,10 +89,12 @@ def index(
         raise ConfigurationError(f"nothing to index: {', '.join(missing)} not found")
     embeddings = default_embeddings()
     with index_lock(index_dir, wait=wait):  # held from loading to saving: no other indexer's update is lost
-        _update_index(paths, index_dir, embeddings, chunk_size, chunk_overlap)
+        _update_index(paths, index_dir, embeddings, chunk_size, chunk_overlap, follow_symlinks)
 
 
-def _update_index(paths: list[Path], index_dir: Path, embeddings: Any, chunk_size: int, chunk_overlap: int) -> None:
+def _update_index(
+    paths: list[Path], index_dir: Path, embeddings: Any, chunk_size: int, chunk_overlap: int, follow_symlinks: bool
+) -> None:
     from agentic_rag.tools.knowledge_base import KnowledgeBase
     from agentic_rag.tools.store import MANIFEST_NAME
 
@@ -107,7 +110,8 @@ def _update_index(paths: list[Path], index_dir: Path, embeddings: Any, chunk_siz
         kb = KnowledgeBase(embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     with _progress() as progress:
         task = progress.add_task("embedding", total=None)
-        report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total))
+        report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total),
+                                follow_symlinks=follow_symlinks)
     kb.save(index_dir)
     for path, reason in report.skipped:
         err.print(f"[yellow]skipped[/yellow] {escape(str(path))}: {escape(reason)}", highlight=False)

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import stat
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -108,13 +109,16 @@ def scan_paths(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     known_roots: Sequence[str] = (),
     skip_dir: Callable[[Path], bool] | None = None,
+    follow_symlinks: bool = False,
 ) -> Scan:
     """Find the loadable files under ``paths`` (folders are walked recursively, hidden entries ignored).
 
     A file given directly is named by its file name, unless it lies under one of ``known_roots``
     (folders indexed before), in which case it keeps its name relative to that folder.
     Sub-folders for which ``skip_dir`` returns true are not entered (e.g. a saved index).
-    Unsupported or missing paths are reported in ``Scan.skipped``.
+    Nothing outside the folders given is read: inside them, a symbolic link whose target lies
+    outside every given folder is skipped unless ``follow_symlinks``; devices, FIFOs and sockets are
+    never read. Unsupported, missing or refused paths are reported in ``Scan.skipped``.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -135,8 +139,28 @@ def scan_paths(
             owner[source.key] = place
             scan.files.append(source)
 
-    for given in paths:
-        path = Path(given).expanduser()
+    paths = [Path(given).expanduser() for given in paths]
+    allowed = [p.resolve() for p in paths if p.is_dir()]
+
+    def refused(file: Path, key: str) -> bool:
+        """Whether ``file``, found in a folder, must not be read (and is reported as skipped)."""
+        try:
+            mode = os.stat(file).st_mode  # follows the link: the kind of file that would be read
+        except OSError as exc:
+            scan.skipped.append((key, f"cannot read ({exc.strerror or exc})"))
+            return True
+        if not stat.S_ISREG(mode):
+            scan.skipped.append((key, "not a regular file (a device, FIFO or socket)"))
+            return True
+        if file.is_symlink() and not follow_symlinks:
+            target = file.resolve()
+            if not any(_under(target, root) for root in allowed):
+                scan.skipped.append((key, f"symbolic link to {target}, outside the folders indexed (--follow-symlinks reads it)"))
+                return True
+        return False
+
+    for path in paths:
+        given = path
         if path.is_dir():
             root = path.resolve()
             if str(root) not in scan.roots:
@@ -151,7 +175,9 @@ def scan_paths(
                     if _is_hidden(name):
                         continue
                     file = Path(dirpath) / name
-                    add(SourceFile(file, file.relative_to(root).as_posix(), str(root)))
+                    key = file.relative_to(root).as_posix()
+                    if not refused(file, key):
+                        add(SourceFile(file, key, str(root)))
         elif path.is_file():
             resolved = path.resolve()
             root = next((r for r in roots if _under(resolved, r)), None)
@@ -159,6 +185,8 @@ def scan_paths(
                 add(SourceFile(resolved, resolved.relative_to(root).as_posix(), str(root)))
             else:
                 add(SourceFile(resolved, path.name, None))
+        elif path.exists():
+            scan.skipped.append((str(given), "not a regular file (a device, FIFO or socket)"))
         else:
             scan.skipped.append((str(given), "no such file or folder"))
     return scan
@@ -262,6 +290,23 @@ def _record_list(value: dict[str, Any]) -> tuple[str, list[Any]] | None:
     return max(lists, key=lambda kv: len(kv[1])) if lists else None
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of JSON read: records are flat in practice, and deeper values would exhaust the stack."""
+
+
+def _check_depth(value: Any) -> None:
+    """Raise :class:`_SkipFile` if ``value`` nests deeper than :data:`MAX_JSON_DEPTH` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _SkipFile(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
 def _json_records(data: bytes, jsonl: bool) -> tuple[list[Any], bool]:
     """Records in the file, and whether the file holds a list of them (rather than one record)."""
     text = _decode(data)
@@ -273,11 +318,13 @@ def _json_records(data: bytes, jsonl: bool) -> tuple[list[Any], bool]:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise _SkipFile(f"invalid JSON on line {number}: {exc.msg}") from exc
+                _check_depth(records[-1])
         return records, True
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _SkipFile(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+    _check_depth(value)
     if isinstance(value, list):
         return value, True
     if isinstance(value, dict) and (found := _record_list(value)):
@@ -340,6 +387,8 @@ def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Sk
             raise _SkipFile("no text")
     except _SkipFile as exc:
         return [], [(source.key, str(exc))]
+    except RecursionError:  # a parser (JSON, HTML) met nesting too deep for the stack
+        return [], [(source.key, "nested too deeply to read")]
     return [Document(source.key, text, title or source.path.stem, digest, source.key)], []
 
 
