@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["message_text"]
+__all__ = ["message_text", "invalid_unicode"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def invalid_unicode(text: str) -> int | None:
+    """The position of the first lone surrogate in ``text`` (it cannot be encoded as UTF-8), or None."""
+    match = _SURROGATE.search(text)
+    return match.start() if match else None
 
 
 def message_text(content: Any) -> str:

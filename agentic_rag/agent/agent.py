@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agentic_rag._text import invalid_unicode
 from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite
 from agentic_rag.event_stream import STREAM_MODES, EventTranslator, stream_events
 from agentic_rag.agent.models import resolve_chat_model
@@ -94,6 +95,8 @@ class Agent:
         """The graph's input for ``question``: the stripped question and the budget (this agent's by default)."""
         if not isinstance(question, str) or not question.strip():
             raise ConfigurationError("the question is empty")
+        if (position := invalid_unicode(question)) is not None:
+            raise ConfigurationError(f"the question is not valid Unicode (a lone surrogate at character {position})")
         return {"question": question.strip(), "budget": budget or self.budget}
 
     def ask(
@@ -118,6 +121,8 @@ class Agent:
         unknown = sorted(set(settings) - set(RAGConfig.model_fields))
         if unknown:
             raise ConfigurationError(f"unknown graph setting(s): {', '.join(unknown)}")
+        if any(isinstance(v, str) and invalid_unicode(v) is not None for v in settings.values()):
+            raise ConfigurationError("a run setting is not valid Unicode (a lone surrogate)")
         self.config.override(settings)  # validates
         return dict(settings)
 

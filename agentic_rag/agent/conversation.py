@@ -19,6 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
+from agentic_rag._text import invalid_unicode
 from agentic_rag.event_stream import stream_events
 from agentic_rag.answer import Answer, Usage
 from agentic_rag.errors import ConfigurationError
@@ -127,6 +128,8 @@ class Conversation:
             raise ConfigurationError("the thread id is empty")
         if "/" in thread_id:
             raise ConfigurationError(f"a thread id may not contain '/': {thread_id!r}")
+        if invalid_unicode(thread_id) is not None:
+            raise ConfigurationError(f"the thread id is not valid Unicode: {thread_id!r}")
         return {"configurable": {"thread_id": thread_id}}
 
     def turns(self, thread_id: str) -> list[Turn]:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from agentic_rag import __version__
+from agentic_rag._text import invalid_unicode
 from agentic_rag.agent.agent import Agent
 from agentic_rag.agent.conversation import Turn
 from agentic_rag.errors import ConfigurationError
@@ -114,6 +115,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         question = question.strip()
         if not question:
             raise APIError(400, "the question is empty", code="empty_question", param="question")
+        check_unicode(question, "question")
         if len(question) > settings.max_question_chars:
             raise APIError(422, f"the question is longer than {settings.max_question_chars} characters",
                            code="question_too_long", param="question")
@@ -128,6 +130,8 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
     def check_history(history: list[Turn]) -> list[Turn]:
         limit = settings.max_question_chars
         texts = [text for turn in history for text in (turn["message"], turn["answer"])]
+        for text in texts:
+            check_unicode(text, "messages")
         if any(len(text) > limit for text in texts):
             raise APIError(422, f"a message of the history is longer than {limit} characters",
                            code="history_too_long", param="messages")
@@ -179,6 +183,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         if thread is None:
             check_history(history)
         settings = body.run_settings()
+        check_unicode(settings.get("instructions", ""), "messages")
         try:
             job = research.run(model, question, history=history, thread=thread, streaming=body.stream, settings=settings)
         except ConfigurationError as exc:
@@ -213,6 +218,13 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def check_unicode(text: str, param: str) -> None:
+    """A 400 for text that cannot be encoded (a lone surrogate), before any work is done for it."""
+    if (position := invalid_unicode(text)) is not None:
+        raise APIError(400, f"the {param} is not valid Unicode (a lone surrogate at character {position})",
+                       code="invalid_unicode", param=param)
 
 
 def _default_checkpointer(settings: ServeSettings) -> Any:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from agentic_rag.answer import Answer, Citation, Claim, ExitReason, Usage
-from agentic_rag.errors import AgenticRAGError, require
+from agentic_rag._text import invalid_unicode
+from agentic_rag.errors import AgenticRAGError, ConfigurationError, require
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP
@@ -198,6 +199,8 @@ def build_server(
     ) -> SearchResult:
         """Search the knowledge base by meaning and keywords; returns the best passages first, each with
         its id, source and text."""
+        if invalid_unicode(query) is not None:
+            raise _tool_error(ConfigurationError("the query is not valid Unicode (a lone surrogate)"))
         try:
             found = await to_thread.run_sync(lambda: knowledge_base.search(query, k=k, mode="hybrid"))
         except Exception as exc:  # noqa: BLE001 - becomes the tool error the client sees
