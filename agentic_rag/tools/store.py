@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import faiss
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentic_rag._files import fsync_path, write_json_atomic
 from agentic_rag._hashing import file_sha256
@@ -267,6 +268,74 @@ def is_store_dir(directory: Path) -> bool:
 # -- reading -------------------------------------------------------------------------------------
 
 
+class _Strict(BaseModel):
+    """Types as written, no coercion: ``"abc"`` is not a chunk size and ``"/tmp"`` is not a list of roots."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class _Embedding(_Strict):
+    model_id: str
+    dimension: int = Field(gt=0)
+
+
+class _Chunking(_Strict):
+    chunk_size: int = Field(gt=0)
+    chunk_overlap: int = Field(ge=0)
+
+
+class _GenerationFile(_Strict):
+    name: str
+    sha256: str | None = None
+    bytes: int | None = Field(default=None, ge=0)
+
+
+class _GenerationFiles(_Strict):
+    index: _GenerationFile
+    chunks: _GenerationFile
+
+
+class _Record(_Strict):
+    hash: str
+    chunks: list[str]
+    root: str | None = None
+
+
+class ManifestRecord(_Strict):
+    """The fields of ``manifest.json`` a load relies on, with their types."""
+
+    format: str
+    format_version: int
+    generation: int = Field(default=0, ge=0)
+    embedding: _Embedding
+    chunking: _Chunking
+    count: int | None = Field(default=None, ge=0)
+    roots: list[str] = Field(default_factory=list)
+    generation_files: _GenerationFiles
+    files: dict[str, _Record] = Field(default_factory=dict)
+    texts: dict[str, _Record] = Field(default_factory=dict)
+
+
+class ChunkRecord(_Strict):
+    """One line of ``chunks-N.jsonl``."""
+
+    vid: int
+    id: str
+    source: str
+    n: int = Field(ge=0)
+    title: str | None = None
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """The first field a validation error names and what is wrong with it, e.g. ``chunking.chunk_size: ...``."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "the record"
+    return f"field {where}: {error['msg']}"
+
+
 def _corrupt(directory: Path, detail: str) -> KnowledgeBaseError:
     return KnowledgeBaseError(f"corrupt knowledge base at {directory}: {detail}")
 
@@ -296,13 +365,9 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
             f"supports ({FORMAT_VERSION}); upgrade agentic-rag to load it"
         )
     try:
-        embedding = manifest["embedding"]
-        str(embedding["model_id"])
-        int(embedding["dimension"])
-        manifest["chunking"]["chunk_size"], manifest["chunking"]["chunk_overlap"]
-        manifest["generation_files"]["index"]["name"], manifest["generation_files"]["chunks"]["name"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _corrupt(directory, f"{MANIFEST_NAME} lacks field {exc}") from exc
+        ManifestRecord.model_validate(manifest)
+    except ValidationError as exc:
+        raise _corrupt(directory, f"{MANIFEST_NAME} {_first_problem(exc)}") from None
     return manifest
 
 
@@ -349,19 +414,11 @@ def _read_chunks(directory: Path, path: Path) -> list[tuple[int, Chunk]]:
             if not line.strip():
                 continue
             try:
-                r = json.loads(line)
-                chunk = Chunk(
-                    id=str(r["id"]),
-                    source=str(r["source"]),
-                    number=int(r["n"]),
-                    title=r.get("title"),
-                    start=int(r["start"]),
-                    end=int(r["end"]),
-                    text=str(r["text"]),
-                )
-                chunks.append((int(r["vid"]), chunk))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise _corrupt(directory, f"{path.name} line {number} is not a valid chunk ({exc})") from exc
+                r = ChunkRecord.model_validate_json(line)
+            except ValidationError as exc:
+                raise _corrupt(directory, f"{path.name} line {number} is not a valid chunk ({_first_problem(exc)})") from None
+            chunk = Chunk(id=r.id, source=r.source, number=r.n, title=r.title, start=r.start, end=r.end, text=r.text)
+            chunks.append((r.vid, chunk))
     return chunks
 
 
@@ -403,8 +460,10 @@ def _load_generation(directory: Path, manifest: dict[str, Any]) -> Snapshot:
     dimension = int(manifest["embedding"]["dimension"])
     if index.d != dimension:
         raise _corrupt(directory, f"index dimension {index.d} differs from the manifest's {dimension}")
-    if index.ntotal != len(chunks) or manifest.get("count", len(chunks)) != len(chunks):
+    if index.ntotal != len(chunks):
         raise _corrupt(directory, f"index holds {index.ntotal} vectors for {len(chunks)} chunks")
+    if manifest.get("count", len(chunks)) != len(chunks):
+        raise _corrupt(directory, f"{MANIFEST_NAME} counts {manifest['count']} chunks, {chunks_path.name} holds {len(chunks)}")
     id_map = getattr(index, "id_map", None)
     if id_map is None or set(faiss.vector_to_array(id_map).tolist()) != {vid for vid, _ in chunks}:
         raise _corrupt(directory, f"the vector ids in {index_path.name} do not match {chunks_path.name}")

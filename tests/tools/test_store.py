@@ -184,7 +184,7 @@ def test_chunk_count_mismatch_is_caught(kb, tmp_path):
     target = tmp_path / "index"
     kb.save(target)
     _edit_manifest(target, lambda m: m.update(count=m["count"] + 1))
-    with pytest.raises(KnowledgeBaseError, match="vectors for"):
+    with pytest.raises(KnowledgeBaseError, match=r"manifest.json counts (\d+) chunks, chunks-000001.jsonl holds (?!\1)\d+"):
         KnowledgeBase.load(target, HashingEmbeddings())
 
 
@@ -210,3 +210,55 @@ def test_no_pickle_in_saved_files(kb, tmp_path):
         assert not data.startswith(b"\x80"), f"{path.name} looks like a pickle"
     for line in (tmp_path / "index" / "chunks-000001.jsonl").read_text().splitlines():
         json.loads(line)
+
+
+def _set(path: str, value):
+    """A change of the manifest that puts ``value`` at a dotted ``path`` (``*`` = every entry of a mapping)."""
+    def change(manifest):
+        *parents, last = path.split(".")
+        nodes = [manifest]
+        for part in parents:
+            nodes = [child for node in nodes for child in (node.values() if part == "*" else [node[part]])]
+        for node in nodes:
+            if last == "*":
+                for key in node:
+                    node[key] = value
+            else:
+                node[last] = value
+    return change
+
+
+@pytest.mark.parametrize("field, value", [
+    ("chunking.chunk_size", "abc"), ("chunking.chunk_size", 0), ("chunking.chunk_overlap", -5),
+    ("chunking.chunk_size", True), ("roots", 5), ("roots", "/tmp"), ("roots", [1, 2]),
+    ("embedding.model_id", 7), ("embedding.dimension", "384"), ("embedding.dimension", -1),
+    ("generation", "two"), ("count", "3"), ("count", -1), ("generation_files.index", "index-000001.faiss"),
+    ("generation_files.chunks.name", 12), ("generation_files.index.bytes", "many"), ("files", []),
+    ("files.*", "hash"), ("files.*.chunks", "abc"), ("files.*.hash", None), ("texts.*.chunks", [1, 2]),
+    ("texts.*.root", 3), ("embedding", None), ("chunking", []), ("format_version", "1"),
+])
+def test_a_manifest_field_of_the_wrong_type_is_an_error_naming_it(kb, tmp_path, field, value):
+    target = tmp_path / "index"
+    kb.save(target)
+    _edit_manifest(target, _set(field, value))
+    with pytest.raises(KnowledgeBaseError) as exc_info:
+        KnowledgeBase.load(target, HashingEmbeddings())
+    message = _single_line(exc_info)
+    named = field.split(".*")[0].split(".")[0]
+    assert named in message or "format_version" in message, message
+
+
+@pytest.mark.parametrize("field, value", [
+    ("title", 5), ("vid", "x"), ("n", -1), ("text", None), ("source", ["a"]), ("start", 1.5),
+])
+def test_a_chunk_record_of_the_wrong_type_is_an_error_naming_it(kb, tmp_path, field, value):
+    target = tmp_path / "index"
+    kb.save(target)
+    chunks_file = next(target.glob("chunks-*.jsonl"))
+    lines = chunks_file.read_text().splitlines()
+    record = json.loads(lines[0])
+    record[field] = value
+    chunks_file.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    _edit_manifest(target, lambda m: m["generation_files"]["chunks"].pop("sha256"))
+    with pytest.raises(KnowledgeBaseError, match=f"line 1 is not a valid chunk \\(field {field}"):
+        KnowledgeBase.load(target, HashingEmbeddings())
