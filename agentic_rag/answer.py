@@ -72,6 +72,8 @@ class Claim(BaseModel):
     supported: bool = False
     quotes: list[ClaimQuote] = Field(default_factory=list)
     checked_by: Literal["lexical", "llm"] = "lexical"
+    attributed: bool = Field(
+        default=False, description="The model wrote no marker here; the checker added the passage that states it.")
 
 
 class Answer(BaseModel):

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 
 from agentic_rag.answer import Claim, ClaimQuote
 from agentic_rag.evidence import Evidence
-from agentic_rag.graphs.citations import best_quote, supports
+from agentic_rag.graphs.citations import best_quote, content_stems, supports
 
-__all__ = ["check_claims", "claim_texts", "drop_unsupported", "markers_in", "strip_markers"]
+__all__ = ["attribute_uncited", "check_claims", "claim_texts", "drop_unsupported", "markers_in", "strip_markers"]
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _MARKERS_AROUND = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
@@ -103,3 +103,52 @@ def drop_unsupported(answer: str, claims: list[Claim]) -> str:
             continue
         kept_lines.append("".join(kept).rstrip() if kept != pieces else line)
     return "\n".join(kept_lines).strip()
+
+
+def attribute_uncited(answer: str, passages: list[Evidence], threshold: float = 0.6) -> tuple[str, list[str]]:
+    """``answer`` with a marker after each claim the model left uncited that one of ``passages`` states.
+
+    Small models often write a correct detailed answer and forget its markers. A sentence, list item
+    or table cell with no marker gets the number (1-based, as the model saw them) of the passage
+    holding the largest share of its content words (two at least), when that share reaches
+    ``threshold``; one no passage states stays uncited and unsupported. Returns the text and the
+    claims given a marker.
+    """
+    if not passages:
+        return answer, []
+    stems = [set(content_stems(f"{p.title or ''} {p.text}")) for p in passages]
+    attributed: list[str] = []
+
+    def marked(piece: str) -> str:
+        bare = strip_markers(piece)
+        if markers_in(piece) or not _has_words(piece):
+            return piece
+        wanted = set(content_stems(bare))
+        if len(wanted) < 2:
+            return piece  # a name or a number alone (a table's row label) states nothing to cite
+        share, best = max(((len(wanted & found) / len(wanted), -n) for n, found in enumerate(stems, start=1)))
+        if share < threshold:
+            return piece
+        attributed.append(bare)
+        text, trailing = piece.rstrip(), piece[len(piece.rstrip()):]
+        if text[-1] in ".!?":  # the marker goes before the sentence's full stop, as the model is asked to write it
+            return f"{text[:-1]} [{-best}]{text[-1]}{trailing}"
+        return f"{text} [{-best}]{trailing}"
+
+    lines = []
+    for i, line in enumerate(answer.splitlines()):
+        stripped = line.strip()
+        following = answer.splitlines()[i + 1].strip() if i + 1 < len(answer.splitlines()) else ""
+        if not stripped or stripped.startswith("#") or _TABLE_RULE.match(stripped):
+            lines.append(line)
+        elif stripped.startswith("|"):
+            if _TABLE_RULE.match(following):
+                lines.append(line)  # the header row
+            else:
+                cells = line.split("|")
+                lines.append("|".join(marked(c) if 0 < k < len(cells) - 1 else c for k, c in enumerate(cells)))
+        else:
+            prefix = line[: len(line) - len(_LIST_ITEM.sub("", line))]
+            body = line[len(prefix):]
+            lines.append(prefix + "".join(marked(m.group()) for m in _SENTENCE.finditer(body)))
+    return "\n".join(lines), attributed

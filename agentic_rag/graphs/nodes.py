@@ -24,7 +24,7 @@ from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 from agentic_rag.graphs import decisions, prompts
 from agentic_rag.graphs.budget import Budget, exhausted
-from agentic_rag.graphs.claims import check_claims, drop_unsupported
+from agentic_rag.graphs.claims import attribute_uncited, check_claims, drop_unsupported
 from agentic_rag.graphs.citations import check_citations, covers_question, format_passages, question_coverage
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.llm import invoke_structured, invoke_text
@@ -336,6 +336,7 @@ class RAGNodes:
         usage = Usage()
         invalid: list[int] = []
         citations: list[Citation] = []
+        attributed: list[str] = []  # claims the model left uncited and the checker gave a passage
         detailed = settings.style != "short"
         if path == "judge_draft" and draft is not None:
             numbers = {e.id: n for n, e in enumerate(passages, start=1)}
@@ -359,8 +360,12 @@ class RAGNodes:
                 text = f"The model failed to write an answer ({error})."
                 exit_reason = ExitReason.ERROR
             else:
+                if detailed:  # a sentence the model left uncited gets the passage that states it, if one does
+                    written, attributed = attribute_uncited(written, passages)
                 text, citations, invalid = check_citations(written, passages, renumber_markers=not detailed)
         claims = self._claims(text, citations, passages)
+        if attributed:
+            claims = [c.model_copy(update={"attributed": True}) if c.text in attributed else c for c in claims]
         if settings.strict and any(not c.supported for c in claims):
             text = drop_unsupported(text, claims) or prompts.NO_ANSWER
             claims = self._claims(text, citations, passages)

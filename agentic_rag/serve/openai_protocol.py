@@ -198,8 +198,11 @@ class ContentStream:
     def final(self, text: str) -> str:
         """The delta that completes the streamed text into the final ``text``."""
         bare = _MARKERS.sub("", text).rstrip()
+        continued = _continuation(text, self.sent) if self._keep_markers and not self._diverged else None
         if text.startswith(self.sent):
             rest = text[len(self.sent):]
+        elif continued is not None:  # the checker added markers to what was sent: the rest follows as is
+            rest = continued
         elif self.sent and not self._diverged and not self._keep_markers and bare.startswith(self.sent):
             markers = "".join(dict.fromkeys(_MARKERS.findall(text)))
             rest = f"{bare[len(self.sent):]} {markers}".rstrip()
@@ -210,4 +213,19 @@ class ContentStream:
 
 
 _MARKERS = re.compile(r"\[\d+\]")  # as the answer node drops them (graphs.nodes._written)
+_ADDED_MARKER = re.compile(r"\s?\[\d+\]")
+
+
+def _continuation(final: str, sent: str) -> str | None:
+    """What ``final`` has after ``sent``, where ``final`` may hold markers ``sent`` lacks; None if it does not continue it."""
+    i = j = 0
+    while j < len(sent):
+        if i < len(final) and final[i] == sent[j]:
+            i, j = i + 1, j + 1
+            continue
+        added = _ADDED_MARKER.match(final, i)
+        if added is None:
+            return None
+        i = added.end()
+    return final[i:]
 _PARTIAL_MARKER = re.compile(r"\[\d*$")

@@ -87,3 +87,16 @@ def test_research_on_a_thread_needs_a_checkpointer():
     chat, _ = agent()
     with pytest.raises(ConfigurationError, match="checkpointer"):
         chat.research(QUESTION, thread_id="t1")
+
+
+def test_a_detailed_answer_the_model_left_uncited_gets_the_passage_that_states_it():
+    def forgets_markers(messages):
+        reply_ = answers(messages)
+        return reply_.replace(" [1]", "").replace(" [2]", "") if isinstance(reply_, str) else reply_
+
+    model = ScriptedChatModel(script=[forgets_markers] * 10)
+    tool = StructuredTool.from_function(_search, name="search_knowledge_base")
+    answer = Agent(model, tools=[tool], k=2).ask("Who leads the Harbor team?")
+    [claim] = answer.claims
+    assert claim.attributed and claim.supported and answer.citations[0].source == "teams/harbor.md"
+    assert answer.text == f"The Harbor team is led by Ines Okafor [{claim.markers[0]}]."

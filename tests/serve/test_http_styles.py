@@ -90,3 +90,13 @@ def test_a_marker_split_across_tokens_is_held_back_then_sent_whole():
     bare = ContentStream()
     assert "".join(bare.token(t) for t in ["Falcon07 [", "1]"]) == "Falcon07"
     assert json.dumps(bare.final("Falcon07 [1]")) == json.dumps(" [1]")
+
+
+def test_markers_the_checker_added_to_streamed_text_do_not_repeat_the_answer():
+    stream = ContentStream(keep_markers=True)
+    sent = "".join(stream.token(t) for t in ["Ines leads Harbor", ". Steps:\n\n1. Scale it", "."])
+    rest = stream.final("Ines leads Harbor [1]. Steps:\n\n1. Scale it [2].\n2. Check the broker [3].")
+    assert sent == "Ines leads Harbor. Steps:\n\n1. Scale it." and rest == "\n2. Check the broker [3]."
+    other = ContentStream(keep_markers=True)
+    other.token("Something else entirely.")
+    assert other.final("Ines leads Harbor [1].") == "\n\nInes leads Harbor [1]."  # not a continuation: whole
