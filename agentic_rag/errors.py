@@ -7,6 +7,7 @@ application can catch one type. Subclasses say which part failed.
 from __future__ import annotations
 
 __all__ = [
+    "ThreadStoreError",
     "AgenticRAGError",
     "ConfigurationError",
     "KnowledgeBaseError",
@@ -33,6 +34,10 @@ class KnowledgeBaseError(AgenticRAGError):
 
 class EmbeddingMismatchError(KnowledgeBaseError):
     """An index is used with an embedding model other than the one it was built with."""
+
+
+class ThreadStoreError(AgenticRAGError):
+    """The threads database cannot be opened or read (corrupt, or not a threads database)."""
 
 
 class RetrievalError(AgenticRAGError):

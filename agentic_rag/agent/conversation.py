@@ -22,7 +22,7 @@ from langgraph.graph import END, START, StateGraph
 from agentic_rag._text import invalid_unicode
 from agentic_rag.event_stream import stream_events
 from agentic_rag.answer import Answer, Usage
-from agentic_rag.errors import ConfigurationError
+from agentic_rag.errors import ConfigurationError, ThreadStoreError
 from agentic_rag.events import FinalAnswer
 from agentic_rag.graphs import prompts
 from agentic_rag.graphs.llm import invoke_text
@@ -68,12 +68,29 @@ def state_serializer() -> Any:
 
 
 def sqlite_checkpointer(path: str | Path) -> Any:
-    """A SQLite checkpointer in ``path`` (created with its folder), usable from several threads."""
+    """A SQLite checkpointer in ``path`` (created with its folder), usable from several threads.
+
+    A file that is not a SQLite database, or a damaged one, is a :class:`ThreadStoreError` naming it.
+    """
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=state_serializer())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(path), check_same_thread=False)
+        problems = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(map(str, problems[:3])))
+        saver = SqliteSaver(connection, serde=state_serializer())
+        saver.setup()
+    except (sqlite3.Error, OSError) as exc:
+        raise ThreadStoreError(_unreadable(path, exc)) from None
+    return saver
+
+
+def _unreadable(path: Path | str, exc: BaseException) -> str:
+    return (f"the threads database {path} cannot be read ({type(exc).__name__}: {exc}); "
+            "move it away to start with no threads, or choose another file (--threads-db)")
 
 
 def with_rewrite(answer: Answer, message: str, cost: Usage) -> Answer:
@@ -98,6 +115,15 @@ def rewrite_follow_up(model: BaseChatModel, message: str, turns: list[Turn]) -> 
     result = invoke_text(model, [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)], attempts=1)
     rewritten = (result.value or "").strip().strip('"').strip()
     return (rewritten.splitlines()[0].strip() if rewritten else message), result.usage
+
+
+def _database_name(checkpointer: Any) -> str | None:
+    """The file of a SQLite checkpointer's database, if it has one."""
+    try:
+        rows = checkpointer.conn.execute("PRAGMA database_list").fetchall()
+    except Exception:  # noqa: BLE001 - only for the message
+        return None
+    return next((str(row[2]) for row in rows if row[1] == "main" and row[2]), None)
 
 
 def _store_graph(checkpointer: Any) -> Any:
@@ -134,11 +160,26 @@ class Conversation:
 
     def turns(self, thread_id: str) -> list[Turn]:
         """The finished turns of a thread, oldest first."""
-        return list(self.store.get_state(self._config(thread_id)).values.get("turns") or [])
+        return list(self._values(thread_id).get("turns") or [])
 
     def pending(self, thread_id: str) -> dict[str, Any] | None:
         """The turn under way (asked, not yet answered), if any."""
-        return self.store.get_state(self._config(thread_id)).values.get("pending")
+        return self._values(thread_id).get("pending")
+
+    def _values(self, thread_id: str) -> dict[str, Any]:
+        """The thread's saved record; a record that cannot be read is a :class:`ThreadStoreError`."""
+        config = self._config(thread_id)
+        try:
+            values = self.store.get_state(config).values
+        except Exception as exc:  # noqa: BLE001 - sqlite errors, or a damaged record failing to decode
+            where = _database_name(self.checkpointer)
+            raise ThreadStoreError(
+                f"thread {thread_id!r} cannot be read" + (f" from {where}" if where else "")
+                + f" ({type(exc).__name__}: {exc}); start another thread, or move the threads database away"
+            ) from None
+        if not isinstance(values, dict) or not isinstance(values.get("turns") or [], list):
+            raise ThreadStoreError(f"thread {thread_id!r} holds a damaged record; start another thread")
+        return values
 
     def run_turn(
         self, message: str, thread_id: str, graph_input: dict[str, Any], *, events: bool = True,
