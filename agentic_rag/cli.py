@@ -243,21 +243,13 @@ def ask(
     """Ask a question; shows the plan, searches and verdicts as they happen, then the answer."""
     from agentic_rag.agent.agent import Agent
     from agentic_rag.agent.bootstrap import open_knowledge_base
-    from agentic_rag.errors import ConfigurationError
     from agentic_rag.graphs import Budget
 
     # an unknown mode or setting is an error before any loading
     config = config_from_options(
         adaptive_mode=adaptive, overrides={"citation_check": citation_check, "style": style, **settings_from(setting)}
     )
-    if resume and not thread:
-        raise ConfigurationError("--resume needs --thread ID")
-    if resume and question:
-        raise ConfigurationError("--resume finishes the thread's interrupted question; give no new question with it")
-    if not resume and not (question or "").strip():
-        raise ConfigurationError("the question is empty")
-    if trace is not None and not trace.parent.is_dir():
-        raise ConfigurationError(f"cannot write the trace: no directory {trace.parent}")
+    _check_run_options(question, thread, resume, ("the trace", trace))
     kb = open_knowledge_base(index_dir)
     agent = Agent(
         model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
@@ -283,6 +275,21 @@ def ask(
         answer = _stream_and_render(agent, question, thread)  # type: ignore[arg-type]
     if trace is not None and answer is not None:
         write_json_atomic(trace, answer.trace(), indent=2)
+
+
+def _check_run_options(question: str | None, thread: str | None, resume: bool, output: tuple[str, Path | None]) -> None:
+    """The checks `ask` and `research` make before loading anything: a question or --resume, a writable output."""
+    from agentic_rag.errors import ConfigurationError
+
+    if resume and not thread:
+        raise ConfigurationError("--resume needs --thread ID")
+    if resume and question:
+        raise ConfigurationError("--resume finishes the thread's interrupted run; give no new question with it")
+    if not resume and not (question or "").strip():
+        raise ConfigurationError("the question is empty")
+    what, path = output
+    if path is not None and not path.parent.is_dir():
+        raise ConfigurationError(f"cannot write {what}: no directory {path.parent}")
 
 
 def _mcp_server_tools(commands: list[str]) -> list[Any]:
@@ -375,19 +382,11 @@ def research(
     """Research a question: plan sub-questions, research each, write a report with checked citations."""
     from agentic_rag.agent.agent import Agent
     from agentic_rag.agent.bootstrap import open_knowledge_base
-    from agentic_rag.errors import ConfigurationError
     from agentic_rag.events import FinalAnswer
     from agentic_rag.graphs import default_research_budget
 
     config = config_from_options(overrides={"max_subquestions": max_subquestions, **settings_from(setting)})
-    if resume and not thread:
-        raise ConfigurationError("--resume needs --thread ID")
-    if resume and question:
-        raise ConfigurationError("--resume finishes the thread's interrupted research; give no new question with it")
-    if not resume and not (question or "").strip():
-        raise ConfigurationError("the question is empty")
-    if out_file is not None and not out_file.parent.is_dir():
-        raise ConfigurationError(f"cannot write the report: no directory {out_file.parent}")
+    _check_run_options(question, thread, resume, ("the report", out_file))
     budget = default_research_budget(config)
     budget = budget.model_copy(update={k: v for k, v in {"max_llm_calls": max_llm_calls, "max_seconds": max_seconds}.items() if v is not None})
     kb = open_knowledge_base(index_dir)

@@ -79,7 +79,7 @@ def write(rows: list[dict], args: argparse.Namespace) -> None:
     record = {"command": command, "commit": commit, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
               "model": args.model, "summary": summary, "rows": rows}
     (out / "research.json").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    lines = [f"# Research benchmark", "", f"`{command}` at {commit}, model {args.model}.", "",
+    lines = ["# Research benchmark", "", f"`{command}` at {commit}, model {args.model}.", "",
              "| mode | key facts stated | cited claims supported | words | LLM calls | seconds |", "|---|---|---|---|---|---|"]
     for mode, s in summary.items():
         lines.append(f"| {mode} | {s['key_facts_stated']:.0%} | {s['cited_claims_supported']:.0%} | {s['mean_words']} | "

@@ -60,7 +60,8 @@ def _text(result) -> str:
 # -- the server, through the official client ---------------------------------------------------
 
 
-def test_a_client_session_lists_and_calls_research_and_search(index_dir):
+def _in_session(index_dir: Path, work) -> tuple:
+    """What ``await work(session)`` returns in one client session with the server, and the log lines it sent."""
     async def scenario():
         logs: list = []
 
@@ -70,12 +71,19 @@ def test_a_client_session_lists_and_calls_research_and_search(index_dir):
         async with stdio_client(StdioServerParameters(**_connection(index_dir))) as (read, write):
             async with ClientSession(read, write, logging_callback=on_log) as session:
                 await session.initialize()
-                tools = {t.name: t for t in (await session.list_tools()).tools}
-                research = await session.call_tool("research", {"question": "Who leads the Harbor team?", "style": "short"})
-                search = await session.call_tool("search", {"query": "shipment notifications", "k": 2})
-        return tools, research, search, logs
+                return await work(session), logs
 
-    tools, research, search, logs = anyio.run(scenario)
+    return anyio.run(scenario)
+
+
+def test_a_client_session_lists_and_calls_research_and_search(index_dir):
+    async def work(session):
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        research = await session.call_tool("research", {"question": "Who leads the Harbor team?", "style": "short"})
+        search = await session.call_tool("search", {"query": "shipment notifications", "k": 2})
+        return tools, research, search
+
+    (tools, research, search), logs = _in_session(index_dir, work)
 
     assert set(tools) == {"research", "search"}
     assert tools["research"].inputSchema["required"] == ["question"]
@@ -103,22 +111,18 @@ def test_a_client_session_lists_and_calls_research_and_search(index_dir):
     assert "sends shipment notifications" in passages[0]["text"]
 
 
+def _research_calls(index_dir: Path, *arguments: dict) -> tuple:
+    """The results of ``research`` called with each of ``arguments`` in one session, and the log lines sent."""
+    async def work(session):
+        return [await session.call_tool("research", a) for a in arguments]
+
+    return _in_session(index_dir, work)
+
+
 def test_research_answers_in_detail_by_default_and_writes_a_report_when_asked(index_dir):
-    async def scenario():
-        logs: list = []
-
-        async def on_log(params):
-            logs.append(params.data)
-
-        async with stdio_client(StdioServerParameters(**_connection(index_dir))) as (read, write):
-            async with ClientSession(read, write, logging_callback=on_log) as session:
-                await session.initialize()
-                detailed = await session.call_tool("research", {"question": "Who leads the Harbor team?"})
-                report = await session.call_tool(
-                    "research", {"question": "who leads the Harbor team and who leads the Atlas team", "style": "report"})
-        return detailed, report, logs
-
-    detailed, report, logs = anyio.run(scenario)
+    (detailed, report), logs = _research_calls(
+        index_dir, {"question": "Who leads the Harbor team?"},
+        {"question": "who leads the Harbor team and who leads the Atlas team", "style": "report"})
     assert not detailed.isError and not report.isError, _text(report)
     assert detailed.structuredContent["answer"] == "Ines Okafor leads it [1]."
     assert detailed.structuredContent["style"] == "detailed"
