@@ -135,12 +135,14 @@ def build_server(
     k: int = 4,
     name: str = "agentic-rag",
     max_concurrent_runs: int = 1,
+    max_question_chars: int = 4000,
 ) -> "FastMCP":
     """A FastMCP server with ``research`` (runs ``agent``) and ``search`` (searches ``knowledge_base``).
 
     At most ``max_concurrent_runs`` research runs go at once (others wait): a local model runs
     one question at a time best. Runs happen in worker threads, so the server keeps answering
-    pings and other calls meanwhile.
+    pings and other calls meanwhile. A question or query longer than ``max_question_chars`` (the
+    HTTP server's limit) is refused before any work.
     """
     require("mcp", "mcp")
     import anyio
@@ -163,7 +165,20 @@ def build_server(
         missing, then answer with numbered citations ([n]) of the passages the answer comes from. Each
         citation gives the source, the quoted sentence and whether the passage supports the claim."""
 
+        if len(question) > max_question_chars:
+            raise _tool_error(ConfigurationError(f"the question is longer than {max_question_chars} characters"))
+
         def run() -> Answer:
+            try:
+                return stream_to_answer()
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a tool's BaseException ends this call, not the server
+                if isinstance(exc, Exception):
+                    raise
+                raise RuntimeError(f"the run was stopped by {type(exc).__name__}: {exc}") from exc
+
+        def stream_to_answer() -> Answer:
             answer = None
             if style == "report":
                 stream = agent.stream_research(question)
@@ -199,6 +214,8 @@ def build_server(
     ) -> SearchResult:
         """Search the knowledge base by meaning and keywords; returns the best passages first, each with
         its id, source and text."""
+        if len(query) > max_question_chars:
+            raise _tool_error(ConfigurationError(f"the query is longer than {max_question_chars} characters"))
         if invalid_unicode(query) is not None:
             raise _tool_error(ConfigurationError("the query is not valid Unicode (a lone surrogate)"))
         try:

@@ -309,3 +309,37 @@ def test_mcp_output_prefers_structured_content_and_unwraps_envelopes():
     assert mcp_output("just text") == "just text"
     evidence = to_evidence(mcp_output([{"type": "text", "text": "plain words"}]), "lookup")
     assert evidence[0].source == "lookup" and evidence[0].id.startswith("lookup:")
+
+
+def test_oversized_input_is_refused_and_a_tools_base_exception_ends_only_that_call():
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from agentic_rag.serve.mcp import build_server
+
+    class Stop(BaseException):
+        """Raised by a badly written tool."""
+
+    def stops(query: str) -> str:
+        """Look up a query."""
+        raise Stop("the tool gave up")
+
+    kb = KnowledgeBase(HashingEmbeddings())
+    kb.add_texts([("teams/harbor.md", "The Harbor team is led by Ines Okafor.")])
+    plan = {"searches": [{"tool": "stops", "query": "Harbor lead"}]}
+    agent = Agent(ScriptedChatModel(script=[plan] * 5), tools=[stops], style="short")
+    server = build_server(agent, kb, max_question_chars=100)
+
+    async def scenario():
+        async with create_connected_server_and_client_session(server._mcp_server) as session:
+            return [
+                await session.call_tool("research", {"question": "x" * 101}),
+                await session.call_tool("search", {"query": "x" * 101}),
+                await session.call_tool("research", {"question": "Who leads Harbor?"}),
+                await session.call_tool("search", {"query": "Harbor lead", "k": 1}),
+            ]
+
+    long_question, long_query, stopped, after = anyio.run(scenario)
+    assert long_question.isError and "longer than 100 characters" in _text(long_question)
+    assert long_query.isError and "longer than 100 characters" in _text(long_query)
+    assert stopped.isError and "Stop" in _text(stopped)
+    assert not after.isError and after.structuredContent["passages"][0]["source"] == "teams/harbor.md"
