@@ -187,23 +187,40 @@ def _sha256_file(path: Path, progress: ProgressCallback | None = None) -> str:
     return file_sha256(path, (lambda done, total: progress(done, total, "verify")) if progress else None)
 
 
+_SAMPLE = 1 << 20  # the first and last MiB of the file bind the sidecar to its content cheaply
+
+
+def _sample_digest(path: Path, size: int) -> str:
+    """SHA-256 of the file's first and last MiB: a swapped or edited file with the same size and mtime shows."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        digest.update(handle.read(_SAMPLE))
+        handle.seek(max(size - _SAMPLE, 0))
+        digest.update(handle.read(_SAMPLE))
+    return digest.hexdigest()
+
+
 def _write_sidecar(spec: LocalModelSpec, path: Path) -> None:
     st = path.stat()
-    record = {"sha256": spec.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    record = {"sha256": spec.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino,
+              "sample_sha256": _sample_digest(path, st.st_size)}
     write_json_atomic(_sidecar(path), record, indent=None)
 
 
 def _sidecar_matches(spec: LocalModelSpec, path: Path, st: os.stat_result) -> bool:
+    """Whether the sidecar vouches for this very file: hash, size, mtime, inode and its sampled content."""
     try:
         record = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+        return (
+            isinstance(record, dict)
+            and record.get("sha256") == spec.sha256
+            and record.get("size") == st.st_size
+            and record.get("mtime_ns") == st.st_mtime_ns
+            and record.get("inode") == st.st_ino
+            and record.get("sample_sha256") == _sample_digest(path, st.st_size)
+        )
     except (OSError, ValueError):
         return False
-    return (
-        isinstance(record, dict)
-        and record.get("sha256") == spec.sha256
-        and record.get("size") == st.st_size
-        and record.get("mtime_ns") == st.st_mtime_ns
-    )
 
 
 def _verified(spec: LocalModelSpec, path: Path, progress: ProgressCallback | None = None) -> bool:
@@ -482,29 +499,42 @@ def pull(
     except OSError as exc:
         raise ModelDownloadError(f"cannot create the model folder {folder}: {exc}") from exc
     part = final.with_name(final.name + ".part")
-    with _file_lock(final.with_name(final.name + ".lock")):
-        if _verified(spec, final, progress):  # another process finished while we waited
-            return final
-        if final.exists():
-            logger.warning("removing %s: wrong size or SHA-256", final)
-            final.unlink()
-            _sidecar(final).unlink(missing_ok=True)
-        if _complete_part(spec, part, progress):  # interrupted just before the final rename
-            return _finish(spec, part, final, "an earlier download")
-        failures: list[str] = []
-        for source in sources:
-            if source == "hub" and _hub_disabled():
-                failures.append("hub: skipped (HF_HUB_OFFLINE is set)")
-                continue
-            try:
-                _SOURCES[source](spec, part, progress)
-            except ModelDownloadError as exc:
-                failures.append(f"{source}: {exc}")
-            except _FETCH_ERRORS as exc:
-                failures.append(f"{source}: {type(exc).__name__}: {exc}")
-            else:
-                return _finish(spec, part, final, source)
-            logger.info("could not fetch %s: %s", spec.name, failures[-1])
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(_file_lock(final.with_name(final.name + ".lock")))
+        except OSError as exc:
+            raise ModelDownloadError(
+                f"cannot write to the model folder {folder} ({exc.strerror or exc}); make it writable or set "
+                "AGENTIC_RAG_MODEL_DIR to another folder") from None
+        return _pull_locked(spec, final, part, sources, progress)
+
+
+def _pull_locked(
+    spec: LocalModelSpec, final: Path, part: Path, sources: Sequence[str], progress: ProgressCallback | None
+) -> Path:
+    """The rest of :func:`pull`, with the lock held."""
+    if _verified(spec, final, progress):  # another process finished while we waited
+        return final
+    if final.exists():
+        logger.warning("removing %s: wrong size or SHA-256", final)
+        final.unlink()
+        _sidecar(final).unlink(missing_ok=True)
+    if _complete_part(spec, part, progress):  # interrupted just before the final rename
+        return _finish(spec, part, final, "an earlier download")
+    failures: list[str] = []
+    for source in sources:
+        if source == "hub" and _hub_disabled():
+            failures.append("hub: skipped (HF_HUB_OFFLINE is set)")
+            continue
+        try:
+            _SOURCES[source](spec, part, progress)
+        except ModelDownloadError as exc:
+            failures.append(f"{source}: {exc}")
+        except _FETCH_ERRORS as exc:
+            failures.append(f"{source}: {type(exc).__name__}: {exc}")
+        else:
+            return _finish(spec, part, final, source)
+        logger.info("could not fetch %s: %s", spec.name, failures[-1])
     raise ModelDownloadError(
         f"could not fetch model {spec.name!r}: " + "; ".join(failures)
     )

