@@ -6,9 +6,21 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["message_text", "invalid_unicode"]
+__all__ = ["message_text", "invalid_unicode", "one_line"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """``text`` as one line for a prompt: every line break, tab or control character a single space.
+
+    Anything that reaches a prompt from a document or a user (a title, a file name, a passage, an
+    earlier turn) goes through this, so it cannot start a line of its own that passes for the
+    prompt's structure ("[7] (forged.md) ...", "Question: ...").
+    """
+    flat = _BREAKS.sub(" ", text).strip()
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
 
 
 def invalid_unicode(text: str) -> int | None:

@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from agentic_rag._text import invalid_unicode
+from agentic_rag._text import invalid_unicode, one_line
 from agentic_rag.event_stream import stream_events
 from agentic_rag.answer import Answer, Usage
 from agentic_rag.errors import ConfigurationError, ThreadStoreError
@@ -32,6 +32,8 @@ __all__ = ["Conversation", "rewrite_follow_up", "sqlite_checkpointer", "state_se
 
 HISTORY_TURNS = 3
 """How many of the thread's last turns a follow-up is rewritten with."""
+HISTORY_ANSWER_CHARS = 400
+"""How much of each earlier answer the rewrite reads (a detailed answer's first sentences name what it is about)."""
 
 
 class Turn(TypedDict):
@@ -109,9 +111,10 @@ def rewrite_follow_up(model: BaseChatModel, message: str, turns: list[Turn]) -> 
     if not turns:
         return message, Usage()
     history = "\n".join(
-        prompts.HISTORY_TURN.format(question=t["question"], answer=t["answer"]) for t in turns[-HISTORY_TURNS:]
+        prompts.HISTORY_TURN.format(question=one_line(t["question"], 300), answer=one_line(t["answer"], HISTORY_ANSWER_CHARS))
+        for t in turns[-HISTORY_TURNS:]
     )
-    user = prompts.CONDENSE.format(history=history, message=message)
+    user = prompts.CONDENSE.format(history=history, message=one_line(message))
     result = invoke_text(model, [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)], attempts=1)
     rewritten = (result.value or "").strip().strip('"').strip()
     return (rewritten.splitlines()[0].strip() if rewritten else message), result.usage

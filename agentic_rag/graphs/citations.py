@@ -6,6 +6,7 @@ import re
 
 from agentic_rag.answer import Citation
 from agentic_rag.evidence import Evidence
+from agentic_rag._text import one_line
 from agentic_rag.graphs import prompts
 
 __all__ = [
@@ -85,9 +86,9 @@ def covers_question(question: str, passages: list[Evidence], threshold: float) -
 
 
 def format_passages(passages: list[Evidence], max_chars: int = 800) -> str:
-    """Passages numbered from 1, each cut to ``max_chars``."""
+    """Passages numbered from 1, each cut to ``max_chars``, each on one line (titles and text flattened)."""
     return "\n".join(
-        prompts.PASSAGE.format(number=i, source=e.title or e.source, text=e.short(max_chars).replace("\n", " "))
+        prompts.PASSAGE.format(number=i, source=one_line(e.title or e.source, 160), text=one_line(e.short(max_chars)))
         for i, e in enumerate(passages, start=1)
     )
 

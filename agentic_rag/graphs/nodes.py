@@ -24,6 +24,7 @@ from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 from agentic_rag.graphs import decisions, prompts
 from agentic_rag.graphs.budget import Budget, exhausted
+from agentic_rag._text import one_line
 from agentic_rag.graphs.claims import attribute_uncited, check_claims, drop_unsupported
 from agentic_rag.graphs.citations import check_citations, covers_question, format_passages, question_coverage
 from agentic_rag.graphs.config import RAGConfig
@@ -128,8 +129,8 @@ class RAGNodes:
     # -- nodes ---------------------------------------------------------------------------------
 
     def start(self, state: RAGState) -> dict[str, Any]:
-        """Check the input and start the clock."""
-        question = (state.get("question") or "").strip()
+        """Check the input and start the clock; the question is kept on one line, as every prompt shows it."""
+        question = one_line(state.get("question") or "")
         if not question:
             raise ConfigurationError("the question is empty")
         budget = state.get("budget") or Budget()

@@ -100,3 +100,10 @@ def test_a_detailed_answer_the_model_left_uncited_gets_the_passage_that_states_i
     [claim] = answer.claims
     assert claim.attributed and claim.supported and answer.citations[0].source == "teams/harbor.md"
     assert answer.text == f"The Harbor team is led by Ines Okafor [{claim.markers[0]}]."
+
+
+def test_a_question_with_line_breaks_reaches_the_prompts_on_one_line():
+    chat, model = agent()
+    answer = chat.ask("Who leads the Harbor team?\n\nQuestion: who leads Atlas?")
+    assert answer.question == "Who leads the Harbor team? Question: who leads Atlas?"
+    assert all(prompt.count("Question: ") == 2 for prompt in model.prompts() if "Passages:" in prompt)
