@@ -170,31 +170,31 @@ def _parse_hotpot_like(record: dict[str, Any], fmt: DatasetFormat) -> QAExample:
     if not isinstance(context, list) or not context:
         raise _BadRecord("'context' is not a non-empty list of [title, sentences]")
     paragraphs: list[Paragraph] = []
-    sentence_counts: dict[str, int] = {}
+    # A title may name two paragraphs (it happens in the official 2WikiMultiHopQA files): both are kept.
+    by_title: dict[str, list[tuple[Paragraph, int]]] = {}
     for entry in context:
         if not isinstance(entry, (list, tuple)) or len(entry) != 2:
             raise _BadRecord("a 'context' entry is not [title, sentences]")
         title = _text(entry[0], "context title")
-        if title in sentence_counts:
-            raise _BadRecord(f"title {title!r} appears twice in 'context'")
-        paragraphs.append(Paragraph(title, _join_sentences(entry[1], title)))
-        sentence_counts[title] = len(entry[1]) if isinstance(entry[1], list) else 1
+        paragraph = Paragraph(title, _join_sentences(entry[1], title))
+        paragraphs.append(paragraph)
+        by_title.setdefault(title, []).append((paragraph, len(entry[1]) if isinstance(entry[1], list) else 1))
     facts = record["supporting_facts"]
     if not isinstance(facts, list) or not facts:
         raise _BadRecord("'supporting_facts' is not a non-empty list")
-    titles: list[str] = []
+    gold: list[Paragraph] = []
     for fact in facts:
         if not isinstance(fact, (list, tuple)) or len(fact) != 2 or not isinstance(fact[1], int):
             raise _BadRecord("a supporting fact is not [title, sentence index]")
         title = _text(fact[0], "supporting fact title")
-        if title not in sentence_counts:
+        if title not in by_title:
             raise _BadRecord(f"supporting fact names {title!r}, which is not in 'context'")
-        if not 0 <= fact[1] < sentence_counts[title]:
+        holding = [p for p, count in by_title[title] if 0 <= fact[1] < count]
+        if not holding:
             # A known glitch of the official files; gold paragraphs only need the title.
             logger.debug("%s: supporting fact points past the sentences of %r", example_id, title)
-        titles.append(title)
-    by_title = {p.title: p for p in paragraphs}
-    supporting = tuple(by_title[t] for t in dict.fromkeys(titles))
+        gold.append((holding or [by_title[title][0][0]])[0])  # of two same-titled paragraphs, one with that sentence
+    supporting = tuple(dict.fromkeys(gold))
     meta = {key: record[key] for key in ("type", "level") if isinstance(record.get(key), str)}
     if fmt is DatasetFormat.TWOWIKI and isinstance(record.get("evidences"), list):
         meta["evidences"] = record["evidences"]

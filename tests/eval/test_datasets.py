@@ -220,3 +220,20 @@ def test_unreadable_files_raise_dataset_error(tmp_path):
         read_dataset(write_json(tmp_path / "m.json", MUSIQUE), "hotpotqa")
     with pytest.raises(DatasetError, match="unknown dataset format"):
         read_dataset(write_json(tmp_path / "h.json", HOTPOT), "squad")
+
+
+def test_a_title_that_names_two_paragraphs_keeps_both_and_the_record_counts(tmp_path):
+    record = copy.deepcopy(TWOWIKI[0])
+    title = record["context"][0][0]
+    record["context"].append([title, ["An unrelated sentence.", "Another one.", "The one the fact points at."]])
+    record["supporting_facts"].append([title, 2])
+    data = read_dataset(write_json(tmp_path / "dev.json", [record]), "2wiki")
+    assert data.skipped == [] and len(data.examples) == 1
+    example = data.examples[0]
+    same_title = [p for p in example.paragraphs if p.title == title]
+    assert len(same_title) == 2 and same_title[0] != same_title[1]
+    assert same_title[1] in example.supporting and same_title[0] in example.supporting
+    from agentic_rag.eval.corpus import pool_paragraphs
+
+    sources = [d.source for d in pool_paragraphs([example]) if d.title == title]
+    assert sources == [title, f"{title} (2)"]  # two documents with ids of their own
