@@ -29,7 +29,7 @@ class JudgeReply(BaseModel):
     """
 
     answer: str = Field(default="", max_length=100, description="the answer in a few words, or empty")
-    sources: list[int] = Field(default_factory=list, description="numbers of the passages the answer comes from")
+    sources: list[int] = Field(default_factory=list, max_length=10, description="numbers of the passages the answer comes from")
     missing: str = Field(default="", max_length=100, description="what is still unknown")
     next_query: str = Field(default="", max_length=80, description="a short search for what is missing")
 
@@ -47,7 +47,7 @@ class AnswerReply(BaseModel):
 
     # Required (no defaults): with optional fields constrained decoding lets a model reply ``{}``.
     answer: str = Field(max_length=200, description="the answer in as few words as possible, or empty")
-    sources: list[int] = Field(description="numbers of the passages the answer comes from")
+    sources: list[int] = Field(max_length=10, description="numbers of the passages the answer comes from")
 
 
 class SupportReply(BaseModel):
