@@ -53,7 +53,7 @@ def test_the_http_server_answers_400_and_runs_nothing():
                                  ' {"role": "assistant", "content": "a\\ud800"}, {"role": "user", "content": "And?"}]}'),
         ("/v1/research", '{"question": "Who owns orbit\\ud80001?"}'),
     ]
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         for route, body in bodies:
             response = client.post(route, content=body, headers={"Content-Type": "application/json"})
             assert response.status_code in (400, 422), (route, body, response.text)

@@ -26,7 +26,8 @@ class ServeSettings(BaseModel):
     max_question_chars: int = Field(default=4000, ge=1, description="Longest question; beyond it, 422.")
     threads_db: Path | None = Field(default=None, description="SQLite file of the threads; None keeps them in memory.")
     allowed_hosts: tuple[str, ...] | None = Field(
-        default=None, description="Host header values accepted (others: 400); None checks nothing, '*' allows any.")
+        default=("localhost", "127.0.0.1", "[::1]"),
+        description="Host header values accepted (others: 400); by default the loopback names; '*' or None allows any.")
     keep_alive_seconds: float = Field(default=15.0, gt=0, description="A silent event stream gets a comment this often.")
 
 

@@ -270,3 +270,15 @@ def test_the_history_is_held_to_the_question_limit(server):
 
 def test_the_chat_page_allows_only_its_own_scripts(server):
     assert httpx.get(f"{server}/").headers["content-security-policy"] == "default-src 'self'"
+
+
+def test_the_app_itself_accepts_only_loopback_host_names_by_default():
+    from fastapi.testclient import TestClient
+
+    app = create_app(agent_factory(ReadingModel(), knowledge_base()), ServeSettings())
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/healthz", headers={"Host": "localhost:8000"}).status_code == 200
+        assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding
+        assert client.post("/v1/research", json={"question": "Who owns orbit01?"},
+                           headers={"Host": "evil.example"}).status_code == 400
