@@ -150,6 +150,8 @@ def test_a_key_is_required_and_checked(server, client):
         wrong.models.list()
     second = openai.OpenAI(base_url=f"{server}/v1", api_key="key-beta", max_retries=0)
     assert len(second.models.list().data) == 3
+    for headers in ({}, auth("key-gamma")):  # the event stream is guarded like the rest of /v1
+        assert _error(httpx.post(f"{server}/v1/research", json={"question": "Who owns orbit01?"}, headers=headers), 401)
 
 
 def test_unknown_models_and_routes_are_404(server, client):

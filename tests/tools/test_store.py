@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -262,3 +263,25 @@ def test_a_chunk_record_of_the_wrong_type_is_an_error_naming_it(kb, tmp_path, fi
     _edit_manifest(target, lambda m: m["generation_files"]["chunks"].pop("sha256"))
     with pytest.raises(KnowledgeBaseError, match=f"line 1 is not a valid chunk \\(field {field}"):
         KnowledgeBase.load(target, HashingEmbeddings())
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to tell which file is being flushed")
+def test_a_crash_while_the_manifest_is_written_leaves_the_previous_one(kb, tmp_path, monkeypatch):
+    target = tmp_path / "index"
+    kb.save(target)
+    before = (target / "manifest.json").read_bytes()
+    real_fsync = os.fsync
+
+    def crash_on_the_manifest(fd):
+        if os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1].startswith("manifest.json"):
+            raise OSError(5, "simulated crash while writing the manifest")
+        real_fsync(fd)
+
+    kb.add_texts([("note/2", "Another note about mountains.", "Note 2")])
+    monkeypatch.setattr(os, "fsync", crash_on_the_manifest)
+    with pytest.raises(KnowledgeBaseError, match="simulated crash"):
+        kb.save(target)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert (target / "manifest.json").read_bytes() == before  # written aside and moved in, never in place
+    assert len(KnowledgeBase.load(target, HashingEmbeddings())) == len(kb) - 1
+    assert not [p.name for p in target.iterdir() if p.name.endswith(".tmp")]
