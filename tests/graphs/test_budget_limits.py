@@ -1,4 +1,4 @@
-"""Each budget limit ends the loop with its own exit reason, and the answer is still written."""
+"""Each budget limit, and a round that finds nothing new, ends the loop with its own exit reason; the answer is still written."""
 
 from __future__ import annotations
 
@@ -49,3 +49,16 @@ def test_the_search_runs_no_more_tool_calls_than_the_budget_has_left(search_tool
     answer = graph.invoke({"question": QUESTION, "budget": Budget(max_tool_calls=1)})["answer"]
     assert answer.usage.tool_calls == 1
     assert [s.kind for s in answer.steps].count("search") == 1
+
+
+def test_a_round_that_finds_only_passages_already_read_ends_the_search(search_tool):
+    model = ScriptedChatModel(script=[
+        {"answer": "", "sources": [1], "missing": "the owner", "next_query": "Relay service sends notifications"},
+        {"answer": "the Harbor team", "sources": [1]},
+        {"answer": "", "sources": [1], "missing": "more", "next_query": "something else"},
+    ])
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(adaptive=False, k=1))
+    answer = graph.invoke({"question": "Who owns the Relay service?", "budget": Budget()})["answer"]
+    assert answer.exit_reason is ExitReason.NO_NEW_EVIDENCE
+    assert answer.usage.llm_calls == 2 and answer.usage.tool_calls == 2  # one judge, no second judge of old news
+    assert answer.text == "the Harbor team [1]"
