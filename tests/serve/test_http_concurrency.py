@@ -179,9 +179,13 @@ def test_a_silent_stream_sends_keep_alive_comments(route):
     body = {"question": "Who owns orbit20?"} if route == "/v1/research" else \
         {"model": "agentic-rag", "stream": True, "messages": [{"role": "user", "content": "Who owns orbit20?"}]}
     with running(app) as url:
-        threading.Timer(0.6, release.set).start()
+        threading.Timer(15, release.set).start()  # only if the comments never come
+        lines: list[str] = []
         with httpx.stream("POST", f"{url}{route}", json=body, timeout=20) as response:
-            lines = list(response.iter_lines())
+            for line in response.iter_lines():
+                lines.append(line)
+                if lines.count(": keep-alive") == 2:
+                    release.set()  # the run answers once two comments have kept the stream open
     assert entered.is_set() and lines.count(": keep-alive") >= 2
     data = [line for line in lines if line.startswith("data: ")]
     assert any("Falcon20" in line for line in data)
