@@ -304,7 +304,8 @@ class RAGNodes:
     def refine(self, state: RAGState) -> dict[str, Any]:
         """Keep only new queries for the gap; stop when none is left or the budget cannot pay for a round."""
         fresh = decisions.fresh_searches(state.get("pending") or [], state.get("queries_run") or [])
-        reason = self._exhausted(state, reserve_llm_calls=2, next_tool_calls=len(fresh), new_round=True)
+        # another round needs its judge call now and the answer call kept back: two calls in all
+        reason = self._exhausted(state, reserve_llm_calls=1, next_tool_calls=len(fresh), new_round=True)
         if not fresh:
             reason = reason or ExitReason.NO_NEW_EVIDENCE
         if reason is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from agentic_rag.answer import ExitReason
 from agentic_rag.graphs import Budget, RAGConfig, build_agentic_graph
 from tests.fakes import ScriptedChatModel
@@ -62,3 +64,18 @@ def test_a_round_that_finds_only_passages_already_read_ends_the_search(search_to
     assert answer.exit_reason is ExitReason.NO_NEW_EVIDENCE
     assert answer.usage.llm_calls == 2 and answer.usage.tool_calls == 2  # one judge, no second judge of old news
     assert answer.text == "the Harbor team [1]"
+
+
+@pytest.mark.parametrize("calls, judges, exit_reason", [
+    (3, 2, ExitReason.ANSWERED),  # a second judge and the answer fit in three calls
+    (2, 1, ExitReason.BUDGET_LLM_CALLS),  # only the answer is left after the first judge
+])
+def test_another_round_starts_when_its_judge_and_the_answer_fit(search_tool, calls, judges, exit_reason):
+    model = ScriptedChatModel(script=[
+        {"answer": "", "sources": [1], "missing": "the lead", "next_query": "Harbor team led by"},
+        {"answer": "Ines Okafor", "sources": [1], "next_query": ""},
+        {"answer": "Ines Okafor", "sources": [1]},
+    ][: judges] + [{"answer": "Ines Okafor", "sources": [1]}])
+    answer = run(search_tool, model=model, max_llm_calls=calls)
+    assert [s.kind for s in answer.steps].count("judge") == judges
+    assert answer.exit_reason is exit_reason and answer.usage.llm_calls == judges + 1
