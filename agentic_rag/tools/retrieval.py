@@ -8,7 +8,7 @@ from agentic_rag.evidence import Evidence
 from agentic_rag.tools.knowledge_base import KnowledgeBase
 from agentic_rag.tools.retriever import Retriever
 
-__all__ = ["retrieval_tools", "SEARCH_TOOL"]
+__all__ = ["retrieval_tools", "SEARCH_TOOL", "with_gaps_filled"]
 
 SEARCH_TOOL = "search_knowledge_base"
 
@@ -22,7 +22,7 @@ def retrieval_tools(retriever: Retriever, *, k: int = 4) -> list[BaseTool]:
 
     def search_knowledge_base(query: str, k: int = k) -> list[Evidence]:
         """Search the documents by meaning and keywords. Best for most questions."""
-        return retriever.search(query, k=k)
+        return with_gaps_filled(retriever, retriever.search(query, k=k))
 
     def read_chunk(chunk_id: str, window: int = 1) -> list[Evidence]:
         """Read a passage by its id, with the passages just before and after it."""
@@ -33,6 +33,32 @@ def retrieval_tools(retriever: Retriever, *, k: int = 4) -> list[BaseTool]:
         tools.append(_keyword_search_tool(retriever, k))
     tools.append(StructuredTool.from_function(read_chunk))
     return tools
+
+
+def with_gaps_filled(retriever: Retriever, found: list[Evidence]) -> list[Evidence]:
+    """``found`` and, where it holds chunks ``n`` and ``n + 2`` of one source but not ``n + 1``, that chunk too.
+
+    A procedure or a list often spans three chunks whose middle one shares few words with the
+    question (the steps themselves); the chunks around it are found, so it is read as well. No
+    model call; a retriever that cannot fetch a chunk by id is left as it is.
+    """
+    numbers: dict[str, set[int]] = {}
+    for item in found:
+        source, _, n = item.id.rpartition("#")
+        if source and n.isdigit():
+            numbers.setdefault(source, set()).add(int(n))
+    seen = {item.id for item in found}
+    gaps: list[Evidence] = []
+    for source, taken in numbers.items():
+        for n in sorted(taken):
+            missing = f"{source}#{n + 1}"
+            if n + 2 in taken and n + 1 not in taken and missing not in seen:
+                try:
+                    gaps.extend(e for e in retriever.neighbours(missing, window=0) if e.id == missing)
+                except Exception:  # noqa: BLE001 - the search result stands without it
+                    continue
+                seen.add(missing)
+    return [*found, *gaps]
 
 
 def _keyword_search_tool(kb: KnowledgeBase, default_k: int) -> BaseTool:

@@ -87,3 +87,23 @@ def test_tools_over_another_retriever(passages):
     assert [e.id for e in search.invoke({"query": "grow"})] == ["p#0", "p#1"]
     assert [e.id for e in read.invoke({"chunk_id": "p#2", "window": 1})] == ["p#1", "p#2"]
     assert retriever.calls == [("search", "grow", 2, None), ("neighbours", "p#2", 1)]
+
+
+def test_the_search_tool_reads_the_chunk_between_two_it_found_of_one_source():
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
+    from agentic_rag.tools.retrieval import retrieval_tools, with_gaps_filled
+    from tests.fakes import HashingEmbeddings
+
+    kb = KnowledgeBase(HashingEmbeddings(), chunk_size=120, chunk_overlap=0)
+    steps = ("Runbook queue backlog alert fires when the queue backs up.\n\n"
+             "1. Check the gateway status page. 2. Scale the sender workers to at most 24 replicas.\n\n"
+             "Close the queue backlog incident when the queue depth is low again.")
+    kb.add_texts([("runbook.md", steps), ("other.md", "Nothing about queues here at all, only lunch menus.")])
+    assert len(kb) >= 3
+    found = [kb.get("runbook.md#2"), kb.get("other.md#0"), kb.get("runbook.md#0")]
+    kb.search = lambda query, k=4, **kw: found  # the search found the chunks around the steps, not the steps
+    tool = retrieval_tools(kb, k=3)[0]
+    ids = [e.id for e in tool.invoke({"query": "queue backlog"})]
+    assert ids == ["runbook.md#2", "other.md#0", "runbook.md#0", "runbook.md#1"]
+    assert "Scale the sender workers" in kb.get("runbook.md#1").text
+    assert with_gaps_filled(kb, found[:2]) == found[:2]  # one chunk of a source: nothing to fill
