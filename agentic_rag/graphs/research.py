@@ -201,9 +201,9 @@ class ResearchNodes:
         sections: list[tuple[str, str]],
     ) -> tuple[str, Usage, str | None]:
         """Two or three sentences from the findings' cited claims (one call), or their first sentences if it fails."""
-        if not lines:
-            return "The sources do not answer this question.", Usage(), None
         fallback = " ".join(_first_sentence(text) for _, text in sections if text != prompts.REPORT_NOT_FOUND)
+        if not lines:  # no finding has a supported claim: the sections' own first sentences, if any
+            return fallback or "The sources do not answer this question.", Usage(), None
         if self.rag._exhausted(state) is not None:  # type: ignore[arg-type]
             return fallback, Usage(), "budget"
         findings = "\n".join(lines)[:_FINDINGS_CHARS]

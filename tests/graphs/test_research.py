@@ -151,3 +151,17 @@ def test_a_killed_run_resumes_without_redoing_a_finished_subquestion(search_tool
     assert "Who leads the Harbor team?" not in asked  # the finished sub-question was not run again
     assert "Who leads the Atlas team?" in asked
     assert "Tomas Reyes" in answer.text and "Ines Okafor" in answer.text
+
+
+def test_a_report_whose_findings_have_no_supported_claim_summarises_their_first_sentences(search_tool):
+    def unsupported(messages):
+        text = str(messages[-1].content)
+        if "Give the numbers of the passages" in text or "sub-questions" in text or text.startswith("Findings:"):
+            return reply(messages)
+        return "Harbor has a purple office on the moon [1]."  # cited, but no passage says so
+
+    answer = build_research_graph(ScriptedChatModel(script=[unsupported] * 20), [search_tool], RAGConfig(k=2)).invoke(
+        {"question": QUESTION, "budget": Budget(max_llm_calls=10)})["answer"]
+    summary = answer.text.split("\n\n")[1]
+    assert summary.startswith("Harbor has a purple office on the moon")
+    assert not any(c.supported for c in answer.claims if "moon" in c.text)
