@@ -10,6 +10,7 @@ thread's turns and the turn under way live in a small graph saved by the same ch
 from __future__ import annotations
 
 import operator
+import re
 import sqlite3
 from pathlib import Path
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from agentic_rag.answer import Answer, Usage
 from agentic_rag.errors import ConfigurationError, ThreadStoreError
 from agentic_rag.events import FinalAnswer
 from agentic_rag.graphs import prompts
+from agentic_rag.graphs.citations import content_stems
+from agentic_rag.graphs.claims import strip_markers
 from agentic_rag.graphs.llm import invoke_text
 from agentic_rag.steps import RewriteDetail, Step
 
@@ -107,7 +110,12 @@ def with_rewrite(answer: Answer, message: str, cost: Usage) -> Answer:
 
 
 def rewrite_follow_up(model: BaseChatModel, message: str, turns: list[Turn]) -> tuple[str, Usage]:
-    """``message`` rewritten to stand alone, using the last turns, and what that cost; unchanged without history."""
+    """``message`` rewritten to stand alone, using the last turns, and what that cost; unchanged without history.
+
+    The rewrite may only resolve references ("it", "that team"); a rewrite that drops what the
+    follow-up asks (its question word or a content word) is not used: the follow-up itself is, with
+    the names the previous answer gave in brackets (see :func:`keeps_the_ask`).
+    """
     if not turns:
         return message, Usage()
     history = "\n".join(
@@ -117,7 +125,37 @@ def rewrite_follow_up(model: BaseChatModel, message: str, turns: list[Turn]) -> 
     user = prompts.CONDENSE.format(history=history, message=one_line(message))
     result = invoke_text(model, [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)], attempts=1)
     rewritten = (result.value or "").strip().strip('"').strip()
-    return (rewritten.splitlines()[0].strip() if rewritten else message), result.usage
+    rewritten = rewritten.splitlines()[0].strip() if rewritten else ""
+    if not rewritten:
+        return message, result.usage
+    if not keeps_the_ask(message, rewritten):
+        return _with_context(message, turns[-1]), result.usage
+    return rewritten, result.usage
+
+
+_REFERENCES = frozenset(
+    "it its they them their that this those these he she him her his one ones there about also and too then".split())
+_ASKING = frozenset("who whom whose what which when where why how".split())
+_NAME = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
+
+
+def keeps_the_ask(message: str, rewritten: str) -> bool:
+    """Whether ``rewritten`` keeps the follow-up's question words and every content word (references aside)."""
+    words = {w.lower() for w in re.findall(r"\w+", message)}
+    kept = {w.lower() for w in re.findall(r"\w+", rewritten)}
+    if not (words & _ASKING) <= kept:
+        return False
+    wanted = {stem for stem in content_stems(message) if stem not in _REFERENCES}
+    return wanted <= set(content_stems(rewritten))
+
+
+def _with_context(message: str, turn: Turn) -> str:
+    """The follow-up itself, with the names the previous answer (or question) gave, to search by."""
+    answer = strip_markers(turn["answer"])
+    names = [n for n in dict.fromkeys(_NAME.findall(answer)) if content_stems(n) and n.lower() not in _ASKING]
+    if not names:
+        names = [turn["question"]]
+    return f"{message.rstrip()} ({', '.join(names[:3])})"
 
 
 def _database_name(checkpointer: Any) -> str | None:
