@@ -78,6 +78,10 @@ def test_a_chat_follow_up_is_rewritten_from_the_thread_with_the_real_model(demo_
     first_turn_words = set((first.question + " " + first.text).lower().replace("-", " ").split())
     rewritten_words = set(follow_up.question.lower().replace("-", " ").split())
     assert rewritten_words & first_turn_words - {"the", "and", "who", "which", "that", "team", "a", "of", "is"}
+    # and it keeps what the follow-up asks: who, and who leads
+    from agentic_rag.graphs.citations import content_stems
+
+    assert "who" in follow_up.question.lower().split() and "lead" in content_stems(follow_up.question)
     assert follow_up.text.strip()
     assert [t["message"] for t in agent.history("real")] == ["Which team owns the parcel-pulse service?", "And who leads that team?"]
 
