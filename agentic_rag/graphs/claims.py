@@ -106,13 +106,14 @@ def drop_unsupported(answer: str, claims: list[Claim]) -> str:
 
 
 def attribute_uncited(answer: str, passages: list[Evidence], threshold: float = 0.6) -> tuple[str, list[str]]:
-    """``answer`` with a marker after each claim the model left uncited that one of ``passages`` states.
+    """``answer`` with the marker of the passage that states each claim the model left uncited or cited wrongly.
 
-    Small models often write a correct detailed answer and forget its markers. A sentence, list item
-    or table cell with no marker gets the number (1-based, as the model saw them) of the passage
-    holding the largest share of its content words (two at least), when that share reaches
-    ``threshold``; one no passage states stays uncited and unsupported. Returns the text and the
-    claims given a marker.
+    Small models often write a correct detailed answer and forget its markers, or put them on the
+    wrong passage. A sentence, list item or table cell with no marker, or whose cited passages hold
+    less than ``threshold`` of its content words, gets the number (1-based, as the model saw them)
+    of the passage holding the largest share of them (two words at least), when that share reaches
+    ``threshold``; otherwise it is left as written, and the claim check reports it. Returns the text
+    and the claims given a marker.
     """
     if not passages:
         return answer, []
@@ -121,15 +122,20 @@ def attribute_uncited(answer: str, passages: list[Evidence], threshold: float = 
 
     def marked(piece: str) -> str:
         bare = strip_markers(piece)
-        if markers_in(piece) or not _has_words(piece):
+        if not _has_words(piece):
             return piece
         wanted = set(content_stems(bare))
         if len(wanted) < 2:
             return piece  # a name or a number alone (a table's row label) states nothing to cite
-        share, best = max(((len(wanted & found) / len(wanted), -n) for n, found in enumerate(stems, start=1)))
+        shares = {n: len(wanted & found) / len(wanted) for n, found in enumerate(stems, start=1)}
+        cited = [n for n in markers_in(piece) if n in shares]
+        if cited and max(shares[n] for n in cited) >= threshold:
+            return piece  # a passage it cites states it
+        share, best = max((share, -n) for n, share in shares.items())
         if share < threshold:
             return piece
         attributed.append(bare)
+        piece = strip_markers(piece) + piece[len(piece.rstrip()):] if cited else piece  # a wrong marker is replaced
         text, trailing = piece.rstrip(), piece[len(piece.rstrip()):]
         if text[-1] in ".!?":  # the marker goes before the sentence's full stop, as the model is asked to write it
             return f"{text[:-1]} [{-best}]{text[-1]}{trailing}"

@@ -217,15 +217,19 @@ _ADDED_MARKER = re.compile(r"\s?\[\d+\]")
 
 
 def _continuation(final: str, sent: str) -> str | None:
-    """What ``final`` has after ``sent``, where ``final`` may hold markers ``sent`` lacks; None if it does not continue it."""
+    """What ``final`` has after ``sent``, where markers may have been added or moved; None if it does not continue it."""
     i = j = 0
     while j < len(sent):
         if i < len(final) and final[i] == sent[j]:
             i, j = i + 1, j + 1
             continue
         added = _ADDED_MARKER.match(final, i)
-        if added is None:
+        if added is not None:
+            i = added.end()
+            continue
+        replaced = _ADDED_MARKER.match(sent, j)  # a marker the checker moved to the passage that states it
+        if replaced is None:
             return None
-        i = added.end()
+        j = replaced.end()
     return final[i:]
 _PARTIAL_MARKER = re.compile(r"\[\d*$")

@@ -52,6 +52,15 @@ def test_an_uncited_sentence_gets_the_passage_that_states_it_and_an_unstated_one
         "Ines Okafor leads the Harbor team. It is always sunny in Leeds.\n\n1. Scale pulse-sender to at most 24 replicas.\n"
         "2. Check RabbitMQ for disk alarms [1].", [HARBOR, RUNBOOK])
     assert text == ("Ines Okafor leads the Harbor team [1]. It is always sunny in Leeds.\n\n"
-                    "1. Scale pulse-sender to at most 24 replicas [2].\n2. Check RabbitMQ for disk alarms [1].")
-    assert attributed == ["Ines Okafor leads the Harbor team.", "Scale pulse-sender to at most 24 replicas."]
+                    "1. Scale pulse-sender to at most 24 replicas [2].\n2. Check RabbitMQ for disk alarms [2].")
+    assert attributed == ["Ines Okafor leads the Harbor team.", "Scale pulse-sender to at most 24 replicas.",
+                          "Check RabbitMQ for disk alarms."]  # the last was cited to the passage on Harbor
     assert attribute_uncited("Anything.", []) == ("Anything.", [])
+
+
+def test_a_claim_cited_to_a_passage_that_does_not_state_it_gets_the_one_that_does():
+    welcome = Evidence(id="handbook/welcome.md#1", source="handbook/welcome.md", text="Every service has exactly one owning team.")
+    text, attributed = attribute_uncited("Ines Okafor leads the Harbor team. [1]", [welcome, HARBOR])
+    assert text == "Ines Okafor leads the Harbor team [2]." and attributed == ["Ines Okafor leads the Harbor team."]
+    kept, none = attribute_uncited("Ines Okafor leads the Harbor team [2].", [welcome, HARBOR])
+    assert kept == "Ines Okafor leads the Harbor team [2]." and none == []

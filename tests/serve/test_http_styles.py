@@ -100,3 +100,9 @@ def test_markers_the_checker_added_to_streamed_text_do_not_repeat_the_answer():
     other = ContentStream(keep_markers=True)
     other.token("Something else entirely.")
     assert other.final("Ines leads Harbor [1].") == "\n\nInes leads Harbor [1]."  # not a continuation: whole
+
+
+def test_a_marker_the_checker_moved_does_not_repeat_the_answer():
+    stream = ContentStream(keep_markers=True)
+    stream.token("Odalys Fenwick leads it. [3]")
+    assert stream.final("Odalys Fenwick leads it [2].") == ""
