@@ -27,12 +27,15 @@ from tests.serve.http_world import (  # noqa: E402
 
 def test_twenty_concurrent_requests_each_get_their_own_answer():
     lock, active, peak = threading.Lock(), [0], [0]
+    overlapped = threading.Event()
 
-    def overlap(question: str) -> None:  # each model call takes a moment, so runs overlap
+    def overlap(question: str) -> None:  # the first model calls wait until another run is in one too
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.02)
+            if active[0] >= 2:
+                overlapped.set()
+        overlapped.wait(timeout=10)
         with lock:
             active[0] -= 1
 
