@@ -6,10 +6,19 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["message_text", "invalid_unicode", "one_line"]
+__all__ = ["message_text", "invalid_unicode", "one_line", "require_valid_unicode"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BREAKS = re.compile(r"[\s\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def require_valid_unicode(text: str, what: str) -> str:
+    """``text``, or a :class:`~agentic_rag.errors.ConfigurationError` saying ``what`` holds a lone surrogate."""
+    from agentic_rag.errors import ConfigurationError
+
+    if (position := invalid_unicode(text)) is not None:
+        raise ConfigurationError(f"{what} is not valid Unicode (a lone surrogate at character {position})")
+    return text
 
 
 def one_line(text: str, limit: int | None = None) -> str:

@@ -61,18 +61,11 @@ def test_the_http_server_answers_400_and_runs_nothing():
     assert asked == []
 
 
-def test_the_command_line_gives_one_line(tmp_path, monkeypatch):
+def test_the_command_line_gives_one_line(tmp_path, cli_index):
     from typer.testing import CliRunner
 
     from agentic_rag import cli
-    from agentic_rag.tools.knowledge_base import KnowledgeBase
-    from tests.fakes import HashingEmbeddings
 
-    kb = KnowledgeBase(HashingEmbeddings())
-    kb.add_texts([("a.md", "The Harbor team is led by Ines Okafor.")])
-    kb.save(tmp_path / "idx")
-    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
-    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ScriptedChatModel(script=[]))
     for args in (["ask", "Who \udced leads?"], ["ask", "Who leads?", "--thread", "t\udced"]):
-        result = CliRunner().invoke(cli.app, [*args, "--index", str(tmp_path / "idx"), "--threads-db", str(tmp_path / "t.db")])
+        result = CliRunner().invoke(cli.app, [*args, "--index", str(cli_index), "--threads-db", str(tmp_path / "t.db")])
         assert result.exit_code == 1 and "not valid Unicode" in result.stderr and "Traceback" not in result.stderr

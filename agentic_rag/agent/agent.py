@@ -10,7 +10,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from agentic_rag._text import invalid_unicode
+from agentic_rag._text import require_valid_unicode
 from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite
 from agentic_rag.event_stream import STREAM_MODES, EventTranslator, stream_events
 from agentic_rag.agent.models import resolve_chat_model
@@ -95,8 +95,7 @@ class Agent:
         """The graph's input for ``question``: the stripped question and the budget (this agent's by default)."""
         if not isinstance(question, str) or not question.strip():
             raise ConfigurationError("the question is empty")
-        if (position := invalid_unicode(question)) is not None:
-            raise ConfigurationError(f"the question is not valid Unicode (a lone surrogate at character {position})")
+        require_valid_unicode(question, "the question")
         return {"question": question.strip(), "budget": budget or self.budget}
 
     def ask(
@@ -121,8 +120,9 @@ class Agent:
         unknown = sorted(set(settings) - set(RAGConfig.model_fields))
         if unknown:
             raise ConfigurationError(f"unknown graph setting(s): {', '.join(unknown)}")
-        if any(isinstance(v, str) and invalid_unicode(v) is not None for v in settings.values()):
-            raise ConfigurationError("a run setting is not valid Unicode (a lone surrogate)")
+        for name, value in settings.items():
+            if isinstance(value, str):
+                require_valid_unicode(value, f"the run setting {name}")
         self.config.override(settings)  # validates
         return dict(settings)
 
@@ -135,15 +135,17 @@ class Agent:
         graph_input = self.graph_input(question, budget)
         message = graph_input["question"]
         graph_input["question"], cost = rewrite_follow_up(self.model, message, history or [])
-        config = self._one_off_config(overrides)
-        if events:
-            stream: Iterator[Any] = stream_events(self.graph, graph_input, config, **self._durability)
-        else:
-            stream = iter([FinalAnswer(answer=self.graph.invoke(graph_input, config, **self._durability)["answer"])])
-        for event in stream:
+        for event in self._run_once(self.graph, graph_input, self._one_off_config(overrides), events):
             if isinstance(event, FinalAnswer):
                 event = FinalAnswer(answer=with_rewrite(event.answer, message, cost))
             yield event
+
+    def _run_once(self, graph: Any, graph_input: dict[str, Any], config: dict[str, Any] | None, events: bool) -> Iterator[Any]:
+        """One run outside any thread: all its events, or only the ``FinalAnswer``."""
+        if events:
+            yield from stream_events(graph, graph_input, config, **self._durability)
+        else:
+            yield FinalAnswer(answer=graph.invoke(graph_input, config, **self._durability)["answer"])
 
     def _one_off_config(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """The run's overrides; a checkpointed graph needs a thread id even for a one-off question: a fresh one."""
@@ -226,11 +228,7 @@ class Agent:
                 raise ConfigurationError("research threads need a checkpointer: Agent(..., checkpointer=...)")
             yield from conversation.run_turn(question, thread_id, graph_input, events=events, settings=overrides)
             return
-        config = self._one_off_config(overrides)
-        if events:
-            yield from stream_events(graph, graph_input, config, **self._durability)
-        else:
-            yield FinalAnswer(answer=graph.invoke(graph_input, config, **self._durability)["answer"])
+        yield from self._run_once(graph, graph_input, self._one_off_config(overrides), events)
 
     def resume_research(self, thread_id: str) -> Answer:
         """Finish the thread's interrupted research run; finished sub-questions are not run again."""

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from agentic_rag._text import invalid_unicode, one_line
+from agentic_rag._text import one_line, require_valid_unicode
 from agentic_rag.event_stream import stream_events
 from agentic_rag.answer import Answer, Usage
 from agentic_rag.errors import ConfigurationError, ThreadStoreError
@@ -195,8 +195,7 @@ class Conversation:
             raise ConfigurationError("the thread id is empty")
         if "/" in thread_id:
             raise ConfigurationError(f"a thread id may not contain '/': {thread_id!r}")
-        if invalid_unicode(thread_id) is not None:
-            raise ConfigurationError(f"the thread id is not valid Unicode: {thread_id!r}")
+        require_valid_unicode(thread_id, f"the thread id {thread_id!r}")
         return {"configurable": {"thread_id": thread_id}}
 
     def turns(self, thread_id: str) -> list[Turn]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from agentic_rag.answer import Answer, Citation, Claim, ExitReason, Usage
-from agentic_rag._text import invalid_unicode
+from agentic_rag._text import require_valid_unicode
 from agentic_rag.errors import AgenticRAGError, ConfigurationError, require
 
 if TYPE_CHECKING:
@@ -216,9 +216,8 @@ def build_server(
         its id, source and text."""
         if len(query) > max_question_chars:
             raise _tool_error(ConfigurationError(f"the query is longer than {max_question_chars} characters"))
-        if invalid_unicode(query) is not None:
-            raise _tool_error(ConfigurationError("the query is not valid Unicode (a lone surrogate)"))
         try:
+            require_valid_unicode(query, "the query")
             found = await to_thread.run_sync(lambda: knowledge_base.search(query, k=k, mode="hybrid"))
         except Exception as exc:  # noqa: BLE001 - becomes the tool error the client sees
             raise _tool_error(exc) from exc

@@ -12,8 +12,6 @@ from agentic_rag import Agent, cli
 from agentic_rag.agent.conversation import sqlite_checkpointer
 from agentic_rag.errors import ThreadStoreError
 from agentic_rag.testing import ScriptedChatModel
-from agentic_rag.tools.knowledge_base import KnowledgeBase
-from tests.fakes import HashingEmbeddings
 from tests.graphs.conftest import _search
 
 
@@ -43,12 +41,7 @@ def test_a_damaged_thread_record_is_an_error_and_other_threads_still_work(tmp_pa
     assert [turn["answer"] for turn in agent.history("t2")] == [answer.text]
 
 
-def test_the_command_line_gives_one_line_for_both(tmp_path, monkeypatch):
-    kb = KnowledgeBase(HashingEmbeddings())
-    kb.add_texts([("a.md", "The Harbor team is led by Ines Okafor.")])
-    kb.save(tmp_path / "idx")
-    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
-    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ScriptedChatModel(script=[]))
+def test_the_command_line_gives_one_line_for_both(tmp_path, cli_index):
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"garbage" * 100)
     damaged = tmp_path / "damaged.sqlite"
@@ -56,7 +49,7 @@ def test_the_command_line_gives_one_line_for_both(tmp_path, monkeypatch):
     with sqlite3.connect(damaged) as db:
         db.execute("UPDATE checkpoints SET checkpoint = X'C1' WHERE thread_id = 't1'")
     for db_file in (bad, damaged):
-        args = ["ask", "Who leads?", "--index", str(tmp_path / "idx"), "--thread", "t1", "--threads-db", str(db_file)]
+        args = ["ask", "Who leads?", "--index", str(cli_index), "--thread", "t1", "--threads-db", str(db_file)]
         result = CliRunner().invoke(cli.app, args)
         assert result.exit_code == 1, result.output
         assert "cannot be read" in result.stderr and "Traceback" not in result.stderr
