@@ -21,9 +21,8 @@ from agentic_rag.answer import Answer
 from agentic_rag.errors import AgenticRAGError
 from agentic_rag.eval.command import eval_command
 from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
-from agentic_rag.graphs.config import GRAPH_SETTINGS_HELP, SET_HELP, config_from_options, settings_from
+from agentic_rag.graphs.config import GRAPH_SETTINGS_HELP, SET_HELP, STYLE_HELP, config_from_options, settings_from
 
-STYLE_HELP = "detailed: a direct answer, then its support, every fact cited; short: a few words (as the benchmarks score)."
 from agentic_rag.serve.mcp_command import mcp_command
 from agentic_rag.serve.http_command import serve_command
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from agentic_rag.errors import AgenticRAGError, require
 from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
-from agentic_rag.graphs.config import SET_HELP, settings_from
+from agentic_rag.graphs.config import SET_HELP, STYLE_HELP, settings_from
 
 from agentic_rag.eval.corpus import DEFAULT_CACHE_DIR, DEFAULT_CHUNK_SIZE
 from agentic_rag.eval.datasets import DatasetFormat
@@ -82,6 +82,7 @@ def eval_command(
     cache_dir: Annotated[Path, typer.Option(help="Where pooled corpora are built once and reused.")] = DEFAULT_CACHE_DIR,
     chunk_size: Annotated[int, typer.Option(min=100, help="Characters per chunk of the pooled corpus.")] = DEFAULT_CHUNK_SIZE,
     adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
+    style: Annotated[str, typer.Option(help=STYLE_HELP + " Default short, as the benchmark figures are scored.")] = "short",
     setting: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP)] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar with the running F1 per graph.")] = True,
 ) -> None:
@@ -111,7 +112,7 @@ def eval_command(
             chunk_size=chunk_size,
             chunk_overlap=min(200, chunk_size // 4),
             adaptive=adaptive,
-            graph_settings=settings_from(setting),
+            graph_settings=({} if style == "short" else {"style": style}) | settings_from(setting),
         )
         result = run_eval(config, show_progress=progress)
     except AgenticRAGError as exc:

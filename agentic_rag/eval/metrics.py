@@ -60,6 +60,21 @@ def exact_match(prediction: str, golds: str | Sequence[str]) -> float:
     return float(any(normalised == normalize_answer(g) for g in _golds(golds)))
 
 
+def gold_in_answer(prediction: str, golds: str | Sequence[str]) -> float:
+    """1.0 if a normalised gold answer appears in the normalised prediction (ALCE's STR-EM), else 0.0.
+
+    The measure for answers longer than a few words, where exact match says nothing.
+    """
+    normalised = f" {normalize_answer(prediction)} "
+    return float(any(f" {normalize_answer(g)} " in normalised for g in _golds(golds) if normalize_answer(g)))
+
+
+def claims_supported(answer: Answer) -> float | None:
+    """The share of the answer's cited claims that their passages support; ``None`` without cited claims."""
+    cited = [claim for claim in answer.claims if claim.markers]
+    return sum(1 for claim in cited if claim.supported) / len(cited) if cited else None
+
+
 def _f1(prediction: str, gold: str) -> float:
     pred, ref = normalize_answer(prediction), normalize_answer(gold)
     # HotpotQA: yes / no / noanswer only match themselves, never by token overlap.
@@ -162,7 +177,8 @@ def recall_by_round(answer: Answer, gold_sources: Sequence[str]) -> list[float]:
 def question_metrics(answer: Answer, golds: Sequence[str], gold_sources: Sequence[str], graph: str) -> dict[str, Any]:
     """The per-question metrics of one run.
 
-    ``em`` and ``f1`` (answer text without citation markers against ``golds``),
+    ``em`` and ``f1`` (answer text without citation markers against ``golds``), ``gold_in_answer``
+    (a gold answer appears in the text), ``claims_supported`` (cited claims their passages support),
     ``supporting_recall`` (gold paragraphs retrieved at any step), ``answer_recall`` (gold
     paragraphs in the evidence the answer was written from), ``citation_precision`` (cited
     paragraphs that are gold; ``None`` without citations), ``recall_by_round``, ``rounds``.
@@ -172,6 +188,8 @@ def question_metrics(answer: Answer, golds: Sequence[str], gold_sources: Sequenc
     return {
         "em": exact_match(prediction, golds),
         "f1": f1_score(prediction, golds),
+        "gold_in_answer": gold_in_answer(prediction, golds),
+        "claims_supported": claims_supported(answer),
         "supporting_recall": recall(_sources(retrieved_ids(answer)), gold_sources),
         "answer_recall": recall(_sources(answer_evidence_ids(answer, graph)), gold_sources),
         "citation_precision": precision(_sources(c.evidence_id for c in answer.citations), gold_sources),

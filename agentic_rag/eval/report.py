@@ -47,7 +47,7 @@ F1_PLOT_FILE = "f1_vs_llm_calls.png"
 ROUNDS_PLOT_FILE = "recall_by_round.png"
 
 # (key in the row, name in the summary); answer metrics are fractions, usage is per question.
-_METRICS = ("em", "f1", "supporting_recall", "answer_recall", "citation_precision", "rounds")
+_METRICS = ("em", "f1", "gold_in_answer", "claims_supported", "supporting_recall", "answer_recall", "citation_precision", "rounds")
 _USAGE = ("llm_calls", "prompt_tokens", "completion_tokens", "tool_calls", "seconds")
 _COMPARED = ("f1", "em", "supporting_recall", "answer_recall")
 _PACKAGES = (
@@ -251,16 +251,17 @@ def markdown_table(summary: Mapping[str, Any]) -> str:
         "Means with 95% bootstrap intervals; answer and retrieval metrics in percent.",
         "",
         (
-            "| graph | n | EM | F1 | supporting recall | answer-evidence recall | citation precision "
+            "| graph | n | EM | F1 | gold in answer | cited claims supported | supporting recall | answer-evidence recall | citation precision "
             "| LLM calls | prompt tokens | completion tokens | tool calls | seconds |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for graph, data in summary.get("graphs", {}).items():
         m = data["metrics"]
         n = f"{data['n']}" + (f" ({data['errors']} failed)" if data.get("errors") else "")
         lines.append(
-            f"| {graph} | {n} | {_cell(m['em'], 100)} | {_cell(m['f1'], 100)} | {_cell(m['supporting_recall'], 100)} "
+            f"| {graph} | {n} | {_cell(m['em'], 100)} | {_cell(m['f1'], 100)} | {_cell(m.get('gold_in_answer') or {}, 100)} "
+            f"| {_cell(m.get('claims_supported') or {}, 100)} | {_cell(m['supporting_recall'], 100)} "
             f"| {_cell(m['answer_recall'], 100)} | {_cell(m['citation_precision'], 100)} "
             f"| {_cell(m['llm_calls'], 1, 2)} | {_cell(m['prompt_tokens'], 1, 0)} | {_cell(m['completion_tokens'], 1, 0)} "
             f"| {_cell(m['tool_calls'], 1, 2)} | {_cell(m['seconds'], 1, 1)} |"

@@ -25,7 +25,12 @@ class ResearchScore(BaseModel):
     claims: int
     cited_claims: int
     supported_claims: int
+    markers: int
+    """Markers on the cited claims (citations per claim = markers / cited_claims)."""
+    markers_to_nothing: int
+    """Markers that point at no retrieved passage, in the text as the model wrote it (removed before display)."""
     llm_calls: int
+    tokens: int
     seconds: float
 
     @property
@@ -41,5 +46,6 @@ def score_research_answer(answer: Answer, facts: list[dict[str, Any]]) -> Resear
     return ResearchScore(
         facts=len(facts), stated=stated, words=len(answer.text.split()), claims=len(answer.claims),
         cited_claims=len(cited), supported_claims=sum(1 for c in cited if c.supported),
-        llm_calls=answer.usage.llm_calls, seconds=round(answer.usage.seconds, 1),
+        markers=sum(len(c.markers) for c in cited), markers_to_nothing=len(answer.invalid_markers),
+        llm_calls=answer.usage.llm_calls, tokens=answer.usage.total_tokens, seconds=round(answer.usage.seconds, 1),
     )

@@ -136,8 +136,10 @@ def _slug(text: str) -> str:
 
 
 def default_out_dir(config: EvalConfig, fmt: DatasetFormat) -> Path:
-    """``.agentic-rag/eval/<file stem>-<format>-<model>-seed<seed>``."""
-    return Path(".agentic-rag/eval") / f"{Path(config.dataset).stem}-{fmt.value}-{_slug(config.model)}-seed{config.seed}"
+    """``.agentic-rag/eval/<file stem>-<format>-<model>-seed<seed>[-<style>]`` (the style when not ``short``)."""
+    style = config.graph_settings.get("style", "short")
+    suffix = "" if style == "short" else f"-{_slug(str(style))}"
+    return Path(".agentic-rag/eval") / f"{Path(config.dataset).stem}-{fmt.value}-{_slug(config.model)}-seed{config.seed}{suffix}"
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:

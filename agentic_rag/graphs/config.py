@@ -19,7 +19,7 @@ from agentic_rag.errors import ConfigurationError
 from agentic_rag.graphs.question_shape import looks_single_hop
 
 __all__ = ["AnswerStyle", "CitationCheck", "RAGConfig", "SingleHopCheck", "config_from_options", "parse_setting", "settings_from",
-           "GRAPH_SETTINGS_HELP", "SET_HELP"]
+           "GRAPH_SETTINGS_HELP", "SET_HELP", "STYLE_HELP"]
 
 SingleHopCheck = Callable[[str], bool]
 CitationCheck = Literal["lexical", "llm"]
@@ -205,6 +205,7 @@ def settings_from(texts: list[str] | None) -> dict[str, Any]:
     return dict(parse_setting(text) for text in texts or [])
 
 
+STYLE_HELP = "detailed: a direct answer, then its support, every fact cited; short: a few words (as the benchmarks score)."
 SET_HELP = "A graph setting, name=value (repeatable), e.g. --set max_judged=6; the settings are listed below."
 GRAPH_SETTINGS_HELP = "Graph settings (--set name=value):\n\n" + "\n\n".join(
     f"{name} (default {getattr(info.default, '__name__', repr(info.default))}): {info.description}"

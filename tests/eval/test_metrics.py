@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agentic_rag.answer import Answer, Citation, Step
+from agentic_rag.answer import Answer, Citation, Claim, Step
 from agentic_rag.eval.metrics import (
     answer_evidence_ids,
     bootstrap_ci,
+    claims_supported,
     exact_match,
+    gold_in_answer,
     f1_score,
     normalize_answer,
     precision,
@@ -35,6 +37,22 @@ def test_exact_match_and_f1_hand_worked():
     assert f1_score("Ines Okafor leads the Harbor team", "Ines Okafor") == pytest.approx(0.8 / 1.4)
     # repeated tokens count per occurrence: "x y y" vs "y y z" -> overlap 2, p = r = 2/3
     assert f1_score("x y y", "y y z") == pytest.approx(2 / 3)
+
+
+def test_a_long_answer_counts_when_a_gold_answer_appears_in_it_as_whole_words():
+    text = "The Harbor team is led by Ines Okafor, who joined in 2019 [1]."
+    assert gold_in_answer(text, ["Ines Okafor"]) == 1.0
+    assert gold_in_answer(text, ["nope", "the harbor TEAM"]) == 1.0  # any alias, normalised
+    assert gold_in_answer(text, ["Ines Okafor-Reid"]) == 0.0
+    assert gold_in_answer("in 20190 [1]", ["2019"]) == 0.0  # whole words, not a substring of one
+    assert gold_in_answer(text, [""]) == 0.0
+
+
+def test_the_supported_claim_rate_counts_cited_claims_only():
+    claims = [Claim(text="a", markers=[1], supported=True), Claim(text="b", markers=[2], supported=False),
+              Claim(text="c", markers=[], supported=False)]
+    assert claims_supported(Answer(question="q", text="a [1]. b [2]. c.", claims=claims)) == 0.5
+    assert claims_supported(Answer(question="q", text="c.", claims=claims[2:])) is None
 
 
 def test_aliases_take_the_best_gold():

@@ -294,7 +294,9 @@ def test_a_server_that_never_answers_is_stopped_when_the_connection_times_out(tm
     if state not in ("gone", "Z"):
         os.kill(pid, 9)
     assert state in ("gone", "Z"), "the server process outlived the toolset"
-    assert took < 8  # no 10 s wait for sessions that never opened
+    # A session that never opened is cancelled at once; waiting for it to close would add 10 s on
+    # top of the 1 s timeout. The bound sits between the two, leaving 9 s for a slow machine.
+    assert took < 10.5
 
 
 # -- mcp_output ------------------------------------------------------------------------------
