@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Evidence"]
 
@@ -23,6 +25,17 @@ class Evidence(BaseModel):
     score: float | None = None
     title: str | None = None
     tool: str | None = Field(default=None, description="Name of the tool that produced it.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="The source document's metadata, as JSON values.")
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _json_values(cls, value: Any) -> Any:
+        """Metadata kept as JSON values (dates and other objects as their text), so any checkpointer stores it."""
+        if not isinstance(value, dict):
+            return value
+        return {str(k): v if v is None or isinstance(v, (str, int, float, bool)) else
+                [x if isinstance(x, (str, int, float, bool)) else str(x) for x in v] if isinstance(v, (list, tuple)) else
+                str(v) for k, v in value.items()}
 
     def short(self, max_chars: int = 600) -> str:
         """The text cut to ``max_chars`` characters at a word boundary, for prompts."""

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool, StructuredTool
 
 from agentic_rag._text import require_valid_unicode
 from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite
@@ -22,6 +23,7 @@ from agentic_rag.graphs import Budget, GraphName, RAGConfig, build_graph, defaul
 from agentic_rag.graphs.config import AnswerStyle, CitationCheck, SingleHopCheck
 from agentic_rag.graphs.registry import check_graph_name
 from agentic_rag.tools.adapters import as_tool, query_tools
+from agentic_rag.tools.langchain_stores import as_retriever
 from agentic_rag.tools.retrieval import retrieval_tools
 
 __all__ = ["Agent", "GraphName"]
@@ -68,7 +70,7 @@ class Agent:
         if single_hop is not looks_single_hop:
             config = config.override({"single_hop": single_hop})
         own_tools = [as_tool(t) for t in tools or []]
-        kb_tools = retrieval_tools(knowledge_base, k=config.k) if knowledge_base is not None else []
+        kb_tools = retrieval_tools(as_retriever(knowledge_base), k=config.k) if knowledge_base is not None else []
         all_tools = kb_tools + own_tools
         if not all_tools:
             raise ConfigurationError("give the agent a knowledge_base or at least one tool")
@@ -112,6 +114,24 @@ class Agent:
         if thread_id is not None:
             return self.chat(question, thread_id=thread_id, budget=budget, settings=settings)
         return _final(self._one_off(question, budget, history, events=False, settings=settings))
+
+    def as_tool(
+        self, name: str = "ask_documents", description: str = "Answer a question from the documents, with cited sources.",
+    ) -> BaseTool:
+        """The agent as a tool another agent can call: ``question`` in; the cited answer and its sources out.
+
+        The tool's content is the answer text followed by one ``[n] source: "quote"`` line a
+        citation; its artifact is the :class:`Answer`. (``graph.as_tool()`` from LangGraph asks for
+        every input key, the optional budget and messages included.)
+        """
+
+        def ask_documents(question: str) -> tuple[str, Answer]:
+            answer = self.ask(question)
+            lines = [f'[{c.marker}] {c.source}: "{c.quote}"' for c in answer.citations]
+            return "\n".join([answer.text, *lines]), answer
+
+        return StructuredTool.from_function(ask_documents, name=name, description=description,
+                                            response_format="content_and_artifact")
 
     def run_settings(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
         """``settings`` checked as overrides of this agent's config (unknown names and bad values are errors)."""

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agentic_rag.steps import SearchRequest, normalise_query
+from agentic_rag.steps import SearchRequest, Step, normalise_query
 
 __all__ = [
     "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome",
-    "passages_to_judge",
+    "passages_to_judge", "search_failure",
 ]
 
 AnswerPath = Literal["judge_draft", "not_found", "without_passages", "from_passages"]
@@ -120,3 +120,12 @@ def answer_path(
     if not has_passages:
         return "not_found" if retrieval_needed else "without_passages"
     return "from_passages"
+
+
+def search_failure(steps: Sequence[Step]) -> str | None:
+    """What went wrong when every search of a run failed (a store that is down or misconfigured), else ``None``."""
+    searches = [step.detail for step in steps if step.kind == "search"]
+    if not searches or not all(getattr(detail, "error", None) for detail in searches):
+        return None
+    first = searches[0]
+    return f"every search failed; {first.tool}: {first.error}"

@@ -31,7 +31,7 @@ from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.llm import invoke_structured, invoke_text
 from agentic_rag.graphs.question_shape import looks_single_hop, multi_hop_signs
 from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, plan_schema
-from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState
+from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState, question_of, reply_message
 from agentic_rag.graphs.tool_calls import ToolResult, call_tool, is_transient
 from agentic_rag.steps import (
     AnswerDetail,
@@ -130,7 +130,7 @@ class RAGNodes:
 
     def start(self, state: RAGState) -> dict[str, Any]:
         """Check the input and start the clock; the question is kept on one line, as every prompt shows it."""
-        question = one_line(state.get("question") or "")
+        question = one_line(question_of(state))
         if not question:
             raise ConfigurationError("the question is empty")
         budget = state.get("budget") or Budget()
@@ -193,9 +193,13 @@ class RAGNodes:
         for request in todo:
             writer({"event": "tool_started", "tool": request.tool, "query": request.query})
 
+        # The run's callbacks, tags and metadata reach every tool call (tracing sees each search); not
+        # its graph internals, which would make a tool that is itself a graph a child of this one.
+        tool_config: RunnableConfig = {key: config[key] for key in ("callbacks", "tags", "metadata") if config.get(key)}
+
         def run(request: SearchRequest) -> ToolResult:
             return call_tool(self.tools_by_name[request.tool], request.query, k=settings.k,
-                             attempts=settings.tool_attempts, retry_wait=settings.tool_retry_wait)
+                             attempts=settings.tool_attempts, retry_wait=settings.tool_retry_wait, config=tool_config)
 
         with ThreadPoolExecutor(max_workers=max(len(todo), 1)) as pool:
             results = list(pool.map(run, todo))
@@ -492,6 +496,9 @@ class RAGNodes:
         total = total.model_copy(update={"seconds": wall})
         step = Step(kind="answer", detail=AnswerDetail(passages=passage_ids, invalid_markers=invalid), usage=call_usage)
         steps = [*(state.get("steps") or []), step]
+        notice = prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None
+        if not state.get("evidence") and (failure := decisions.search_failure(steps)):
+            notice, exit_reason = failure, ExitReason.ERROR  # a broken store, not an empty one
         answer = Answer(
             question=state["question"],
             text=text,
@@ -499,13 +506,14 @@ class RAGNodes:
             exit_reason=exit_reason or ExitReason.ANSWERED,
             usage=total,
             invalid_markers=invalid,
-            notice=prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None,
+            notice=notice,
             evidence_ids=list(state.get("evidence") or {}),
             steps=steps,
             claims=claims,
             style=settings.style,
         )
-        return {"answer": answer, "usage": usage, "exit_reason": answer.exit_reason, "steps": steps[-1:]}
+        return {"answer": answer, "usage": usage, "exit_reason": answer.exit_reason, "steps": steps[-1:],
+                **reply_message(state, answer)}
 
 
 def _claims_from_citations(claims: list[Claim], citations: list[Citation]) -> list[Claim]:

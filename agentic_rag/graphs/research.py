@@ -36,7 +36,7 @@ from agentic_rag.graphs.decompose import checked_subquestions
 from agentic_rag.graphs.llm import invoke_structured, invoke_text
 from agentic_rag.graphs.nodes import RAGNodes, prompt_messages
 from agentic_rag.graphs.research_state import Finding, ResearchState, SubquestionTask
-from agentic_rag.graphs.state import RESET, RAGInput, RAGOutput
+from agentic_rag.graphs.state import RESET, RAGInput, RAGOutput, reply_message
 from agentic_rag.steps import DecomposeDetail, ReportDetail, Step, SubquestionDetail
 
 __all__ = ["build_research_graph", "default_research_budget"]
@@ -243,7 +243,7 @@ class ResearchNodes:
             evidence_ids=list(dict.fromkeys(i for f in findings for i in f.answer.evidence_ids)), steps=steps,
             style="report",
         )
-        return {"answer": answer, "usage": usage, "exit_reason": exit_reason, "steps": [step]}
+        return {"answer": answer, "usage": usage, "exit_reason": exit_reason, "steps": [step], **reply_message(state, answer)}
 
 
 def _renumbered(text: str, numbers: dict[int, int]) -> str:

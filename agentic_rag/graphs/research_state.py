@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypedDict
+from typing import Annotated
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,3 +62,4 @@ class ResearchState(TypedDict, total=False):
     steps: Annotated[list[Step], extend]
     answer: Answer | None
     exit_reason: ExitReason | None
+    messages: Annotated[list[AnyMessage], add_messages]

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Annotated, TypedDict
+from collections.abc import Mapping
+from typing import Any, Annotated
 
+from typing_extensions import TypedDict
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph.graph.message import add_messages
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentic_rag._text import message_text
 from agentic_rag.answer import Answer, ExitReason, Step, Usage
 from agentic_rag.evidence import Evidence
 from agentic_rag.graphs.budget import Budget
 from agentic_rag.steps import SearchRequest
 
-__all__ = ["JudgeDraft", "RAGState", "RAGInput", "RAGOutput", "merge_evidence", "add_usage", "extend", "RESET"]
+__all__ = [
+    "JudgeDraft", "RAGState", "RAGInput", "RAGOutput", "merge_evidence", "add_usage", "extend", "RESET", "question_of",
+    "reply_message",
+]
 
 # A node returns RESET for a summing key to empty it: the start of each run does, so a second run
 # on the same checkpointed thread (LangGraph Studio, a chat turn) starts from nothing.
@@ -42,6 +51,26 @@ def extend(current: list[Any] | None, new: list[Any] | str | None) -> list[Any]:
     return [*(current or []), *(new or [])]
 
 
+def question_of(state: Mapping[str, Any]) -> str:
+    """The run's question: the last message's text when the last message is a human one, else ``question``."""
+    messages = state.get("messages") or []
+    if messages and isinstance(messages[-1], HumanMessage):
+        return message_text(messages[-1].content)
+    return state.get("question") or ""
+
+
+def reply_message(state: Mapping[str, Any], answer: Answer) -> dict[str, Any]:
+    """The update that appends ``answer`` as an ``AIMessage`` when the question came as messages, else nothing.
+
+    The message's ``response_metadata`` carries the citations, claims, exit reason and steps as JSON.
+    """
+    messages = state.get("messages") or []
+    if not messages or not isinstance(messages[-1], HumanMessage):
+        return {}
+    record = answer.model_dump(mode="json", include={"citations", "claims", "exit_reason", "notice", "usage", "steps"})
+    return {"messages": [AIMessage(content=answer.text, response_metadata={"agentic_rag": record})]}
+
+
 class JudgeDraft(BaseModel):
     """The latest cited answer of a judge.
 
@@ -58,16 +87,23 @@ class JudgeDraft(BaseModel):
 
 
 class RAGInput(TypedDict, total=False):
-    """What a caller gives a graph: the question, and optionally a budget."""
+    """What a caller gives a graph: the question, and optionally a budget.
+
+    Or ``messages``, as a parent ``MessagesState`` graph, LangGraph Studio's chat or agent-chat-ui
+    send them: when the last message is a human one, its text is the question, and the answer comes
+    back as an ``AIMessage`` appended to them.
+    """
 
     question: str
     budget: Budget
+    messages: Annotated[list[AnyMessage], add_messages]
 
 
 class RAGOutput(TypedDict, total=False):
-    """What a graph returns."""
+    """What a graph returns: the answer, and the reply message when the question came as messages."""
 
     answer: Answer
+    messages: Annotated[list[AnyMessage], add_messages]
 
 
 class RAGState(TypedDict, total=False):
@@ -88,3 +124,4 @@ class RAGState(TypedDict, total=False):
     steps: Annotated[list[Step], extend]
     exit_reason: ExitReason | None
     answer: Answer
+    messages: Annotated[list[AnyMessage], add_messages]

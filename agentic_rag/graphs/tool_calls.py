@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agentic_rag.evidence import Evidence
-from agentic_rag.tools.adapters import to_evidence
+from agentic_rag.tools.adapters import search_with
 
 __all__ = ["ToolResult", "call_tool", "is_transient"]
 
@@ -26,17 +26,16 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, Exception) and not isinstance(exc, permanent)
 
 
-def call_tool(tool: BaseTool, query: str, *, k: int, attempts: int, retry_wait: float) -> ToolResult:
-    """Call ``tool`` with ``query`` (and ``k`` where it takes one).
+def call_tool(
+    tool: BaseTool, query: str, *, k: int, attempts: int, retry_wait: float, config: RunnableConfig | None = None,
+) -> ToolResult:
+    """Call ``tool`` with ``query`` (and ``k`` where it takes one), under the run's ``config`` (callbacks).
 
     Transient errors are retried up to ``attempts`` tries with exponential backoff from
     ``retry_wait`` seconds; an error that stays becomes the returned error string. Returns the
     evidence, the error and the seconds it took.
     """
     started = time.perf_counter()
-    args: dict[str, Any] = {"query": query}
-    if "k" in (tool.args or {}):
-        args["k"] = k
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
         wait=wait_exponential(multiplier=retry_wait, max=8 * retry_wait),
@@ -47,7 +46,7 @@ def call_tool(tool: BaseTool, query: str, *, k: int, attempts: int, retry_wait: 
         reraise=True,
     )
     try:
-        return to_evidence(retrying(tool.invoke, args), tool.name), None, time.perf_counter() - started
+        return retrying(search_with, tool, query, k, config), None, time.perf_counter() - started
     except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not the end of the run
         logger.warning("tool %s failed on %r: %s", tool.name, query, exc)
         return [], f"{type(exc).__name__}: {exc}", time.perf_counter() - started

@@ -8,21 +8,24 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 
-__all__ = ["to_evidence", "as_tool", "query_tools"]
+__all__ = ["document_evidence", "to_evidence", "as_tool", "query_argument", "query_tools", "search_with"]
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _from_document(doc: Document, tool: str) -> Evidence:
+def document_evidence(doc: Document, default_source: str, *, score: float | None = None, tool: str | None = None) -> Evidence:
+    """One Document as evidence: id from the document (or its source and a hash of its text), metadata kept."""
     meta = doc.metadata or {}
-    source = str(meta.get("source") or meta.get("url") or tool)
+    source = str(meta.get("source") or meta.get("url") or default_source)
     evidence_id = str(meta.get("id") or doc.id or f"{source}#{_digest(doc.page_content)}")
     span = meta.get("span")
     return Evidence(
@@ -30,9 +33,10 @@ def _from_document(doc: Document, tool: str) -> Evidence:
         source=source,
         text=doc.page_content,
         span=tuple(span) if span else None,
-        score=meta.get("score"),
-        title=meta.get("title"),
+        score=score if score is not None else meta.get("score"),
+        title=str(meta["title"]) if meta.get("title") else None,
         tool=tool,
+        metadata=meta,
     )
 
 
@@ -46,12 +50,12 @@ def to_evidence(output: Any, tool: str) -> list[Evidence]:
     if isinstance(output, Evidence):
         return [output if output.tool else output.model_copy(update={"tool": tool})]
     if isinstance(output, Document):
-        return [_from_document(output, tool)]
+        return [document_evidence(output, tool, tool=tool)]
     if isinstance(output, dict):
         text = output.get("text") or output.get("content") or output.get("page_content")
         if isinstance(text, str):
             meta = {k: v for k, v in output.items() if k not in ("text", "content", "page_content")}
-            return [_from_document(Document(page_content=text, metadata=meta), tool)]
+            return [document_evidence(Document(page_content=text, metadata=meta), tool, tool=tool)]
         text = json.dumps(output, ensure_ascii=False, sort_keys=True, default=str)
         return [Evidence(id=f"{tool}:{_digest(text)}", source=tool, text=text, tool=tool)]
     if isinstance(output, str):
@@ -77,6 +81,59 @@ def as_tool(obj: BaseTool | Callable[..., Any]) -> BaseTool:
     raise ConfigurationError(f"not a tool or a function: {obj!r}")
 
 
+def query_argument(tool: BaseTool) -> str | None:
+    """The argument a tool takes its search text in: ``query``, or the only argument of a one-argument tool.
+
+    ``retriever.as_tool()`` names it ``tool_input``, other tools ``input`` or ``question``.
+    """
+    args = tool.args or {}
+    if "query" in args:
+        return "query"
+    if len(args) == 1:
+        name, schema = next(iter(args.items()))
+        if schema.get("type", "string") == "string":
+            return name
+    return None
+
+
 def query_tools(tools: Iterable[BaseTool]) -> list[BaseTool]:
-    """The tools the planner can call with a text query (those with a ``query`` argument)."""
-    return [t for t in tools if "query" in (t.args or {})]
+    """The tools the planner can call with a text query (see :func:`query_argument`)."""
+    return [t for t in tools if query_argument(t) is not None]
+
+
+def _retriever_behind(tool: BaseTool) -> BaseRetriever | None:
+    """The retriever a ``create_retriever_tool`` tool wraps, so its documents stay separate.
+
+    That tool joins the documents into one string; reading the retriever itself keeps each one's
+    source and id. Found in the tool function's closure; ``None`` for any other tool.
+    """
+    for function in (getattr(tool, "func", None), getattr(tool, "coroutine", None)):
+        for cell in getattr(function, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, BaseRetriever):
+                return value
+    return None
+
+
+def search_with(tool: BaseTool, query: str, k: int, config: RunnableConfig | None = None) -> list[Evidence]:
+    """Evidence for ``query`` from ``tool``: one item a document, whatever the tool's output format.
+
+    A tool that returns content and artifact is read through its artifact (the documents); a
+    retriever tool whose content is the documents joined into one string through its retriever.
+    """
+    argument = query_argument(tool) or "query"
+    retriever = _retriever_behind(tool)
+    if retriever is not None:
+        return to_evidence(retriever.invoke(query, config)[:k], tool.name)
+    args: dict[str, Any] = {argument: query}
+    if "k" in (tool.args or {}):
+        args["k"] = k
+    if tool.response_format == "content_and_artifact":
+        call = {"type": "tool_call", "name": tool.name, "args": args, "id": f"call_{_digest(query)}"}
+        message = tool.invoke(call, config)
+        artifact = getattr(message, "artifact", None)
+        return to_evidence(artifact if artifact is not None else message.content, tool.name)
+    return to_evidence(tool.invoke(args, config), tool.name)

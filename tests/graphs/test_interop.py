@@ -1,0 +1,74 @@
+"""The graphs as LangGraph parts: JSON schemas, ``as_tool()``, a subgraph of a messages-based parent graph."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
+
+from agentic_rag import Agent
+from tests.fakes import ScriptedChatModel
+from tests.tools.test_langchain_stores import QUESTION, in_memory_store, judge_then_answer
+
+
+@pytest.fixture
+def graph():
+    return Agent(judge_then_answer(), knowledge_base=in_memory_store(), style="short").graph
+
+
+def test_the_graph_publishes_its_input_and_output_schemas(graph):
+    schema = graph.get_input_jsonschema()
+    assert {"question", "budget", "messages"} <= set(schema["properties"])
+    assert set(graph.get_output_jsonschema()["properties"]) == {"answer", "messages"}
+
+
+def test_the_graph_becomes_a_tool_of_langgraph_and_the_agent_a_tool_that_takes_only_the_question(graph):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as_tool() is a beta API of langchain-core
+        tool = graph.as_tool(name="team_docs", description="Answer questions about the teams.")
+    assert "question" in tool.args  # LangGraph's own: every input key required
+    result = tool.invoke({"question": QUESTION, "budget": {"max_rounds": 2}, "messages": []})
+    assert "Ines Okafor" in result["answer"].text
+
+    agent_tool = Agent(judge_then_answer(), knowledge_base=in_memory_store(), style="short").as_tool()
+    assert list(agent_tool.args) == ["question"]
+    message = agent_tool.invoke({"type": "tool_call", "name": agent_tool.name, "args": {"question": QUESTION}, "id": "1"})
+    assert message.content.splitlines()[0].startswith("Ines Okafor")
+    assert 'teams/harbor.md: "Ines Okafor leads the Harbor team."' in message.content
+    assert message.artifact.citations
+
+
+def test_as_a_subgraph_of_a_messages_graph_it_answers_the_last_human_message_with_an_ai_message(graph):
+    parent = StateGraph(MessagesState)
+    parent.add_node("rag", graph)
+    parent.add_edge(START, "rag")
+    out = parent.compile().invoke({"messages": [HumanMessage(QUESTION)]})
+    human, reply = out["messages"]
+    assert isinstance(reply, AIMessage) and reply.content.startswith("Ines Okafor")
+    record = reply.response_metadata["agentic_rag"]
+    assert {c["source"] for c in record["citations"]} == {"teams/harbor.md", "services/relay.md"}
+    assert record["exit_reason"] == "answered" and [s["kind"] for s in record["steps"]][-1] == "answer"
+
+
+def test_on_a_checkpointed_thread_each_new_human_message_is_the_next_question():
+    answers = iter(["Ines Okafor", "Harbor"])
+
+    def judge(messages):
+        return {"sources": [1], "answer": next(answers), "next_query": ""}
+
+    model = ScriptedChatModel(script=[judge, {"answer": "Ines Okafor", "sources": [1]}, judge, {"answer": "Harbor", "sources": [1]}])
+    graph = Agent(model, knowledge_base=in_memory_store(), style="short", checkpointer=InMemorySaver()).graph
+    thread = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"messages": [HumanMessage(QUESTION)]}, thread)
+    out = graph.invoke({"messages": [HumanMessage("Which team owns the Relay service?")]}, thread)
+    assert [type(m).__name__ for m in out["messages"]] == ["HumanMessage", "AIMessage", "HumanMessage", "AIMessage"]
+    assert out["answer"].question == "Which team owns the Relay service?"
+    assert "Which team owns the Relay service?" in model.prompts()[2]
+
+
+def test_a_question_given_directly_adds_no_message(graph):
+    out = graph.invoke({"question": QUESTION})
+    assert "messages" not in out or out["messages"] == []
