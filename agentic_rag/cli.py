@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from agentic_rag._files import write_json_atomic, write_text_atomic
 from agentic_rag.answer import Answer
+from agentic_rag.agent.bootstrap import EMBEDDINGS_HELP
 from agentic_rag.errors import AgenticRAGError
 from agentic_rag.eval.command import eval_command
 from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
@@ -77,18 +78,19 @@ def index(
     chunk_overlap: Annotated[int, typer.Option(help="Characters shared by neighbouring chunks.")] = 100,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for another indexer on the same --index instead of stopping.")] = False,
     follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Also read symbolic links that point outside the folders given.")] = False,
+    embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
 ) -> None:
     """Index documents into a knowledge base; re-running embeds only new or changed files."""
+    from agentic_rag.agent.bootstrap import resolve_embeddings
     from agentic_rag.errors import ConfigurationError
-    from agentic_rag.tools.embeddings import default_embeddings
     from agentic_rag.tools.store import index_lock
 
     missing = [str(p) for p in paths if not p.exists()]
     if len(missing) == len(paths):
         raise ConfigurationError(f"nothing to index: {', '.join(missing)} not found")
-    embeddings = default_embeddings()
+    model = resolve_embeddings(embeddings)
     with index_lock(index_dir, wait=wait):  # held from loading to saving: no other indexer's update is lost
-        _update_index(paths, index_dir, embeddings, chunk_size, chunk_overlap, follow_symlinks)
+        _update_index(paths, index_dir, model, chunk_size, chunk_overlap, follow_symlinks)
 
 
 def _update_index(
@@ -226,6 +228,7 @@ def ask(
     max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Most prompt + completion tokens [default: no limit].")] = None,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
+    embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
     style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
     citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
     adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
@@ -249,7 +252,7 @@ def ask(
         adaptive_mode=adaptive, overrides={"citation_check": citation_check, "style": style, **settings_from(setting)}
     )
     _check_run_options(question, thread, resume, ("the trace", trace))
-    kb = open_knowledge_base(index_dir)
+    kb = open_knowledge_base(index_dir, embeddings)
     agent = Agent(
         model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
         budget=Budget(
@@ -329,6 +332,7 @@ def chat(
     threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
     style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
+    embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
 ) -> None:
     """Chat in the terminal: follow-ups use the thread's history; each turn's steps are shown. Ctrl-D or "exit" ends."""
     import uuid
@@ -336,7 +340,7 @@ def chat(
     from agentic_rag.agent.agent import Agent
     from agentic_rag.agent.bootstrap import open_knowledge_base
 
-    kb = open_knowledge_base(index_dir)
+    kb = open_knowledge_base(index_dir, embeddings)
     thread = thread or uuid.uuid4().hex[:8]
     config = config_from_options(overrides={"style": style})  # a wrong style is an error before any loading
     agent = Agent(model, knowledge_base=kb, graph=graph, k=k, on_download=_download_message,  # type: ignore[arg-type]
@@ -374,6 +378,7 @@ def research(
     max_llm_calls: Annotated[Optional[int], typer.Option(min=1, help="Most chat-model calls in all [default: 2 + 3 a sub-question].")] = None,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
+    embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
     setting: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
     verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
@@ -388,7 +393,7 @@ def research(
     _check_run_options(question, thread, resume, ("the report", out_file))
     budget = default_research_budget(config)
     budget = budget.model_copy(update={k: v for k, v in {"max_llm_calls": max_llm_calls, "max_seconds": max_seconds}.items() if v is not None})
-    kb = open_knowledge_base(index_dir)
+    kb = open_knowledge_base(index_dir, embeddings)
     agent = Agent(model, knowledge_base=kb, k=k, verbose=verbose, config=config, budget=budget,  # type: ignore[arg-type]
                   on_download=_download_message, checkpointer=_checkpointer(threads_db) if thread else None)
     if resume:

@@ -1,4 +1,4 @@
-"""Opening the knowledge base that a command, a server or LangGraph Studio works over."""
+"""Opening the knowledge base that a command, a server or LangGraph Studio works over, with its embeddings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentic_rag.errors import ConfigurationError
+from agentic_rag.errors import ConfigurationError, MissingDependencyError, require
 from agentic_rag.tools.store import MANIFEST_NAME
 
 if TYPE_CHECKING:
@@ -14,22 +14,59 @@ if TYPE_CHECKING:
 
     from agentic_rag.tools.knowledge_base import KnowledgeBase
 
-__all__ = ["open_knowledge_base"]
+__all__ = ["EMBEDDINGS_HELP", "open_knowledge_base", "resolve_embeddings"]
+
+EMBEDDINGS_HELP = ("Embeddings: local (all-MiniLM-L6-v2, offline), huggingface:<model name or folder>, or provider:model "
+                   "through LangChain's init_embeddings (e.g. openai:text-embedding-3-small); default $AGENTIC_RAG_EMBEDDINGS "
+                   "or local. An index is searched with the embeddings it was built with.")
+
+
+def resolve_embeddings(spec: str | None = None) -> Embeddings:
+    """The embeddings ``spec`` names (default: ``AGENTIC_RAG_EMBEDDINGS``, else ``local``).
+
+    ``local`` is the bundled all-MiniLM-L6-v2; ``huggingface:<name or folder>`` a sentence-transformers
+    model (a multilingual one such as ``huggingface:sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2``
+    for documents not in English); any other ``provider:model`` goes to LangChain's ``init_embeddings``.
+    """
+    from agentic_rag.agent.settings import load_settings
+    from agentic_rag.tools.embeddings import default_embeddings
+
+    spec = (spec if spec is not None else load_settings().embeddings).strip()
+    if spec == "local":
+        return default_embeddings()
+    provider, _, model = spec.partition(":")
+    if not provider or not model.strip():
+        raise ConfigurationError(f"embeddings must be 'local' or 'provider:model' (e.g. openai:text-embedding-3-small); got {spec!r}")
+    if provider == "huggingface":
+        hf = require("langchain_huggingface", "local")
+        return hf.HuggingFaceEmbeddings(model_name=model, encode_kwargs={"normalize_embeddings": True})
+    try:
+        from langchain.embeddings import init_embeddings
+    except ImportError:
+        raise MissingDependencyError(
+            f"embeddings {spec!r} are made by LangChain's init_embeddings: pip install langchain langchain-{provider}"
+        ) from None
+    try:
+        return init_embeddings(spec)
+    except (ImportError, ValueError) as exc:
+        raise ConfigurationError(f"cannot create the embeddings {spec!r}: {exc}") from exc
 
 
 def open_knowledge_base(
-    index_dir: str | os.PathLike[str], embeddings: Embeddings | None = None, *, hint: str | None = None
+    index_dir: str | os.PathLike[str], embeddings: Embeddings | str | None = None, *, hint: str | None = None
 ) -> KnowledgeBase:
     """The knowledge base saved in ``index_dir``; :class:`ConfigurationError` if none is there.
 
-    ``embeddings`` default to :func:`default_embeddings`, created only once the index is found.
-    ``hint`` is what the error suggests doing; by default the command that builds the index.
+    ``embeddings`` are an object or a spec for :func:`resolve_embeddings` (default: the
+    environment's), created only once the index is found. ``hint`` is what the error suggests
+    doing; by default the command that builds the index.
     """
     index_dir = Path(index_dir)
     if not (index_dir / MANIFEST_NAME).exists():
         hint = hint or f"build one with: agentic-rag index PATH --index {index_dir}"
         raise ConfigurationError(f"no index at {index_dir}; {hint}")
-    from agentic_rag.tools.embeddings import default_embeddings
     from agentic_rag.tools.knowledge_base import KnowledgeBase
 
-    return KnowledgeBase.load(index_dir, embeddings if embeddings is not None else default_embeddings())
+    if embeddings is None or isinstance(embeddings, str):
+        embeddings = resolve_embeddings(embeddings)
+    return KnowledgeBase.load(index_dir, embeddings)

@@ -15,7 +15,8 @@ __all__ = ["Settings", "load_settings"]
 class Settings(BaseSettings):
     """Environment defaults: ``AGENTIC_RAG_MODEL``, ``AGENTIC_RAG_GRAPH``, ``AGENTIC_RAG_VERBOSE``, ``AGENTIC_RAG_K``,
     ``AGENTIC_RAG_INDEX`` (Studio's index), ``AGENTIC_RAG_API_KEY`` (the server's keys, comma-separated) and
-    ``AGENTIC_RAG_MODEL_DIR`` (where local models are kept). An empty path counts as unset."""
+    ``AGENTIC_RAG_MODEL_DIR`` (where local models are kept) and ``AGENTIC_RAG_EMBEDDINGS`` (``local`` or
+    ``provider:model``). An empty path counts as unset."""
 
     model_config = SettingsConfigDict(env_prefix="AGENTIC_RAG_", extra="ignore")
 
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     index: Path | None = None
     api_key: str = ""
     model_dir: Path | None = None
+    embeddings: str = "local"
 
     @field_validator("index", "model_dir", mode="before")
     @classmethod

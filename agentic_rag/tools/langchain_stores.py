@@ -10,7 +10,6 @@ keyword side (BM25) is not there, and the agent gets no ``keyword_search`` tool 
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from agentic_rag.errors import ConfigurationError, RetrievalError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools.adapters import document_evidence
 from agentic_rag.tools.retriever import Retriever
+from agentic_rag.tools.source_filter import filter_patterns, source_predicate
 
 __all__ = ["DocumentRetriever", "VectorStoreSource", "as_retriever"]
 
@@ -28,16 +28,16 @@ _OVERFETCH = 4  # with filters applied after the search, ask the store for this 
 
 
 def _matches(item: Evidence, filters: Mapping[str, Any] | None) -> bool:
-    """``source`` as a name, path prefix or glob; any other key as equality on the document's metadata."""
-    for key, wanted in (filters or {}).items():
-        if key == "source":
-            pattern = str(wanted)
-            if not (item.source == pattern or item.source.startswith(pattern.rstrip("/") + "/")
-                    or fnmatch.fnmatch(item.source, pattern)):
-                return False
-        elif item.metadata.get(key) != wanted:
+    """``source`` as for the knowledge base (name, path prefix or glob, or a list); other keys as metadata equality."""
+    if not filters:
+        return True
+    if not isinstance(filters, Mapping):
+        raise ConfigurationError(f"search filters must be a mapping, got {type(filters).__name__}")
+    if "source" in filters:
+        test = source_predicate(None, filter_patterns({"source": filters["source"]}))
+        if test is not None and not test(item.source):
             return False
-    return True
+    return all(item.metadata.get(key) == wanted for key, wanted in filters.items() if key != "source")
 
 
 class _DocumentSource:
