@@ -16,7 +16,7 @@ from agentic_rag.steps import SearchRequest, Step, normalise_query
 
 __all__ = [
     "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome",
-    "passages_to_judge", "search_failure",
+    "in_document_order", "passages_to_judge", "search_failure",
 ]
 
 AnswerPath = Literal["judge_draft", "not_found", "without_passages", "from_passages"]
@@ -95,6 +95,22 @@ def answer_passage_ids(found: Sequence[str], cited: Sequence[str], limit: int) -
             break
         keep.add(i)
     return [i for i in found if i in keep]
+
+
+def in_document_order(ids: Sequence[str]) -> list[str]:
+    """``ids`` with the chunks of one source together and in their order (``src#3`` after ``src#1``).
+
+    Sources keep the order in which their first chunk came; ids without a chunk number stay where
+    they are among their source's. A procedure split across chunks then reads as written.
+    """
+    def chunk(evidence_id: str) -> int:
+        number = evidence_id.rpartition("#")[2]
+        return int(number) if number.isdigit() else -1
+
+    first_seen: dict[str, int] = {}
+    for position, evidence_id in enumerate(ids):
+        first_seen.setdefault(evidence_id.rpartition("#")[0] or evidence_id, position)
+    return sorted(ids, key=lambda i: (first_seen[i.rpartition("#")[0] or i], chunk(i)))
 
 
 def answer_path(

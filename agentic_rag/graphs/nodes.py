@@ -326,6 +326,8 @@ class RAGNodes:
         settings = self._settings(runtime, config)
         evidence = state.get("evidence") or {}
         passage_ids = decisions.answer_passage_ids(list(evidence), state.get("relevant_ids") or [], settings.max_answer_passages)
+        if settings.style != "short":  # a longer answer reads each document's chunks in order (steps, sections)
+            passage_ids = decisions.in_document_order(passage_ids)
         passages = [evidence[i] for i in passage_ids]
         exit_reason = state.get("exit_reason")
         draft = state.get("draft")

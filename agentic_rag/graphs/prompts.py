@@ -61,7 +61,7 @@ ANSWER_DETAILED = """Passages:
 
 Question: {question}
 
-Answer from the passages only. Start with one sentence that answers the question directly. Then add what supports it: one to three short paragraphs, or numbered steps for a procedure, or a small Markdown table for a comparison. Put the number of the passage each fact comes from in brackets right after the sentence, like [2]. Do not repeat the passages' headings. If the passages do not answer the question, say so in one sentence.{form}"""
+Answer from the passages only. Start with one sentence that answers the question directly. Then add what supports it: one to three short paragraphs, or numbered steps for a procedure, or a small Markdown table for a comparison. Write out what the passages say; never send the reader to a passage. Put the number of the passage each fact comes from in brackets right after the sentence, like [2]. Do not repeat the passages' headings. If the passages do not answer the question, say so in one sentence.{form}"""
 
 READER_FORM = "\nThe reader asks: {instructions}"
 

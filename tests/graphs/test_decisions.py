@@ -100,3 +100,13 @@ ANSWER_DEFAULTS = dict(
 )
 def test_answer_path(change, path):
     assert decisions.answer_path(**{**ANSWER_DEFAULTS, **change}) == path
+
+
+@pytest.mark.parametrize("ids, expected", [
+    (["rb.md#3", "rb.md#0", "svc.md#2", "rb.md#2", "rb.md#1"], ["rb.md#0", "rb.md#1", "rb.md#2", "rb.md#3", "svc.md#2"]),
+    (["b#1", "a#0", "b#0"], ["b#0", "b#1", "a#0"]),  # sources in the order their first chunk came
+    (["tool:abc", "x#2", "tool:def"], ["tool:abc", "x#2", "tool:def"]),  # ids without chunk numbers keep their place
+    ([], []),
+])
+def test_longer_answers_read_each_documents_chunks_in_order(ids, expected):
+    assert decisions.in_document_order(ids) == expected
