@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agentic_rag._text import require_valid_unicode
-from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite
+from agentic_rag.agent.conversation import Conversation, Turn, rewrite_follow_up, with_rewrite, with_state_types
 from agentic_rag.event_stream import STREAM_MODES, EventTranslator, stream_events
 from agentic_rag.agent.models import resolve_chat_model
 from agentic_rag.agent.settings import load_settings
@@ -87,6 +87,8 @@ class Agent:
         self.graph_name = graph_name
         self.config = config
         self.budget = budget or Budget()
+        if checkpointer is not None and checkpointer is not False and checkpointer is not True:
+            checkpointer = with_state_types(checkpointer)
         self.checkpointer = checkpointer
         self.tools = all_tools
         self.graph = build_graph(graph_name, self.model, all_tools, config, checkpointer=checkpointer)
