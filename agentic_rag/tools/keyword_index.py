@@ -21,9 +21,32 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 
+# Chinese, Japanese and Korean scripts: no spaces between words, so a run of them is one \w+ token.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+
+
+def _cjk_bigrams(run: str) -> list[str]:
+    return [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens without English stopwords."""
-    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+    """Lower-cased word tokens without English stopwords; runs of CJK characters as character bigrams."""
+    tokens: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        if token in STOPWORDS:
+            continue
+        if not _CJK.search(token):
+            tokens.append(token)
+            continue
+        position = 0
+        for run in _CJK.finditer(token):  # "api鍵の更新" -> "api", "鍵の", "の更", "更新"
+            if run.start() > position:
+                tokens.append(token[position:run.start()])
+            tokens.extend(_cjk_bigrams(run.group()))
+            position = run.end()
+        if position < len(token):
+            tokens.append(token[position:])
+    return tokens
 
 
 class KeywordIndex:

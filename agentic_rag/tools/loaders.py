@@ -13,7 +13,9 @@ only, lazily, with its sunset ``DeprecationWarning`` filtered narrowly.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import logging
 import os
@@ -41,7 +43,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl"}
+    {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl", ".csv", ".docx"}
 )
 TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "page_content", "passage", "document")
 _SNIFF_BYTES = 8192
@@ -337,8 +339,66 @@ def _json_records(data: bytes, jsonl: bool) -> tuple[list[Any], bool]:
     return [value], False
 
 
-def _json_documents(source: SourceFile, data: bytes, digest: str) -> tuple[list[Document], list[Skipped]]:
-    records, many = _json_records(data, source.path.suffix.lower() == ".jsonl")
+def _csv_records(data: bytes) -> list[dict[str, str]]:
+    """One record a row, keyed by the header row; the delimiter (``,``, ``;``, tab or ``|``) is sniffed."""
+    text = _decode(data)
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:_SNIFF_BYTES], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        if not reader.fieldnames:
+            raise _SkipFile("no header row")
+        return [{k.strip(): v.strip() for k, v in row.items() if isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()}
+                for row in reader]
+    except csv.Error as exc:
+        raise _SkipFile(f"invalid CSV: {exc}") from exc
+
+
+_DOCX_XML_LIMIT = 50 * 1024 * 1024  # uncompressed document.xml; more is refused rather than inflated
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx(data: bytes) -> tuple[str, str | None]:
+    """The paragraphs of a Word file (text runs, tabs and breaks), and its first heading-styled paragraph as title."""
+    import xml.etree.ElementTree as ElementTree
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("word/document.xml")
+            if info.file_size > _DOCX_XML_LIMIT:
+                raise _SkipFile(f"document.xml is {info.file_size} bytes uncompressed, over the limit")
+            root = ElementTree.fromstring(archive.read(info))
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError) as exc:
+        raise _SkipFile(f"not a readable .docx file: {exc}") from exc
+    paragraphs: list[str] = []
+    title: str | None = None
+    for paragraph in root.iter(f"{_W}p"):
+        parts = []
+        for node in paragraph.iter():
+            if node.tag == f"{_W}t" and node.text:
+                parts.append(node.text)
+            elif node.tag in (f"{_W}tab",):
+                parts.append("\t")
+            elif node.tag in (f"{_W}br", f"{_W}cr"):
+                parts.append("\n")
+        text = "".join(parts).strip()
+        if not text:
+            continue
+        style = paragraph.find(f"{_W}pPr/{_W}pStyle")
+        if title is None and style is not None and str(style.get(f"{_W}val", "")).lower().startswith(("title", "heading")):
+            title = text
+        paragraphs.append(text)
+    return "\n\n".join(paragraphs), title
+
+
+def _record_documents(source: SourceFile, data: bytes, digest: str) -> tuple[list[Document], list[Skipped]]:
+    if source.path.suffix.lower() == ".csv":
+        records, many = _csv_records(data), True
+    else:
+        records, many = _json_records(data, source.path.suffix.lower() == ".jsonl")
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for index, record in enumerate(records):
@@ -370,8 +430,8 @@ def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Sk
     try:
         if not data.strip():
             raise _SkipFile("empty file")
-        if ext in (".json", ".jsonl"):
-            return _json_documents(source, data, digest)
+        if ext in (".json", ".jsonl", ".csv"):
+            return _record_documents(source, data, digest)
         if ext in (".html", ".htm"):
             text, title = _html(data)
         elif ext == ".pdf":
@@ -381,6 +441,8 @@ def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Sk
             title = _markdown_title(text)
         elif ext == ".txt":
             text, title = _decode(data), None
+        elif ext == ".docx":
+            text, title = _docx(data)
         else:
             raise _SkipFile(f"unsupported file type '{ext}'")
         if not text.strip():

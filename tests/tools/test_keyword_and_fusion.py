@@ -75,3 +75,12 @@ def test_rrf_weights_duplicates_and_empty_lists():
         reciprocal_rank_fusion([["a"]], weights=[1.0, 2.0])
     with pytest.raises(ConfigurationError):
         reciprocal_rank_fusion([["a"]], k=-1)
+
+
+def test_cjk_text_is_searched_by_character_bigrams():
+    assert tokenize("API鍵の更新") == ["api", "鍵の", "の更", "更新"]
+    assert tokenize("東") == ["東"] and tokenize("Who leads Harbor?") == ["leads", "harbor"]
+    texts = ["署名鍵は九十日ごとに更新します。", "食堂は正午に開きます。", "東京オフィスの責任者は佐藤です。"]
+    index = KeywordIndex(texts)
+    assert index.search("鍵の更新", k=1)[0][0] == 0
+    assert index.search("東京オフィス", k=1)[0][0] == 2

@@ -237,3 +237,50 @@ def test_same_name_from_two_folders_is_reported(tmp_path):
     result = load_paths([tmp_path / "one", tmp_path / "two"])
     assert [d.title for d in result.documents] == ["one"]
     assert result.skipped[0][0] == "README.md" and "already used" in result.skipped[0][1]
+
+
+def test_csv_rows_are_records_keyed_by_the_header(tmp_path):
+    (tmp_path / "rota.csv").write_text(
+        "week,primary,secondary\n2025-07-07,Ottoline Abara,Yusra Kadeer\n2025-07-14,,Delphine Marchbanks\n,,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "semi.csv").write_text("name;office\nTiago Valadares;Porto\n", encoding="utf-8")
+    docs = _by_source(load_paths(tmp_path))
+    assert docs["rota.csv#0"].text == "week: 2025-07-07\nprimary: Ottoline Abara\nsecondary: Yusra Kadeer"
+    assert docs["rota.csv#1"].text == "week: 2025-07-14\nsecondary: Delphine Marchbanks"  # empty cells left out
+    assert "rota.csv#2" not in docs  # an empty row has no text
+    assert docs["semi.csv#0"].text == "name: Tiago Valadares\noffice: Porto"
+
+
+def make_docx(path: Path, paragraphs: list[tuple[str | None, str]]) -> Path:
+    """A minimal Word file: (style, text) paragraphs in word/document.xml."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    body = "".join(
+        f'<w:p>{f"<w:pPr><w:pStyle w:val={chr(34)}{style}{chr(34)}/></w:pPr>" if style else ""}'
+        f'<w:r><w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p>'
+        for style, text in paragraphs
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        archive.writestr("word/document.xml", f'<?xml version="1.0"?><w:document xmlns:w="{w}"><w:body>{body}</w:body></w:document>')
+    return path
+
+
+def test_docx_paragraphs_and_title(tmp_path):
+    make_docx(tmp_path / "plan.docx", [("Title", "Release plan"), (None, "Ship on Tuesday <after> review."), (None, "  ")])
+    doc = _by_source(load_paths(tmp_path))["plan.docx"]
+    assert doc.title == "Release plan"
+    assert doc.text == "Release plan\n\nShip on Tuesday <after> review."
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("bad.docx", b"PK\x03\x04 not really a zip", "not a readable .docx file"),
+    ("bad.csv", b"\n\n", "empty file"),
+])
+def test_broken_docx_and_csv_are_reported(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    result = load_paths(tmp_path)
+    assert not result.documents and reason in dict(result.skipped)[name]
