@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -133,7 +134,17 @@ def search_with(tool: BaseTool, query: str, k: int, config: RunnableConfig | Non
         args["k"] = k
     if tool.response_format == "content_and_artifact":
         call = {"type": "tool_call", "name": tool.name, "args": args, "id": f"call_{_digest(query)}"}
-        message = tool.invoke(call, config)
+        message = _invoke(tool, call, config)
         artifact = getattr(message, "artifact", None)
         return to_evidence(artifact if artifact is not None else message.content, tool.name)
-    return to_evidence(tool.invoke(args, config), tool.name)
+    return to_evidence(_invoke(tool, args, config), tool.name)
+
+
+def _invoke(tool: BaseTool, tool_input: Any, config: RunnableConfig | None) -> Any:
+    """``tool.invoke``, or for a tool that only has an async implementation, its ``ainvoke`` on a loop of its own.
+
+    Searches run in worker threads, which have no event loop, so ``asyncio.run`` is safe there.
+    """
+    if getattr(tool, "func", True) is None and getattr(tool, "coroutine", None) is not None:
+        return asyncio.run(tool.ainvoke(tool_input, config))
+    return tool.invoke(tool_input, config)

@@ -156,3 +156,24 @@ def test_the_runs_callbacks_see_every_search():
     searches = [s for s in answer.steps if s.kind == "search"]
     assert searches and events.started.count("search_knowledge_base") == len(searches)
     assert len(events.ended) >= len(searches)
+
+
+def test_an_async_only_tool_is_searched_in_sync_and_async_runs():
+    import asyncio
+
+    from langchain_core.tools import StructuredTool
+
+    async def team_docs(query: str) -> list[Document]:
+        """Search the team documents."""
+        await asyncio.sleep(0)
+        return DOCS
+
+    tool = StructuredTool.from_function(coroutine=team_docs)
+    plan = {"searches": [{"tool": "team_docs", "query": QUESTION}]}
+    for run in ("sync", "async"):
+        model = judge_then_answer()
+        model.script.insert(0, plan)
+        agent = Agent(model, tools=[tool], style="short")
+        answer = agent.ask(QUESTION) if run == "sync" else asyncio.run(agent.graph.ainvoke({"question": QUESTION}))["answer"]
+        assert "Ines Okafor" in answer.text, run
+        assert {c.source for c in answer.citations} == {"teams/harbor.md", "services/relay.md"}
