@@ -22,7 +22,9 @@ from agentic_rag.agent.bootstrap import EMBEDDINGS_HELP
 from agentic_rag.errors import AgenticRAGError
 from agentic_rag.eval.command import eval_command
 from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
-from agentic_rag.graphs.config import GRAPH_SETTINGS_HELP, SET_HELP, STYLE_HELP, config_from_options, settings_from
+from agentic_rag.graphs.config import (
+    FILTER_HELP, GRAPH_SETTINGS_HELP, SET_HELP, STYLE_HELP, config_from_options, filters_from, settings_from,
+)
 
 from agentic_rag.serve.mcp_command import mcp_command
 from agentic_rag.serve.http_command import serve_command
@@ -230,6 +232,7 @@ def ask(
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search [env AGENTIC_RAG_K, else 4].")] = None,
     embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
     style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
+    search_filter: Annotated[Optional[list[str]], typer.Option("--filter", help=FILTER_HELP)] = None,
     citation_check: Annotated[str, typer.Option(help="lexical (free) or llm (one model call per citation).")] = "lexical",
     adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
     setting: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP)] = None,
@@ -249,7 +252,8 @@ def ask(
 
     # an unknown mode or setting is an error before any loading
     config = config_from_options(
-        adaptive_mode=adaptive, overrides={"citation_check": citation_check, "style": style, **settings_from(setting)}
+        adaptive_mode=adaptive,
+        overrides={"citation_check": citation_check, "style": style, "filters": filters_from(search_filter), **settings_from(setting)},
     )
     _check_run_options(question, thread, resume, ("the trace", trace))
     kb = open_knowledge_base(index_dir, embeddings)
@@ -333,6 +337,7 @@ def chat(
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
     style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
     embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
+    search_filter: Annotated[Optional[list[str]], typer.Option("--filter", help=FILTER_HELP)] = None,
 ) -> None:
     """Chat in the terminal: follow-ups use the thread's history; each turn's steps are shown. Ctrl-D or "exit" ends."""
     import uuid
@@ -342,7 +347,8 @@ def chat(
 
     kb = open_knowledge_base(index_dir, embeddings)
     thread = thread or uuid.uuid4().hex[:8]
-    config = config_from_options(overrides={"style": style})  # a wrong style is an error before any loading
+    # a wrong style or filter is an error before any loading
+    config = config_from_options(overrides={"style": style, "filters": filters_from(search_filter)})
     agent = Agent(model, knowledge_base=kb, graph=graph, k=k, on_download=_download_message,  # type: ignore[arg-type]
                   checkpointer=_checkpointer(threads_db), config=config)
     if agent.conversation.pending(thread):
@@ -379,6 +385,7 @@ def research(
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
     embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
+    search_filter: Annotated[Optional[list[str]], typer.Option("--filter", help=FILTER_HELP)] = None,
     setting: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")] = False,
     verbose: Annotated[Optional[bool], typer.Option(help="Show llama.cpp's own log [env AGENTIC_RAG_VERBOSE].")] = None,
@@ -389,7 +396,8 @@ def research(
     from agentic_rag.events import FinalAnswer
     from agentic_rag.graphs import default_research_budget
 
-    config = config_from_options(overrides={"max_subquestions": max_subquestions, **settings_from(setting)})
+    config = config_from_options(overrides={
+        "max_subquestions": max_subquestions, "filters": filters_from(search_filter), **settings_from(setting)})
     _check_run_options(question, thread, resume, ("the report", out_file))
     budget = default_research_budget(config)
     budget = budget.model_copy(update={k: v for k, v in {"max_llm_calls": max_llm_calls, "max_seconds": max_seconds}.items() if v is not None})

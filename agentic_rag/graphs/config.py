@@ -19,7 +19,7 @@ from agentic_rag.errors import ConfigurationError
 from agentic_rag.graphs.question_shape import looks_single_hop
 
 __all__ = ["AnswerStyle", "CitationCheck", "RAGConfig", "SingleHopCheck", "config_from_options", "parse_setting", "settings_from",
-           "GRAPH_SETTINGS_HELP", "SET_HELP", "STYLE_HELP"]
+           "GRAPH_SETTINGS_HELP", "SET_HELP", "STYLE_HELP", "FILTER_HELP", "filters_from"]
 
 SingleHopCheck = Callable[[str], bool]
 CitationCheck = Literal["lexical", "llm"]
@@ -78,6 +78,11 @@ class RAGConfig(BaseModel):
         description="The reader's instructions for the answer's form and language (a chat system message), detailed style.",
     )
     max_subquestions: int = Field(default=4, ge=2, le=6, description="Most sub-questions a research run plans.")
+    filters: dict[str, str | list[str]] | None = Field(
+        default=None,
+        description='Restrict every search of the knowledge base: {"source": name, folder or glob}; on a LangChain '
+        "store, other keys are metadata equality. Tools of your own that take no filters are searched unfiltered.",
+    )
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -205,6 +210,23 @@ def settings_from(texts: list[str] | None) -> dict[str, Any]:
     return dict(parse_setting(text) for text in texts or [])
 
 
+def filters_from(texts: list[str] | None) -> dict[str, str | list[str]] | None:
+    """``--filter key=value`` options as search filters; a key given twice matches either value."""
+    filters: dict[str, str | list[str]] = {}
+    for text in texts or []:
+        key, sep, value = text.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise ConfigurationError(f"a filter is key=value, e.g. source=runbooks/ or kind=team; got {text!r}")
+        if key in filters:
+            before = filters[key]
+            filters[key] = [*(before if isinstance(before, list) else [before]), value]
+        else:
+            filters[key] = value
+    return filters or None
+
+
+FILTER_HELP = "Search only some documents, key=value (repeatable): source=<name, folder or glob>, or a metadata field of a LangChain store."
 STYLE_HELP = "detailed: a direct answer, then its support, every fact cited; short: a few words (as the benchmarks score)."
 SET_HELP = "A graph setting, name=value (repeatable), e.g. --set max_judged=6; the settings are listed below."
 GRAPH_SETTINGS_HELP = "Graph settings (--set name=value):\n\n" + "\n\n".join(

@@ -199,7 +199,8 @@ class RAGNodes:
 
         def run(request: SearchRequest) -> ToolResult:
             return call_tool(self.tools_by_name[request.tool], request.query, k=settings.k,
-                             attempts=settings.tool_attempts, retry_wait=settings.tool_retry_wait, config=tool_config)
+                             attempts=settings.tool_attempts, retry_wait=settings.tool_retry_wait, config=tool_config,
+                             filters=settings.filters)
 
         with ThreadPoolExecutor(max_workers=max(len(todo), 1)) as pool:
             results = list(pool.map(run, todo))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
@@ -28,6 +29,7 @@ def is_transient(exc: BaseException) -> bool:
 
 def call_tool(
     tool: BaseTool, query: str, *, k: int, attempts: int, retry_wait: float, config: RunnableConfig | None = None,
+    filters: dict[str, Any] | None = None,
 ) -> ToolResult:
     """Call ``tool`` with ``query`` (and ``k`` where it takes one), under the run's ``config`` (callbacks).
 
@@ -46,7 +48,7 @@ def call_tool(
         reraise=True,
     )
     try:
-        return retrying(search_with, tool, query, k, config), None, time.perf_counter() - started
+        return retrying(search_with, tool, query, k, config, filters), None, time.perf_counter() - started
     except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not the end of the run
         logger.warning("tool %s failed on %r: %s", tool.name, query, exc)
         return [], f"{type(exc).__name__}: {exc}", time.perf_counter() - started

@@ -3,7 +3,7 @@
 Beyond OpenAI's fields, an answer carries its ``citations`` and ``claims`` (each sentence of the
 answer with its markers and whether the cited passages support it; on the message, or on the last
 chunk's delta when streaming) and, at the top level, ``question`` (the standalone question that was
-researched), ``exit_reason``, ``notice`` and ``conversation_id``. A request may set ``style``
+researched), ``exit_reason``, ``notice`` and ``conversation_id``. A request may set ``filters`` and ``style``
 (``detailed``, the default, or ``short``); its system messages are the reader's instructions for
 the answer's form and language.
 """
@@ -61,10 +61,15 @@ class ChatCompletionRequest(BaseModel):
     stream_options: StreamOptions | None = None
     conversation_id: str | None = Field(default=None, description="Keep the history server-side under this id.")
     style: Literal["short", "detailed"] | None = Field(default=None, description="The answer's form (default: detailed).")
+    filters: dict[str, str | list[str]] | None = Field(
+        default=None, max_length=16, description='Search only some documents: {"source": "runbooks/"} or a store\'s metadata.',
+    )
 
     def run_settings(self) -> dict[str, Any]:
-        """The run's overrides of the graph's config: the style asked for, the system messages as instructions."""
+        """The run's overrides of the graph's config: style, filters, the system messages as instructions."""
         settings: dict[str, Any] = {"style": self.style} if self.style else {}
+        if self.filters:
+            settings["filters"] = self.filters
         instructions = "\n".join(m.text().strip() for m in self.messages if m.role in ("system", "developer")).strip()
         if instructions:
             if len(instructions) > MAX_INSTRUCTIONS:

@@ -119,7 +119,9 @@ def _retriever_behind(tool: BaseTool) -> BaseRetriever | None:
     return None
 
 
-def search_with(tool: BaseTool, query: str, k: int, config: RunnableConfig | None = None) -> list[Evidence]:
+def search_with(
+    tool: BaseTool, query: str, k: int, config: RunnableConfig | None = None, filters: dict[str, Any] | None = None,
+) -> list[Evidence]:
     """Evidence for ``query`` from ``tool``: one item a document, whatever the tool's output format.
 
     A tool that returns content and artifact is read through its artifact (the documents); a
@@ -132,6 +134,8 @@ def search_with(tool: BaseTool, query: str, k: int, config: RunnableConfig | Non
     args: dict[str, Any] = {argument: query}
     if "k" in (tool.args or {}):
         args["k"] = k
+    if filters and "filters" in (tool.args or {}):
+        args["filters"] = filters
     if tool.response_format == "content_and_artifact":
         call = {"type": "tool_call", "name": tool.name, "args": args, "id": f"call_{_digest(query)}"}
         message = _invoke(tool, call, config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agentic_rag.evidence import Evidence
@@ -20,9 +22,9 @@ def retrieval_tools(retriever: Retriever, *, k: int = 4) -> list[BaseTool]:
     keyword mode, so other retrievers get only ``search_knowledge_base`` and ``read_chunk``.
     """
 
-    def search_knowledge_base(query: str, k: int = k) -> list[Evidence]:
+    def search_knowledge_base(query: str, k: int = k, filters: dict[str, Any] | None = None) -> list[Evidence]:
         """Search the documents by meaning and keywords. Best for most questions."""
-        return with_gaps_filled(retriever, retriever.search(query, k=k))
+        return with_gaps_filled(retriever, retriever.search(query, k=k, filters=filters))
 
     def read_chunk(chunk_id: str, window: int = 1) -> list[Evidence]:
         """Read a passage by its id, with the passages just before and after it."""
@@ -62,8 +64,8 @@ def with_gaps_filled(retriever: Retriever, found: list[Evidence]) -> list[Eviden
 
 
 def _keyword_search_tool(kb: KnowledgeBase, default_k: int) -> BaseTool:
-    def keyword_search(query: str, k: int = default_k) -> list[Evidence]:
+    def keyword_search(query: str, k: int = default_k, filters: dict[str, Any] | None = None) -> list[Evidence]:
         """Exact-word search, only for codes, identifiers or error messages."""
-        return kb.search(query, k=k, mode="keyword")
+        return kb.search(query, k=k, mode="keyword", filters=filters)
 
     return StructuredTool.from_function(keyword_search)

@@ -1,0 +1,68 @@
+"""Search filters: from Python, the command line and the HTTP request, applied to every search of a run."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from agentic_rag import Agent, KnowledgeBase
+from agentic_rag.errors import ConfigurationError
+from agentic_rag.graphs.config import filters_from
+from tests.fakes import HashingEmbeddings, ScriptedChatModel
+
+QUESTION = "Who leads the Harbor team?"
+
+
+def test_filter_options_become_a_mapping_and_a_repeated_key_matches_either_value():
+    assert filters_from(None) is None and filters_from([]) is None
+    assert filters_from(["source=teams/", "kind = team"]) == {"source": "teams/", "kind": "team"}
+    assert filters_from(["source=teams/", "source=*.md"]) == {"source": ["teams/", "*.md"]}
+    for bad in ("source", "=teams", "source="):
+        with pytest.raises(ConfigurationError, match="a filter is key=value"):
+            filters_from([bad])
+
+
+def two_folder_kb() -> KnowledgeBase:
+    kb = KnowledgeBase(HashingEmbeddings())
+    kb.add_texts([("teams/harbor.md", "Ines Okafor leads the Harbor team."),
+                  ("archive/harbor-2019.md", "In 2019 the Harbor team was led by Tom Reyes.")])
+    return kb
+
+
+def judge_and_answer() -> ScriptedChatModel:
+    return ScriptedChatModel(script=[{"sources": [1], "answer": "Ines Okafor", "next_query": ""},
+                                     {"answer": "Ines Okafor", "sources": [1]}])
+
+
+@pytest.mark.parametrize("filters, expected", [
+    (None, {"teams/harbor.md", "archive/harbor-2019.md"}),
+    ({"source": "teams/"}, {"teams/harbor.md"}),
+    ({"source": ["archive/*", "nowhere/"]}, {"archive/harbor-2019.md"}),
+])
+def test_a_runs_filters_restrict_every_search_of_the_knowledge_base(filters, expected):
+    agent = Agent(judge_and_answer(), knowledge_base=two_folder_kb(), style="short")
+    answer = agent.ask(QUESTION, settings={"filters": filters} if filters else None)
+    found = {i.rsplit("#", 1)[0] for i in answer.evidence_ids}
+    assert found == expected
+
+
+def test_an_unknown_filter_key_on_the_knowledge_base_is_reported_not_ignored():
+    agent = Agent(judge_and_answer(), knowledge_base=two_folder_kb(), style="short")
+    answer = agent.ask(QUESTION, settings={"filters": {"colour": "blue"}})
+    assert answer.exit_reason.value == "error" and "unknown search filter 'colour'" in answer.notice
+
+
+def test_the_command_line_refuses_a_malformed_filter_before_any_work(cli_index):
+    from agentic_rag import cli
+
+    result = CliRunner().invoke(cli.app, ["ask", QUESTION, "--index", str(cli_index), "--filter", "teams"])
+    assert result.exit_code == 1 and "a filter is key=value" in result.output
+
+
+def test_an_http_request_carries_its_filters_into_the_run():
+    pytest.importorskip("fastapi", reason="needs the `serve` extra")
+    from agentic_rag.serve.openai_protocol import ChatCompletionRequest
+
+    request = ChatCompletionRequest(model="agentic-rag", messages=[{"role": "user", "content": QUESTION}],
+                                    filters={"source": "teams/"})
+    assert request.run_settings()["filters"] == {"source": "teams/"}
