@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from agentic_rag._files import write_json_atomic, write_text_atomic
 from agentic_rag.answer import Answer
-from agentic_rag.agent.bootstrap import EMBEDDINGS_HELP
+from agentic_rag.agent.bootstrap import EMBEDDINGS_HELP, STORE_HELP
 from agentic_rag.errors import AgenticRAGError
 from agentic_rag.eval.command import eval_command
 from agentic_rag.graphs.adaptive import ADAPTIVE_HELP, DEFAULT_ADAPTIVE_MODE
@@ -75,7 +75,8 @@ def _download_message(message: str) -> None:
 @_clean_errors
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
-    index_dir: Annotated[Path, typer.Option("--index", help="Directory of the index (created or updated).")],
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="Directory of the index (created or updated).")] = None,
+    store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     chunk_size: Annotated[int, typer.Option(help="Characters per chunk.")] = 800,
     chunk_overlap: Annotated[int, typer.Option(help="Characters shared by neighbouring chunks.")] = 100,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for another indexer on the same --index instead of stopping.")] = False,
@@ -90,9 +91,30 @@ def index(
     missing = [str(p) for p in paths if not p.exists()]
     if len(missing) == len(paths):
         raise ConfigurationError(f"nothing to index: {', '.join(missing)} not found")
+    if (index_dir is None) == (store is None):
+        raise ConfigurationError("give an index directory (--index DIR) or a Postgres store (--store URL), one of them")
     model = resolve_embeddings(embeddings)
+    if store is not None:
+        _update_store(paths, store, model, chunk_size, chunk_overlap, follow_symlinks)
+        return
     with index_lock(index_dir, wait=wait):  # held from loading to saving: no other indexer's update is lost
         _update_index(paths, index_dir, model, chunk_size, chunk_overlap, follow_symlinks)
+
+
+def _update_store(
+    paths: list[Path], url: str, embeddings: Any, chunk_size: int, chunk_overlap: int, follow_symlinks: bool
+) -> None:
+    from agentic_rag.tools.postgres_store import PostgresKnowledgeBase
+
+    kb = PostgresKnowledgeBase(url, embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("embedding", total=None)
+            report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total),
+                                    follow_symlinks=follow_symlinks)
+    finally:
+        kb.close()
+    _report_index(report, report.chunks, kb.name)
 
 
 def _update_index(
@@ -116,11 +138,15 @@ def _update_index(
         report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total),
                                 follow_symlinks=follow_symlinks)
     kb.save(index_dir)
+    _report_index(report, len(kb), str(index_dir))
+
+
+def _report_index(report: Any, chunks: int, where: str) -> None:
     for path, reason in report.skipped:
         err.print(f"[yellow]skipped[/yellow] {escape(str(path))}: {escape(reason)}", highlight=False)
     out.print(
         f"indexed {len(report.added)} new, {len(report.updated)} changed, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged files; {len(kb)} chunks in {index_dir}",
+        f"{len(report.unchanged)} unchanged files; {chunks} chunks in {where}",
         highlight=False,
     )
 
@@ -219,11 +245,12 @@ def _render_usage(answer: Answer) -> None:
 def ask(
     question: Annotated[Optional[str], typer.Argument(help="The question (not needed with --resume).")] = None,
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
+    store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional [env AGENTIC_RAG_GRAPH, else agentic].")] = None,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     thread: Annotated[Optional[str], typer.Option(help="Chat thread: earlier turns give context, the run is checkpointed.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted run (with --thread).")] = False,
-    threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
+    threads_db: Annotated[str, typer.Option(help="SQLite file of the threads' checkpoints, or a postgresql:// URL.")] = ".agentic-rag/threads.sqlite",
     max_rounds: Annotated[int, typer.Option(min=1, help="Most search rounds.")] = 3,
     max_llm_calls: Annotated[int, typer.Option(min=1, help="Most chat-model calls, the answer included.")] = 6,
     max_tool_calls: Annotated[Optional[int], typer.Option(min=1, help="Most tool calls [default 12].")] = None,
@@ -256,7 +283,7 @@ def ask(
         overrides={"citation_check": citation_check, "style": style, "filters": filters_from(search_filter), **settings_from(setting)},
     )
     _check_run_options(question, thread, resume, ("the trace", trace))
-    kb = open_knowledge_base(index_dir, embeddings)
+    kb = open_knowledge_base(index_dir, embeddings, store=store)
     agent = Agent(
         model, knowledge_base=kb, graph=graph, k=k, verbose=verbose,  # type: ignore[arg-type]
         budget=Budget(
@@ -304,10 +331,10 @@ def _mcp_server_tools(commands: list[str]) -> list[Any]:
     return mcp_tools(stdio_connections(commands))
 
 
-def _checkpointer(path: Path) -> Any:
-    from agentic_rag.agent.conversation import sqlite_checkpointer
+def _checkpointer(spec: str) -> Any:
+    from agentic_rag.agent.conversation import open_checkpointer
 
-    return sqlite_checkpointer(path)
+    return open_checkpointer(spec)
 
 
 def _stream_and_render(agent: Any, question: str, thread: str | None) -> Answer | None:
@@ -330,10 +357,11 @@ def _stream_and_render(agent: Any, question: str, thread: str | None) -> Answer 
 @_clean_errors
 def chat(
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
+    store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     thread: Annotated[Optional[str], typer.Option(help="Thread to continue (default: a new one).")] = None,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional.")] = None,
-    threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
+    threads_db: Annotated[str, typer.Option(help="SQLite file of the threads' checkpoints, or a postgresql:// URL.")] = ".agentic-rag/threads.sqlite",
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
     style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
     embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
@@ -345,7 +373,7 @@ def chat(
     from agentic_rag.agent.agent import Agent
     from agentic_rag.agent.bootstrap import open_knowledge_base
 
-    kb = open_knowledge_base(index_dir, embeddings)
+    kb = open_knowledge_base(index_dir, embeddings, store=store)
     thread = thread or uuid.uuid4().hex[:8]
     # a wrong style or filter is an error before any loading
     config = config_from_options(overrides={"style": style, "filters": filters_from(search_filter)})
@@ -375,11 +403,12 @@ def chat(
 def research(
     question: Annotated[Optional[str], typer.Argument(help="The research question (not needed with --resume).")] = None,
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
+    store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Also write the report (Markdown) to this file.")] = None,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     thread: Annotated[Optional[str], typer.Option(help="Chat thread: the report becomes a turn of it, and the run is checkpointed.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted research run (with --thread).")] = False,
-    threads_db: Annotated[Path, typer.Option(help="SQLite file of the threads' checkpoints.")] = Path(".agentic-rag/threads.sqlite"),
+    threads_db: Annotated[str, typer.Option(help="SQLite file of the threads' checkpoints, or a postgresql:// URL.")] = ".agentic-rag/threads.sqlite",
     max_subquestions: Annotated[int, typer.Option(min=2, max=6, help="Most sub-questions planned.")] = 4,
     max_llm_calls: Annotated[Optional[int], typer.Option(min=1, help="Most chat-model calls in all [default: 2 + 3 a sub-question].")] = None,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
@@ -401,7 +430,7 @@ def research(
     _check_run_options(question, thread, resume, ("the report", out_file))
     budget = default_research_budget(config)
     budget = budget.model_copy(update={k: v for k, v in {"max_llm_calls": max_llm_calls, "max_seconds": max_seconds}.items() if v is not None})
-    kb = open_knowledge_base(index_dir, embeddings)
+    kb = open_knowledge_base(index_dir, embeddings, store=store)
     agent = Agent(model, knowledge_base=kb, k=k, verbose=verbose, config=config, budget=budget,  # type: ignore[arg-type]
                   on_download=_download_message, checkpointer=_checkpointer(threads_db) if thread else None)
     if resume:

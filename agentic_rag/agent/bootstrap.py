@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentic_rag.errors import ConfigurationError, MissingDependencyError, require
 from agentic_rag.tools.store import MANIFEST_NAME
@@ -12,9 +12,7 @@ from agentic_rag.tools.store import MANIFEST_NAME
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-    from agentic_rag.tools.knowledge_base import KnowledgeBase
-
-__all__ = ["EMBEDDINGS_HELP", "open_knowledge_base", "resolve_embeddings"]
+__all__ = ["EMBEDDINGS_HELP", "STORE_HELP", "open_knowledge_base", "resolve_embeddings"]
 
 EMBEDDINGS_HELP = ("Embeddings: local (all-MiniLM-L6-v2, offline), huggingface:<model name or folder>, or provider:model "
                    "through LangChain's init_embeddings (e.g. openai:text-embedding-3-small); default $AGENTIC_RAG_EMBEDDINGS "
@@ -52,15 +50,27 @@ def resolve_embeddings(spec: str | None = None) -> Embeddings:
         raise ConfigurationError(f"cannot create the embeddings {spec!r}: {exc}") from exc
 
 
+STORE_HELP = ("A Postgres store (postgresql://user:password@host/db, pgvector needed) instead of --index: "
+              "one knowledge base that many processes share.")
+
+
 def open_knowledge_base(
-    index_dir: str | os.PathLike[str], embeddings: Embeddings | str | None = None, *, hint: str | None = None
-) -> KnowledgeBase:
-    """The knowledge base saved in ``index_dir``; :class:`ConfigurationError` if none is there.
+    index_dir: str | os.PathLike[str] | None, embeddings: Embeddings | str | None = None, *, hint: str | None = None,
+    store: str | None = None,
+) -> Any:
+    """The knowledge base saved in ``index_dir``, or the Postgres ``store``; :class:`ConfigurationError` if none is there.
 
     ``embeddings`` are an object or a spec for :func:`resolve_embeddings` (default: the
     environment's), created only once the index is found. ``hint`` is what the error suggests
     doing; by default the command that builds the index.
     """
+    if store:
+        from agentic_rag.tools.postgres_store import PostgresKnowledgeBase
+
+        return PostgresKnowledgeBase(store, embeddings if embeddings is not None and not isinstance(embeddings, str)
+                                     else resolve_embeddings(embeddings))
+    if index_dir is None:
+        raise ConfigurationError("give an index directory (--index) or a Postgres store (--store)")
     index_dir = Path(index_dir)
     if not (index_dir / MANIFEST_NAME).exists():
         hint = hint or f"build one with: agentic-rag index PATH --index {index_dir}"

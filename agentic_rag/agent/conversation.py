@@ -34,7 +34,7 @@ from agentic_rag.graphs.llm import invoke_text
 from agentic_rag.steps import RewriteDetail, Step
 
 __all__ = [
-    "Conversation", "rewrite_follow_up", "sqlite_checkpointer", "state_serializer", "Turn", "with_rewrite", "with_state_types",
+    "Conversation", "open_checkpointer", "postgres_checkpointer", "rewrite_follow_up", "sqlite_checkpointer", "state_serializer", "Turn", "with_rewrite", "with_state_types",
 ]
 
 HISTORY_TURNS = 3
@@ -122,6 +122,41 @@ def sqlite_checkpointer(path: str | Path) -> Any:
     except (sqlite3.Error, OSError) as exc:
         raise ThreadStoreError(_unreadable(path, exc)) from None
     return saver
+
+
+def postgres_checkpointer(url: str, *, pool_size: int = 4, connect_timeout: float = 10.0) -> Any:
+    """Threads kept in Postgres (``langgraph-checkpoint-postgres``, the project's no-pickle serializer).
+
+    Any server process can continue any thread. A server that cannot be reached is a
+    :class:`ThreadStoreError` naming it (without its password).
+    """
+    from agentic_rag.errors import require
+    from agentic_rag.tools.postgres_store import _shown
+
+    require("langgraph.checkpoint.postgres", "postgres")
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
+                          kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
+                                  "connect_timeout": max(1, int(connect_timeout))})
+    try:
+        pool.open(wait=True, timeout=connect_timeout)
+        saver = PostgresSaver(pool, serde=state_serializer())  # type: ignore[arg-type]
+        saver.setup()
+    except Exception as exc:  # noqa: BLE001 - one clear error for a store that cannot be used
+        pool.close()
+        raise ThreadStoreError(f"the threads store {_shown(url)} cannot be used ({type(exc).__name__}: "
+                               f"{' '.join(str(exc).split())})") from None
+    return saver
+
+
+def open_checkpointer(spec: str | Path) -> Any:
+    """The threads' checkpointer for ``spec``: a ``postgresql://`` URL or a SQLite file."""
+    from agentic_rag.tools.postgres_store import is_postgres_url
+
+    return postgres_checkpointer(str(spec)) if is_postgres_url(str(spec)) else sqlite_checkpointer(spec)
 
 
 def _unreadable(path: Path | str, exc: BaseException) -> str:

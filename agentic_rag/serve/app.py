@@ -228,10 +228,10 @@ def check_unicode(text: str, param: str) -> None:
 
 
 def _default_checkpointer(settings: ServeSettings) -> Any:
-    from agentic_rag.agent.conversation import sqlite_checkpointer, state_serializer
+    from agentic_rag.agent.conversation import open_checkpointer, state_serializer
 
     if settings.threads_db is not None:
-        return sqlite_checkpointer(settings.threads_db)
+        return open_checkpointer(settings.threads_db)
     from langgraph.checkpoint.memory import InMemorySaver
 
     return InMemorySaver(serde=state_serializer())

@@ -13,12 +13,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from agentic_rag.errors import AgenticRAGError
+from agentic_rag.agent.bootstrap import STORE_HELP
 
 __all__ = ["serve_command", "allowed_hosts"]
 
 
 def serve_command(
-    index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")],
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = None,
+    store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
     allowed_host: Annotated[
         Optional[list[str]],
@@ -30,7 +32,7 @@ def serve_command(
         Optional[list[str]],
         typer.Option("--api-key", help="Require this bearer token (repeat for several) [env AGENTIC_RAG_API_KEY, comma-separated]."),
     ] = None,
-    threads_db: Annotated[Optional[Path], typer.Option(help="SQLite file that keeps conversations [default: in memory].")] = None,
+    threads_db: Annotated[Optional[str], typer.Option(help="SQLite file or postgresql:// URL that keeps conversations [default: in memory].")] = None,
     max_concurrent: Annotated[int, typer.Option(min=1, help="Runs executing at once.")] = 4,
     max_queued: Annotated[int, typer.Option(min=0, help="Runs waiting for a free slot before requests get 429.")] = 32,
     max_question_chars: Annotated[int, typer.Option(min=1, help="Longest question accepted (longer: 422).")] = 4000,
@@ -43,7 +45,7 @@ def serve_command(
     """Serve the agent over HTTP: OpenAI-compatible chat completions, a live event stream, and a chat page at /."""
     err = Console(stderr=True, soft_wrap=True)
     try:
-        app = _build(index_dir, model, api_key, threads_db, max_concurrent, max_queued, max_question_chars,
+        app = _build((index_dir, store), model, api_key, threads_db, max_concurrent, max_queued, max_question_chars,
                      max_body_bytes, k, max_rounds, max_llm_calls, max_seconds, err,
                      allowed_hosts(host, allowed_host or []))
     except AgenticRAGError as exc:
@@ -79,7 +81,7 @@ def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name.lower() for name in names))
 
 
-def _build(index_dir: Path, model: str | None, api_key: list[str] | None, threads_db: Path | None,
+def _build(source: tuple[Path | None, str | None], model: str | None, api_key: list[str] | None, threads_db: str | None,
            max_concurrent: int, max_queued: int, max_question_chars: int, max_body_bytes: int, k: int | None,
            max_rounds: int, max_llm_calls: int, max_seconds: float | None, err: Console,
            hosts: tuple[str, ...]) -> Any:
@@ -95,7 +97,8 @@ def _build(index_dir: Path, model: str | None, api_key: list[str] | None, thread
     from agentic_rag.serve.app import create_app
     from agentic_rag.serve.settings import ServeSettings, keys_from_environment
 
-    kb = open_knowledge_base(index_dir)
+    index_dir, store = source
+    kb = open_knowledge_base(index_dir, store=store)
     budget = Budget(max_rounds=max_rounds, max_llm_calls=max_llm_calls, max_seconds=max_seconds)
     config = config_from_options(k=k)
     # The first agent resolves (and if needed downloads) the chat model; every agent shares it.

@@ -24,7 +24,9 @@ class ServeSettings(BaseModel):
     max_queued: int = Field(default=32, ge=0, description="Runs waiting for a free slot; beyond that, 429.")
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body; beyond it, 413.")
     max_question_chars: int = Field(default=4000, ge=1, description="Longest question; beyond it, 422.")
-    threads_db: Path | None = Field(default=None, description="SQLite file of the threads; None keeps them in memory.")
+    threads_db: str | Path | None = Field(
+        default=None, description="SQLite file or postgresql:// URL of the threads; None keeps them in memory.",
+    )
     allowed_hosts: tuple[str, ...] | None = Field(
         default=("localhost", "127.0.0.1", "[::1]"),
         description="Host header values accepted (others: 400); by default the loopback names; '*' or None allows any.")

@@ -1,0 +1,368 @@
+"""A knowledge base in Postgres with pgvector: one store that many agent processes share.
+
+Tables (created by versioned migrations, under an advisory lock): ``agentic_rag_documents`` (a row a
+file: source, root, content hash, indexed at), ``agentic_rag_chunks`` (id, source, number, title, text,
+span, metadata, a ``tsvector`` and a ``vector(dim)``), ``agentic_rag_meta`` (the embedding model id and
+dimension, stored once). An HNSW index (cosine) serves the vectors and a GIN index the text; a search
+is hybrid, reciprocal rank fusion of both rankings, in one SQL round trip, with the source filter in
+SQL. Indexing is incremental by content hash and runs in one transaction holding an advisory lock:
+a crash leaves the previous state, and two indexers on one store take turns.
+
+The keyword side ranks with Postgres' ``ts_rank_cd`` over the project's own tokens (``simple``
+configuration, no stemming), not BM25, so its order can differ from the FAISS index's keyword side.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from langchain_core.embeddings import Embeddings
+
+from agentic_rag.errors import ConfigurationError, EmbeddingMismatchError, KnowledgeBaseError, require
+from agentic_rag.evidence import Evidence
+from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
+from agentic_rag.tools.embedding_batches import Progress, embed_texts, embedding_text
+from agentic_rag.tools.embeddings import embedding_model_id
+from agentic_rag.tools.indexing import IndexReport
+from agentic_rag.tools.keyword_index import tokenize
+from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
+from agentic_rag.tools.source_filter import filter_patterns
+
+__all__ = ["PostgresKnowledgeBase", "is_postgres_url"]
+
+logger = logging.getLogger(__name__)
+
+_RRF_K = 60
+_LOCK_KEY = 0x61676E7469 % (2**31)  # one advisory lock for migrations and indexing of this project's tables
+
+
+def is_postgres_url(value: object) -> bool:
+    """Whether ``value`` names a Postgres server (``postgresql://...`` or ``postgres://...``)."""
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+_MIGRATIONS: list[str] = [
+    # 1: the documents and the store's settings
+    """
+    create extension if not exists vector;
+    create table if not exists agentic_rag_meta (key text primary key, value jsonb not null);
+    create table if not exists agentic_rag_documents (
+        source text primary key, root text, content_hash text not null,
+        indexed_at timestamptz not null default now()
+    );
+    """,
+]
+
+
+def _chunks_table(dimension: int) -> str:
+    return f"""
+    create table if not exists agentic_rag_chunks (
+        id text primary key,
+        file text not null references agentic_rag_documents(source) on delete cascade,
+        source text not null, number int not null, title text, text text not null,
+        span_start int, span_end int, metadata jsonb not null default '{{}}',
+        tokens tsvector not null,
+        embedding vector({dimension}) not null
+    );
+    create index if not exists agentic_rag_chunks_embedding on agentic_rag_chunks using hnsw (embedding vector_cosine_ops);
+    create index if not exists agentic_rag_chunks_tokens on agentic_rag_chunks using gin (tokens);
+    create index if not exists agentic_rag_chunks_source on agentic_rag_chunks (source, number);
+    create index if not exists agentic_rag_chunks_file on agentic_rag_chunks (file);
+    """
+
+
+def _vector(values: Iterable[float]) -> str:
+    return "[" + ",".join(f"{float(v):.7g}" for v in values) + "]"
+
+
+def _tsquery(query: str) -> str:
+    """The query's tokens OR-ed (a question rarely has every word in one passage)."""
+    return " | ".join(dict.fromkeys(f"'{t}'" for t in tokenize(query) if "'" not in t and "\\" not in t))
+
+
+def _like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def _source_sql(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """The SQL condition of a ``{"source": ...}`` filter: a name or prefix, or a glob (``*``, ``?``)."""
+    patterns = filter_patterns(filters)
+    if patterns is None:
+        return "true", []
+    parts: list[str] = []
+    args: list[Any] = []
+    for pattern in patterns:
+        if "[" in pattern:
+            raise ConfigurationError(f"the Postgres store takes * and ? in a source glob, not [...]; got {pattern!r}")
+        if "*" in pattern or "?" in pattern:
+            like = _like(pattern)
+            parts.append("(source like %s or source like %s or source like %s)")
+            args += [like, like + "/%", like + "#%"]
+        else:
+            stem = pattern.rstrip("/#")
+            parts.append("(source = %s or source like %s or source like %s)")
+            args += [stem, _like(stem) + "/%", _like(stem) + "#%"]
+    return "(" + " or ".join(parts) + ")", args
+
+
+class PostgresKnowledgeBase:
+    """The knowledge base in Postgres; a :class:`~agentic_rag.tools.retriever.Retriever` the agent searches.
+
+    ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``). Connections come from a
+    pool (``pool_size``); ``connect_timeout`` bounds how long a server that does not answer is waited
+    for. A server that is down, a wrong password or a server without pgvector is a
+    :class:`KnowledgeBaseError` that says which.
+    """
+
+    def __init__(
+        self, url: str, embeddings: Embeddings, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_overlap: int = DEFAULT_CHUNK_OVERLAP, pool_size: int = 4, connect_timeout: float = 10.0,
+        batch_size: int = 32,
+    ) -> None:
+        if not is_postgres_url(url):
+            raise ConfigurationError(f"a Postgres store is a postgresql:// URL; got {url!r}")
+        require("psycopg", "postgres")
+        pool_module = require("psycopg_pool", "postgres")
+        self.url, self.name = url, _shown(url)
+        self._embeddings = embeddings
+        self._model_id = embedding_model_id(embeddings)
+        self._chunker = Chunker(chunk_size, chunk_overlap)
+        self._batch_size = batch_size
+        self._pool = pool_module.ConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
+            kwargs={"connect_timeout": max(1, int(connect_timeout)), "autocommit": True},
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except Exception as exc:  # noqa: BLE001 - say why the store cannot be reached
+            self._pool.close()
+            raise KnowledgeBaseError(f"cannot connect to the Postgres store {self.name}: {self._reason(exc)}") from exc
+        try:
+            self._migrate()
+            self._dimension = self._check_embeddings()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _reason(self, exc: BaseException) -> str:
+        """Why connecting failed, from the pool's last connection error where it kept one."""
+        text = str(exc)
+        if "couldn't get a connection" in text or "pool initialization" in text or not text:
+            try:
+                import psycopg
+
+                psycopg.connect(self.url, connect_timeout=5).close()
+            except Exception as inner:  # noqa: BLE001
+                text = str(inner).strip()
+        return " ".join(text.split())
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            conn.execute("create table if not exists agentic_rag_migrations "
+                         "(version int primary key, applied_at timestamptz not null default now())")
+            done = {row[0] for row in conn.execute("select version from agentic_rag_migrations")}
+            for version, sql in enumerate(_MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                try:
+                    conn.execute(sql)
+                except Exception as exc:  # noqa: BLE001
+                    if "vector" in str(exc) and "extension" in str(exc):
+                        raise KnowledgeBaseError(
+                            f"the Postgres server of {self.name} has no pgvector extension; install it "
+                            "(https://github.com/pgvector/pgvector) or use a server that has it"
+                        ) from exc
+                    raise KnowledgeBaseError(f"cannot prepare the Postgres store {self.name}: {exc}") from exc
+                conn.execute("insert into agentic_rag_migrations (version) values (%s)", (version,))
+
+    def _check_embeddings(self) -> int | None:
+        """The stored dimension; an embedding model other than the store's is an error."""
+        with self._pool.connection() as conn:
+            row = conn.execute("select value from agentic_rag_meta where key = 'embedding'").fetchone()
+        if row is None:
+            return None
+        built_id, built_dim = row[0]["model_id"], int(row[0]["dimension"])
+        if built_id != self._model_id:
+            raise EmbeddingMismatchError(
+                f"the knowledge base at {self.name} was built with embedding model '{built_id}' "
+                f"(dimension {built_dim}), not '{self._model_id}'; load it with '{built_id}' or rebuild the index"
+            )
+        return built_dim
+
+    @property
+    def embedding_model_id(self) -> str:
+        return self._model_id
+
+    def __len__(self) -> int:
+        if self._dimension is None:
+            return 0
+        with self._pool.connection() as conn:
+            return int(conn.execute("select count(*) from agentic_rag_chunks").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self._pool.close()
+
+    # -- indexing ------------------------------------------------------------------------------
+
+    def index_paths(self, paths: Any, progress: Progress | None = None, *, follow_symlinks: bool = False) -> IndexReport:
+        """Index files and folders incrementally, as the FAISS knowledge base does, in one transaction.
+
+        Unchanged files (same content hash) are not read again past their hash; changed files are
+        re-chunked and re-embedded; files indexed from a folder given here that are gone are dropped.
+        Embedding happens before the transaction; the writes hold an advisory lock.
+        """
+        scan = scan_paths(paths, follow_symlinks=follow_symlinks)
+        report = IndexReport(skipped=list(scan.skipped))
+        with self._pool.connection() as conn:
+            rows = conn.execute("select source, content_hash, root from agentic_rag_documents").fetchall()
+        known = {source: digest for source, digest, _ in rows}
+        roots = {source: root for source, _, root in rows}
+        changed: list[tuple[str, str | None, str, list[Chunk]]] = []
+        seen: set[str] = set()
+        for file in scan.files:
+            seen.add(file.key)
+            try:
+                data = read_file(file.path)
+            except OSError as exc:
+                report.skipped.append((file.key, f"unreadable: {exc.strerror or exc}"))
+                continue
+            digest = content_hash(data)
+            if known.get(file.key) == digest:
+                report.unchanged.append(file.key)
+                continue
+            documents, skipped = parse_file(file, data)
+            report.skipped += skipped
+            chunks = [c for doc in documents for c in self._chunker.split(doc.source, doc.text, doc.title)]
+            changed.append((file.key, file.root, digest, chunks))
+        gone = [key for key in known if key not in seen and roots[key] is not None and roots[key] in scan.roots]
+        all_chunks = [c for _, _, _, chunks in changed for c in chunks]
+        texts = [embedding_text(c) for c in all_chunks]
+        vectors = embed_texts(self._embeddings, texts, batch_size=self._batch_size, dimension=self._dimension,
+                              model_id=self._model_id, progress=progress)
+        by_text = {text: vectors[i] for i, text in enumerate(dict.fromkeys(texts))}
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            if all_chunks and self._dimension is None:
+                self._dimension = int(vectors.shape[1])
+                conn.execute(_chunks_table(self._dimension))
+                conn.execute(
+                    "insert into agentic_rag_meta (key, value) values ('embedding', %s) on conflict (key) do nothing",
+                    (json.dumps({"model_id": self._model_id, "dimension": self._dimension}),),
+                )
+                self._check_embeddings_in(conn)
+            for key in gone:
+                conn.execute("delete from agentic_rag_documents where source = %s", (key,))
+                report.removed.append(key)
+            for key, root, digest, chunks in changed:
+                existed = key in known
+                conn.execute(
+                    "insert into agentic_rag_documents (source, root, content_hash) values (%s, %s, %s) "
+                    "on conflict (source) do update set root = excluded.root, content_hash = excluded.content_hash, "
+                    "indexed_at = now()",
+                    (key, root, digest),
+                )
+                if self._dimension is not None:
+                    conn.execute("delete from agentic_rag_chunks where file = %s", (key,))
+                if chunks:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(
+                            "insert into agentic_rag_chunks (id, file, source, number, title, text, span_start, span_end, "
+                            "tokens, embedding) values (%s, %s, %s, %s, %s, %s, %s, %s, to_tsvector('simple', %s), %s::vector)",
+                            [(c.id, key, c.source, c.number, c.title, c.text, c.start, c.end,
+                              " ".join(tokenize(embedding_text(c))), _vector(by_text[embedding_text(c)])) for c in chunks],
+                        )
+                (report.updated if existed else report.added).append(key)
+        report.embedded = len(all_chunks)
+        report.chunks = len(self)
+        return report
+
+    def _check_embeddings_in(self, conn: Any) -> None:
+        row = conn.execute("select value from agentic_rag_meta where key = 'embedding'").fetchone()
+        if row and row[0]["model_id"] != self._model_id:
+            raise EmbeddingMismatchError(
+                f"the knowledge base at {self.name} was built with embedding model '{row[0]['model_id']}', "
+                f"not '{self._model_id}'; rebuild the index"
+            )
+
+    # -- search --------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 4, *, filters: Mapping[str, Any] | None = None,
+               mode: str = "hybrid") -> list[Evidence]:
+        """The ``k`` best chunks: ``hybrid`` (reciprocal rank fusion of the vector and text rankings), ``dense`` or ``keyword``."""
+        if mode not in ("hybrid", "dense", "keyword"):
+            raise ConfigurationError(f"search mode must be hybrid, dense or keyword; got {mode!r}")
+        if self._dimension is None or not query.strip():
+            return []
+        where, args = _source_sql(filters)
+        depth = max(4 * k, 20)
+        tsquery = _tsquery(query)
+        use_dense, use_text = mode != "keyword", mode != "dense" and bool(tsquery)
+        vector = _vector(self._embeddings.embed_query(query)) if use_dense else None
+        sql = f"""
+        with dense as (
+            select id, row_number() over (order by embedding <=> %s::vector) as rank
+            from agentic_rag_chunks where {where} and %s
+            order by embedding <=> %s::vector limit %s
+        ), text_hits as (
+            select id, row_number() over (order by ts_rank_cd(tokens, q) desc, id) as rank
+            from agentic_rag_chunks, to_tsquery('simple', %s) as q
+            where {where} and %s and tokens @@ q
+            order by ts_rank_cd(tokens, q) desc, id limit %s
+        ), fused as (
+            select id, sum(1.0 / ({_RRF_K} + rank)) as score
+            from (select * from dense union all select * from text_hits) as ranked group by id
+        )
+        select c.id, c.source, c.title, c.text, c.span_start, c.span_end, c.metadata, fused.score
+        from fused join agentic_rag_chunks c using (id) order by fused.score desc, c.id limit %s
+        """
+        params = [vector, *args, use_dense, vector, depth, tsquery or "x", *args, use_text, depth, k]
+        try:
+            with self._pool.connection() as conn:
+                rows = conn.execute(sql, params).fetchall()
+        except Exception as exc:  # noqa: BLE001 - named: the run reports it
+            raise KnowledgeBaseError(f"the Postgres store {self.name} failed to search: {type(exc).__name__}: {exc}") from exc
+        return [self._evidence(row) for row in rows]
+
+    @staticmethod
+    def _evidence(row: Any) -> Evidence:
+        chunk_id, source, title, text, start, end, metadata, score = row
+        span = (start, end) if start is not None and end is not None else None
+        return Evidence(id=chunk_id, source=source, text=text, span=span, title=title,
+                        score=float(score) if score is not None else None, metadata=metadata or {})
+
+    def neighbours(self, chunk_id: str, /, window: int = 1) -> list[Evidence]:
+        """The chunk and up to ``window`` chunks of its source before and after it, in order."""
+        if self._dimension is None:
+            return []
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "select n.id, n.source, n.title, n.text, n.span_start, n.span_end, n.metadata, null "
+                "from agentic_rag_chunks c join agentic_rag_chunks n on n.source = c.source "
+                "and n.number between c.number - %s and c.number + %s where c.id = %s order by n.number",
+                (window, window, chunk_id),
+            ).fetchall()
+        return [self._evidence(row) for row in rows]
+
+    def sources(self) -> list[str]:
+        """The files indexed, sorted."""
+        with self._pool.connection() as conn:
+            return [row[0] for row in conn.execute("select source from agentic_rag_documents order by source")]
+

@@ -1,0 +1,75 @@
+"""The command line and chat threads on a real Postgres: index and ask with --store, threads any process continues."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agentic_rag import cli
+from tests.fakes import HashingEmbeddings, ScriptedChatModel
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    script = [{"sources": [1], "answer": "Ines Okafor", "next_query": ""}, {"answer": "Ines Okafor", "sources": [1]}]
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ScriptedChatModel(script=list(script)))
+
+
+def test_index_then_ask_against_a_postgres_store(postgres_url, tmp_path, fake_models):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbor.md").write_text("Ines Okafor leads the Harbor team.\n", encoding="utf-8")
+    runner = CliRunner()
+    indexed = runner.invoke(cli.app, ["index", str(docs), "--store", postgres_url])
+    assert indexed.exit_code == 0, indexed.output
+    assert "indexed 1 new" in indexed.output and "postgresql://" in indexed.output
+    again = runner.invoke(cli.app, ["index", str(docs), "--store", postgres_url])
+    assert "0 new, 0 changed, 0 removed, 1 unchanged" in again.output
+    asked = runner.invoke(cli.app, ["ask", "Who leads the Harbor team?", "--store", postgres_url, "--json", "--style", "short"])
+    assert asked.exit_code == 0, asked.output
+    data = json.loads(asked.stdout)
+    assert "Ines Okafor" in data["answer"] and data["citations"][0]["source"] == "harbor.md"
+
+
+def test_index_needs_exactly_one_of_a_directory_and_a_store(tmp_path):
+    (tmp_path / "a.md").write_text("text\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["index", str(tmp_path / "a.md")])
+    assert result.exit_code == 1 and "--index DIR) or a Postgres store (--store URL)" in result.output
+
+
+def test_a_thread_started_by_one_worker_is_continued_by_another(postgres_url):
+    from agentic_rag import Agent
+    from agentic_rag.agent.conversation import postgres_checkpointer
+    from agentic_rag.tools.postgres_store import PostgresKnowledgeBase
+
+    def worker(script):
+        kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+        return kb, Agent(ScriptedChatModel(script=script), knowledge_base=kb, style="short",
+                         checkpointer=postgres_checkpointer(postgres_url))
+
+    kb, first = worker([{"sources": [1], "answer": "Harbor", "next_query": ""}, {"answer": "Harbor", "sources": [1]}])
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "relay.md").write_text("The Relay service is owned by the Harbor team.\n", encoding="utf-8")
+        (Path(folder) / "harbor.md").write_text("Ines Okafor leads the Harbor team.\n", encoding="utf-8")
+        kb.index_paths([folder])
+    first.chat("Which team owns the Relay service?", thread_id="shared")
+
+    _, second = worker(["Who leads the Harbor team?", {"sources": [1], "answer": "Ines Okafor", "next_query": ""},
+                        {"answer": "Ines Okafor", "sources": [1]}])
+    follow_up = second.chat("Who leads it?", thread_id="shared")
+    assert follow_up.question == "Who leads the Harbor team?"  # rewritten from the first worker's turn
+    assert [t["message"] for t in second.history("shared")] == ["Which team owns the Relay service?", "Who leads it?"]
+
+
+def test_a_threads_store_that_cannot_be_reached_is_a_clear_error():
+    from agentic_rag.agent.conversation import postgres_checkpointer
+    from agentic_rag.errors import ThreadStoreError
+
+    with pytest.raises(ThreadStoreError, match=r"the threads store postgresql://u:\*\*\*@127.0.0.1:9/db cannot be used"):
+        postgres_checkpointer("postgresql://u:pw@127.0.0.1:9/db", connect_timeout=2)
