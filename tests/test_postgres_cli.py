@@ -73,3 +73,18 @@ def test_a_threads_store_that_cannot_be_reached_is_a_clear_error():
 
     with pytest.raises(ThreadStoreError, match=r"the threads store postgresql://u:\*\*\*@127.0.0.1:9/db cannot be used"):
         postgres_checkpointer("postgresql://u:pw@127.0.0.1:9/db", connect_timeout=2)
+
+
+def test_one_turn_at_a_time_holds_across_server_processes_sharing_postgres(postgres_url):
+    from agentic_rag.serve.threads import PostgresTurnClaims, TurnClaims, turn_claims_for
+
+    worker_a, worker_b = turn_claims_for(postgres_url), turn_claims_for(postgres_url)
+    assert isinstance(worker_a, PostgresTurnClaims) and isinstance(turn_claims_for("threads.sqlite"), TurnClaims)
+    assert worker_a.claim("key:conv-1")
+    assert not worker_b.claim("key:conv-1") and not worker_a.claim("key:conv-1")  # busy everywhere
+    assert worker_b.claim("key:conv-2")  # another conversation is free
+    worker_a.release("key:conv-1")
+    assert worker_b.claim("key:conv-1") and len(worker_b) == 2
+    worker_b.release("key:conv-1")
+    worker_b.release("key:conv-2")
+    assert len(worker_b) == 0

@@ -45,7 +45,7 @@ from agentic_rag.serve.runs import GraphAgents, RunFactory
 from agentic_rag.serve.run_slots import Run, RunSlots, ServerBusy
 from agentic_rag.serve.settings import ServeSettings
 from agentic_rag.serve.sse import DONE, sse, sse_response
-from agentic_rag.serve.threads import TurnClaims, thread_id
+from agentic_rag.serve.threads import thread_id, turn_claims_for
 
 __all__ = ["create_app", "MODELS", "AgentFactory", "ResearchRequest"]
 
@@ -86,7 +86,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         for name, graph in MODELS.items()
     })
     slots = RunSlots(settings.max_concurrent, settings.max_queued)
-    claims = TurnClaims()
+    claims = turn_claims_for(settings.threads_db)
     auth = BearerAuth(settings.api_keys)
     started = int(time.time())
 

@@ -8,7 +8,7 @@ import threading
 from agentic_rag.serve.api_errors import APIError
 from agentic_rag.serve.auth import Caller
 
-__all__ = ["TurnClaims", "thread_id", "check_conversation_id"]
+__all__ = ["PostgresTurnClaims", "TurnClaims", "thread_id", "check_conversation_id", "turn_claims_for"]
 
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
@@ -51,3 +51,53 @@ class TurnClaims:
 
     def __len__(self) -> int:
         return len(self._busy)
+
+
+class PostgresTurnClaims:
+    """One turn at a time per conversation across every server process that shares a Postgres.
+
+    A claim is a session-level advisory lock on the thread id, held on a connection of its own for
+    the turn; the next process to try gets 409. A process that dies lets go of its locks with its
+    connections, so a crash never leaves a conversation stuck.
+    """
+
+    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+        import psycopg
+
+        self._connect = lambda: psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(connect_timeout)))
+        self._guard = threading.Lock()
+        self._held: dict[str, object] = {}
+
+    def claim(self, thread: str) -> bool:
+        """Claim ``thread`` here and in the database; False if any process has a turn of it under way."""
+        with self._guard:
+            if thread in self._held:
+                return False
+            conn = self._connect()
+            try:
+                taken = conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))", (thread,)).fetchone()[0]
+            except BaseException:
+                conn.close()
+                raise
+            if not taken:
+                conn.close()
+                return False
+            self._held[thread] = conn
+            return True
+
+    def release(self, thread: str) -> None:
+        with self._guard:
+            conn = self._held.pop(thread, None)
+        if conn is not None:
+            conn.close()  # closing the session releases its advisory lock
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+def turn_claims_for(threads_db: object) -> TurnClaims | PostgresTurnClaims:
+    """Claims shared through Postgres when the threads live there, else this process's own."""
+    from agentic_rag.tools.postgres_store import is_postgres_url
+
+    return PostgresTurnClaims(str(threads_db)) if is_postgres_url(str(threads_db)) else TurnClaims()
+
