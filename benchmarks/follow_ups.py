@@ -9,7 +9,8 @@ answer's names, was used) and the follow-up's answer (one of ``answer`` appears 
     .venv/bin/agentic-rag index examples/demo_corpus --index .agentic-rag/demo-index
     .venv/bin/python benchmarks/follow_ups.py --index .agentic-rag/demo-index
 
-Writes benchmarks/results/follow_ups.json and follow_ups.md (command, commit, figures, every turn).
+Writes benchmarks/results/follow_ups.json and follow_ups.md (command, commit, figures, every turn)
+after each conversation; run again with ``--resume`` to go on where a stopped run ended.
 """
 
 from __future__ import annotations
@@ -48,12 +49,19 @@ def main() -> None:
     parser.add_argument("--style", default="detailed", choices=["short", "detailed"])
     parser.add_argument("--conversations", default=str(ROOT / "examples" / "follow_up_conversations.json"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--resume", action="store_true", help="keep the conversations already in the results file")
     args = parser.parse_args()
     conversations = json.loads(Path(args.conversations).read_text(encoding="utf-8"))
     kb = open_knowledge_base(Path(args.index))
     agent = Agent(args.model, knowledge_base=kb, config=RAGConfig(style=args.style), checkpointer=InMemorySaver())
-    rows = []
+    rows: list[dict] = []
+    previous = Path(args.out) / "follow_ups.json"
+    if args.resume and previous.is_file():
+        rows = json.loads(previous.read_text(encoding="utf-8"))["rows"]
+    done = {row["id"] for row in rows}
     for conversation in conversations:
+        if conversation["id"] in done:
+            continue
         thread = f"bench-{conversation['id']}"
         first = agent.chat(conversation["first"], thread_id=thread)
         second = agent.chat(conversation["follow_up"], thread_id=thread)
@@ -65,10 +73,10 @@ def main() -> None:
         rows.append(row)
         print(f"{row['id']} keeps={row['keeps_the_ask']} fallback={row['fallback']} right={row['answer_right']} "
               f"| {row['rewritten']}", flush=True)
-    write(rows, args)
+        write(rows, args, len(conversations))
 
 
-def write(rows: list[dict], args: argparse.Namespace) -> None:
+def write(rows: list[dict], args: argparse.Namespace, planned: int) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     command = "python benchmarks/follow_ups.py " + " ".join(sys.argv[1:])
     n = len(rows)
@@ -83,9 +91,10 @@ def write(rows: list[dict], args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     record = {"command": command, "commit": commit, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
-              "model": args.model, "style": args.style, "summary": summary, "rows": rows}
+              "model": args.model, "style": args.style, "planned": planned, "summary": summary, "rows": rows}
     (out / "follow_ups.json").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    lines = ["# Follow-up benchmark", "", f"`{command}` at {commit}, model {args.model}, style {args.style}.", "",
+    lines = ["# Follow-up benchmark", "", f"`{command}` at {commit}, model {args.model}, style {args.style}; "
+             f"{n} of the {planned} conversations run.", "",
              "| conversations | rewrite keeps the ask | fallback used | follow-up answered right | LLM calls | seconds |",
              "|---|---|---|---|---|---|",
              f"| {n} | {summary['rewrite_keeps_the_ask']:.0%} | {summary['fallback_used']} "
