@@ -88,3 +88,21 @@ def test_one_turn_at_a_time_holds_across_server_processes_sharing_postgres(postg
     worker_b.release("key:conv-1")
     worker_b.release("key:conv-2")
     assert len(worker_b) == 0
+
+
+def test_the_mcp_server_searches_a_postgres_store(postgres_url, tmp_path, fake_models):
+    pytest.importorskip("mcp", reason="needs the `mcp` extra")
+    import asyncio
+
+    from rich.console import Console
+
+    from agentic_rag.serve.mcp_command import _build
+    from agentic_rag.tools.postgres_store import PostgresKnowledgeBase
+
+    (tmp_path / "harbor.md").write_text("Ines Okafor leads the Harbor team.\n", encoding="utf-8")
+    kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    kb.index_paths([tmp_path])
+    kb.close()
+    server = _build((None, postgres_url), None, None, None, Console(stderr=True))
+    result = asyncio.run(server.call_tool("search", {"query": "Harbor team lead"}))
+    assert "harbor.md" in json.dumps(result, default=str)

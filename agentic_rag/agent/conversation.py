@@ -131,7 +131,7 @@ def postgres_checkpointer(url: str, *, pool_size: int = 4, connect_timeout: floa
     :class:`ThreadStoreError` naming it (without its password).
     """
     from agentic_rag.errors import require
-    from agentic_rag.tools.postgres_store import _shown
+    from agentic_rag.tools.postgres_store import redacted_url
 
     require("langgraph.checkpoint.postgres", "postgres")
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -147,7 +147,7 @@ def postgres_checkpointer(url: str, *, pool_size: int = 4, connect_timeout: floa
         saver.setup()
     except Exception as exc:  # noqa: BLE001 - one clear error for a store that cannot be used
         pool.close()
-        raise ThreadStoreError(f"the threads store {_shown(url)} cannot be used ({type(exc).__name__}: "
+        raise ThreadStoreError(f"the threads store {redacted_url(url)} cannot be used ({type(exc).__name__}: "
                                f"{' '.join(str(exc).split())})") from None
     return saver
 

@@ -32,7 +32,7 @@ from agentic_rag.tools.keyword_index import tokenize
 from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
 from agentic_rag.tools.source_filter import filter_patterns
 
-__all__ = ["PostgresKnowledgeBase", "is_postgres_url"]
+__all__ = ["PostgresKnowledgeBase", "is_postgres_url", "redacted_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def is_postgres_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 
-def _shown(url: str) -> str:
+def redacted_url(url: str) -> str:
     """The URL without its password, for messages."""
     parts = urlsplit(url)
     if parts.password:
@@ -137,7 +137,7 @@ class PostgresKnowledgeBase:
             raise ConfigurationError(f"a Postgres store is a postgresql:// URL; got {url!r}")
         require("psycopg", "postgres")
         pool_module = require("psycopg_pool", "postgres")
-        self.url, self.name = url, _shown(url)
+        self.url, self.name = url, redacted_url(url)
         self._embeddings = embeddings
         self._model_id = embedding_model_id(embeddings)
         self._chunker = Chunker(chunk_size, chunk_overlap)
