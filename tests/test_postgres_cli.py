@@ -106,3 +106,69 @@ def test_the_mcp_server_searches_a_postgres_store(postgres_url, tmp_path, fake_m
     server = _build((None, postgres_url), None, None, None, Console(stderr=True))
     result = asyncio.run(server.call_tool("search", {"query": "Harbor team lead"}))
     assert "harbor.md" in json.dumps(result, default=str)
+
+
+def test_a_conversation_started_on_one_server_process_is_continued_on_another(postgres_url, tmp_path):
+    """Two real `agentic-rag serve` processes on two ports, one Postgres for the documents and the threads."""
+    openai = pytest.importorskip("openai", reason="needs the `test` extra")
+    pytest.importorskip("fastapi", reason="needs the `serve` extra")
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from agentic_rag.tools.postgres_store import PostgresKnowledgeBase
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "relay.md").write_text("The Relay service is owned by the Harbor team.\n", encoding="utf-8")
+    (tmp_path / "docs" / "harbor.md").write_text("Ines Okafor leads the Harbor team.\n", encoding="utf-8")
+    kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    kb.index_paths([tmp_path / "docs"])
+    kb.close()
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def serve(script: list) -> tuple[subprocess.Popen, str]:
+        port = free_port()
+        env = {**os.environ, "FAKE_CLI_SCRIPT": json.dumps(script), "FAKE_CLI_CALLS": str(tmp_path / f"calls-{port}")}
+        launcher = Path(__file__).parent / "fake_cli.py"
+        process = subprocess.Popen(
+            [sys.executable, str(launcher), "serve", "--store", postgres_url, "--threads-db", postgres_url, "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(process.stderr.read().decode())
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    return process, url
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        process.kill()
+        raise AssertionError("the server did not start")
+
+    first, first_url = serve([{"sources": [1], "answer": "Harbor", "next_query": ""}, "The Harbor team owns it [1].",
+                              "The Harbor team owns it [1]."])
+    second, second_url = serve(["Who leads the Harbor team?", {"sources": [1], "answer": "Ines Okafor", "next_query": ""},
+                                "Ines Okafor leads the Harbor team [1].", "Ines Okafor leads the Harbor team [1]."])
+    try:
+        ask = lambda url, text: openai.OpenAI(base_url=f"{url}/v1", api_key="unused", timeout=60).chat.completions.create(
+            model="agentic-rag", messages=[{"role": "user", "content": text}], extra_body={"conversation_id": "shared"})
+        opening = ask(first_url, "Which team owns the Relay service?")
+        assert "Harbor" in opening.choices[0].message.content
+        follow_up = ask(second_url, "Who leads it?")
+        assert follow_up.model_extra["question"] == "Who leads the Harbor team?"  # from the first process's turn
+        assert "Ines Okafor" in follow_up.choices[0].message.content
+        assert follow_up.choices[0].message.model_extra["citations"][0]["source"] == "harbor.md"
+    finally:
+        for process in (first, second):
+            process.terminate()
+            process.wait(timeout=30)
