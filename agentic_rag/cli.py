@@ -250,7 +250,8 @@ def ask(
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     thread: Annotated[Optional[str], typer.Option(help="Chat thread: earlier turns give context, the run is checkpointed.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted run (with --thread).")] = False,
-    threads_db: Annotated[str, typer.Option(help="SQLite file of the threads' checkpoints, or a postgresql:// URL.")] = ".agentic-rag/threads.sqlite",
+    threads_db: Annotated[Optional[str], typer.Option(
+        help="SQLite file of the threads' checkpoints, or a postgresql:// URL [default: the --store, else .agentic-rag/threads.sqlite].")] = None,
     max_rounds: Annotated[int, typer.Option(min=1, help="Most search rounds.")] = 3,
     max_llm_calls: Annotated[int, typer.Option(min=1, help="Most chat-model calls, the answer included.")] = 6,
     max_tool_calls: Annotated[Optional[int], typer.Option(min=1, help="Most tool calls [default 12].")] = None,
@@ -291,7 +292,7 @@ def ask(
             **({"max_tool_calls": max_tool_calls} if max_tool_calls is not None else {}),
         ),
         on_download=_download_message,
-        checkpointer=_checkpointer(threads_db) if thread else None,
+        checkpointer=_checkpointer(threads_db or store or DEFAULT_THREADS_DB) if thread else None,
         config=config,
         tools=_mcp_server_tools(mcp_server) if mcp_server else None,
     )
@@ -331,6 +332,9 @@ def _mcp_server_tools(commands: list[str]) -> list[Any]:
     return mcp_tools(stdio_connections(commands))
 
 
+DEFAULT_THREADS_DB = ".agentic-rag/threads.sqlite"
+
+
 def _checkpointer(spec: str) -> Any:
     from agentic_rag.agent.conversation import open_checkpointer
 
@@ -361,7 +365,8 @@ def chat(
     thread: Annotated[Optional[str], typer.Option(help="Thread to continue (default: a new one).")] = None,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional.")] = None,
-    threads_db: Annotated[str, typer.Option(help="SQLite file of the threads' checkpoints, or a postgresql:// URL.")] = ".agentic-rag/threads.sqlite",
+    threads_db: Annotated[Optional[str], typer.Option(
+        help="SQLite file of the threads' checkpoints, or a postgresql:// URL [default: the --store, else .agentic-rag/threads.sqlite].")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search.")] = None,
     style: Annotated[str, typer.Option(help=STYLE_HELP)] = "detailed",
     embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
@@ -378,7 +383,7 @@ def chat(
     # a wrong style or filter is an error before any loading
     config = config_from_options(overrides={"style": style, "filters": filters_from(search_filter)})
     agent = Agent(model, knowledge_base=kb, graph=graph, k=k, on_download=_download_message,  # type: ignore[arg-type]
-                  checkpointer=_checkpointer(threads_db), config=config)
+                  checkpointer=_checkpointer(threads_db or store or DEFAULT_THREADS_DB), config=config)
     if agent.conversation.pending(thread):
         out.print(f"[yellow]thread {thread} has an unfinished run; finishing it first[/yellow]")
         _render_answer(agent.resume(thread))
@@ -408,7 +413,8 @@ def research(
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
     thread: Annotated[Optional[str], typer.Option(help="Chat thread: the report becomes a turn of it, and the run is checkpointed.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted research run (with --thread).")] = False,
-    threads_db: Annotated[str, typer.Option(help="SQLite file of the threads' checkpoints, or a postgresql:// URL.")] = ".agentic-rag/threads.sqlite",
+    threads_db: Annotated[Optional[str], typer.Option(
+        help="SQLite file of the threads' checkpoints, or a postgresql:// URL [default: the --store, else .agentic-rag/threads.sqlite].")] = None,
     max_subquestions: Annotated[int, typer.Option(min=2, max=6, help="Most sub-questions planned.")] = 4,
     max_llm_calls: Annotated[Optional[int], typer.Option(min=1, help="Most chat-model calls in all [default: 2 + 3 a sub-question].")] = None,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most wall-clock seconds [default: no limit].")] = None,
@@ -432,7 +438,7 @@ def research(
     budget = budget.model_copy(update={k: v for k, v in {"max_llm_calls": max_llm_calls, "max_seconds": max_seconds}.items() if v is not None})
     kb = open_knowledge_base(index_dir, embeddings, store=store)
     agent = Agent(model, knowledge_base=kb, k=k, verbose=verbose, config=config, budget=budget,  # type: ignore[arg-type]
-                  on_download=_download_message, checkpointer=_checkpointer(threads_db) if thread else None)
+                  on_download=_download_message, checkpointer=_checkpointer(threads_db or store or DEFAULT_THREADS_DB) if thread else None)
     if resume:
         answer: Answer | None = agent.resume_research(thread)  # type: ignore[arg-type]
     elif as_json:

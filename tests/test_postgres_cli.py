@@ -140,7 +140,7 @@ def test_a_conversation_started_on_one_server_process_is_continued_on_another(po
         env = {**os.environ, "FAKE_CLI_SCRIPT": json.dumps(script), "FAKE_CLI_CALLS": str(tmp_path / f"calls-{port}")}
         launcher = Path(__file__).parent / "fake_cli.py"
         process = subprocess.Popen(
-            [sys.executable, str(launcher), "serve", "--store", postgres_url, "--threads-db", postgres_url, "--port", str(port)],
+            [sys.executable, str(launcher), "serve", "--store", postgres_url, "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120

@@ -32,7 +32,8 @@ def serve_command(
         Optional[list[str]],
         typer.Option("--api-key", help="Require this bearer token (repeat for several) [env AGENTIC_RAG_API_KEY, comma-separated]."),
     ] = None,
-    threads_db: Annotated[Optional[str], typer.Option(help="SQLite file or postgresql:// URL that keeps conversations [default: in memory].")] = None,
+    threads_db: Annotated[Optional[str], typer.Option(
+        help="SQLite file or postgresql:// URL that keeps conversations [default: the --store, else in memory].")] = None,
     max_concurrent: Annotated[int, typer.Option(min=1, help="Runs executing at once.")] = 4,
     max_queued: Annotated[int, typer.Option(min=0, help="Runs waiting for a free slot before requests get 429.")] = 32,
     max_question_chars: Annotated[int, typer.Option(min=1, help="Longest question accepted (longer: 422).")] = 4000,
@@ -45,7 +46,7 @@ def serve_command(
     """Serve the agent over HTTP: OpenAI-compatible chat completions, a live event stream, and a chat page at /."""
     err = Console(stderr=True, soft_wrap=True)
     try:
-        app = _build((index_dir, store), model, api_key, threads_db, max_concurrent, max_queued, max_question_chars,
+        app = _build((index_dir, store), model, api_key, threads_db or store, max_concurrent, max_queued, max_question_chars,
                      max_body_bytes, k, max_rounds, max_llm_calls, max_seconds, err,
                      allowed_hosts(host, allowed_host or []))
     except AgenticRAGError as exc:
