@@ -144,7 +144,12 @@ def postgres_checkpointer(url: str, *, pool_size: int = 4, connect_timeout: floa
     try:
         pool.open(wait=True, timeout=connect_timeout)
         saver = PostgresSaver(pool, serde=state_serializer())  # type: ignore[arg-type]
-        saver.setup()
+        with pool.connection() as lock:  # two processes starting at once must not both create the tables
+            lock.execute("select pg_advisory_lock(hashtextextended('agentic_rag.threads.setup', 0))")
+            try:
+                saver.setup()
+            finally:
+                lock.execute("select pg_advisory_unlock(hashtextextended('agentic_rag.threads.setup', 0))")
     except Exception as exc:  # noqa: BLE001 - one clear error for a store that cannot be used
         pool.close()
         raise ThreadStoreError(f"the threads store {redacted_url(url)} cannot be used ({type(exc).__name__}: "

@@ -130,7 +130,8 @@ class RAGNodes:
 
     def start(self, state: RAGState) -> dict[str, Any]:
         """Check the input and start the clock; the question is kept on one line, as every prompt shows it."""
-        question = one_line(question_of(state))
+        asked, from_messages = question_of(state)
+        question = one_line(asked)
         if not question:
             raise ConfigurationError("the question is empty")
         budget = state.get("budget") or Budget()
@@ -141,6 +142,7 @@ class RAGNodes:
             "question": question, "budget": budget, "started_at": time.time(), "rounds": 0, "exit_reason": None,
             "evidence": RESET, "queries_run": RESET, "usage": RESET, "steps": RESET, "pending": [],
             "relevant_ids": [], "new_ids": [], "sufficient": False, "draft": None, "answer": None,
+            "messages_seen": len(state.get("messages") or []), "from_messages": from_messages,
         }
 
     def plan(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:

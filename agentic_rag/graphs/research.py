@@ -74,6 +74,7 @@ class ResearchNodes:
         return {
             "question": update["question"], "budget": update["budget"], "started_at": update["started_at"],
             "subquestions": [], "findings": RESET, "usage": RESET, "steps": RESET, "answer": None, "exit_reason": None,
+            "messages_seen": update["messages_seen"], "from_messages": update["from_messages"],
         }
 
     def decompose(self, state: ResearchState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:

@@ -63,3 +63,5 @@ class ResearchState(TypedDict, total=False):
     answer: Answer | None
     exit_reason: ExitReason | None
     messages: Annotated[list[AnyMessage], add_messages]
+    messages_seen: int
+    from_messages: bool

@@ -51,21 +51,27 @@ def extend(current: list[Any] | None, new: list[Any] | str | None) -> list[Any]:
     return [*(current or []), *(new or [])]
 
 
-def question_of(state: Mapping[str, Any]) -> str:
-    """The run's question: the last message's text when the last message is a human one, else ``question``."""
+def question_of(state: Mapping[str, Any]) -> tuple[str, bool]:
+    """The run's question and whether it came as a message.
+
+    A human message that arrived since the last run (more messages than the last run saw, the last
+    one human) is the question; otherwise ``question`` is. A message with no text falls back to
+    ``question``, so a blank message left on a thread never blocks the runs after it.
+    """
     messages = state.get("messages") or []
-    if messages and isinstance(messages[-1], HumanMessage):
-        return message_text(messages[-1].content)
-    return state.get("question") or ""
+    if len(messages) > (state.get("messages_seen") or 0) and isinstance(messages[-1], HumanMessage):
+        text = message_text(messages[-1].content)
+        if text.strip() or not state.get("question"):
+            return text, True
+    return state.get("question") or "", False
 
 
 def reply_message(state: Mapping[str, Any], answer: Answer) -> dict[str, Any]:
-    """The update that appends ``answer`` as an ``AIMessage`` when the question came as messages, else nothing.
+    """The update that appends ``answer`` as an ``AIMessage`` when the question came as a message, else nothing.
 
     The message's ``response_metadata`` carries the citations, claims, exit reason and steps as JSON.
     """
-    messages = state.get("messages") or []
-    if not messages or not isinstance(messages[-1], HumanMessage):
+    if not state.get("from_messages"):
         return {}
     record = answer.model_dump(mode="json", include={"citations", "claims", "exit_reason", "notice", "usage", "steps"})
     return {"messages": [AIMessage(content=answer.text, response_metadata={"agentic_rag": record})]}
@@ -125,3 +131,5 @@ class RAGState(TypedDict, total=False):
     exit_reason: ExitReason | None
     answer: Answer
     messages: Annotated[list[AnyMessage], add_messages]
+    messages_seen: int  # messages there when the last run started: later ones are new
+    from_messages: bool  # this run's question came as a message (its answer goes back as one)

@@ -142,7 +142,13 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
 
     def admit(run: Callable[[], Any], thread: str | None) -> Run[Any]:
         """A slot for the run, after its conversation's claim: 409 if a turn of it is under way, 429 if full."""
-        if thread is not None and not claims.claim(thread):
+        try:
+            claimed = thread is None or claims.claim(thread)
+        except Exception as exc:  # noqa: BLE001 - the shared claims live in Postgres, which may be down
+            logger.warning("cannot claim conversation %s: %s", thread, exc)
+            raise APIError(503, "the threads store cannot be reached; try again shortly", code="threads_store_unavailable",
+                           headers={"Retry-After": "5"}) from None
+        if not claimed:
             raise APIError(409, "a turn of this conversation is already running; wait for its answer",
                            code="conversation_busy", param="conversation_id", headers=NO_RETRY)
         try:

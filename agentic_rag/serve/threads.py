@@ -73,13 +73,20 @@ class PostgresTurnClaims:
         with self._guard:
             if thread in self._held:
                 return False
+            self._held[thread] = None  # this process's claim, while the database is asked
+        conn = None
+        try:
             conn = self._connect()
-            try:
-                taken = conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))", (thread,)).fetchone()[0]
-            except BaseException:
+            taken = conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))", (thread,)).fetchone()[0]
+        except BaseException:
+            if conn is not None:
                 conn.close()
-                raise
+            with self._guard:
+                self._held.pop(thread, None)
+            raise
+        with self._guard:
             if not taken:
+                self._held.pop(thread, None)
                 conn.close()
                 return False
             self._held[thread] = conn

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +30,7 @@ from agentic_rag.tools.embedding_batches import Progress, embed_texts, embedding
 from agentic_rag.tools.embeddings import embedding_model_id
 from agentic_rag.tools.indexing import IndexReport
 from agentic_rag.tools.keyword_index import tokenize
+from agentic_rag.tools import store
 from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
 from agentic_rag.tools.source_filter import filter_patterns
 
@@ -46,12 +48,12 @@ def is_postgres_url(value: object) -> bool:
 
 
 def redacted_url(url: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password (in the user part or a ``password=`` parameter), for messages."""
     parts = urlsplit(url)
     if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+    return urlunsplit(parts._replace(query=query))
 
 
 _MIGRATIONS: list[str] = [
@@ -103,6 +105,8 @@ def _source_sql(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     patterns = filter_patterns(filters)
     if patterns is None:
         return "true", []
+    if not patterns:
+        return "false", []
     parts: list[str] = []
     args: list[Any] = []
     for pattern in patterns:
@@ -134,7 +138,7 @@ class PostgresKnowledgeBase:
         batch_size: int = 32,
     ) -> None:
         if not is_postgres_url(url):
-            raise ConfigurationError(f"a Postgres store is a postgresql:// URL; got {url!r}")
+            raise ConfigurationError(f"a Postgres store is a postgresql:// URL; got {redacted_url(str(url))!r}")
         require("psycopg", "postgres")
         pool_module = require("psycopg_pool", "postgres")
         self.url, self.name = url, redacted_url(url)
@@ -206,12 +210,18 @@ class PostgresKnowledgeBase:
             )
         return built_dim
 
+    def _known_dimension(self) -> int | None:
+        """The store's dimension; read again while unknown (another process may have indexed since)."""
+        if self._dimension is None:
+            self._dimension = self._check_embeddings()
+        return self._dimension
+
     @property
     def embedding_model_id(self) -> str:
         return self._model_id
 
     def __len__(self) -> int:
-        if self._dimension is None:
+        if self._known_dimension() is None:
             return 0
         with self._pool.connection() as conn:
             return int(conn.execute("select count(*) from agentic_rag_chunks").fetchone()[0])
@@ -229,10 +239,11 @@ class PostgresKnowledgeBase:
         re-chunked and re-embedded; files indexed from a folder given here that are gone are dropped.
         Embedding happens before the transaction; the writes hold an advisory lock.
         """
-        scan = scan_paths(paths, follow_symlinks=follow_symlinks)
-        report = IndexReport(skipped=list(scan.skipped))
         with self._pool.connection() as conn:
             rows = conn.execute("select source, content_hash, root from agentic_rag_documents").fetchall()
+        known_roots = sorted({root for _, _, root in rows if root})
+        scan = scan_paths(paths, known_roots=known_roots, skip_dir=store.is_store_dir, follow_symlinks=follow_symlinks)
+        report = IndexReport(skipped=list(scan.skipped))
         known = {source: digest for source, digest, _ in rows}
         roots = {source: root for source, _, root in rows}
         changed: list[tuple[str, str | None, str, list[Chunk]]] = []
@@ -255,19 +266,17 @@ class PostgresKnowledgeBase:
         gone = [key for key in known if key not in seen and roots[key] is not None and roots[key] in scan.roots]
         all_chunks = [c for _, _, _, chunks in changed for c in chunks]
         texts = [embedding_text(c) for c in all_chunks]
-        vectors = embed_texts(self._embeddings, texts, batch_size=self._batch_size, dimension=self._dimension,
+        vectors = embed_texts(self._embeddings, texts, batch_size=self._batch_size, dimension=self._known_dimension(),
                               model_id=self._model_id, progress=progress)
         by_text = {text: vectors[i] for i, text in enumerate(dict.fromkeys(texts))}
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            if all_chunks and self._dimension is None:
-                self._dimension = int(vectors.shape[1])
-                conn.execute(_chunks_table(self._dimension))
-                conn.execute(
-                    "insert into agentic_rag_meta (key, value) values ('embedding', %s) on conflict (key) do nothing",
-                    (json.dumps({"model_id": self._model_id, "dimension": self._dimension}),),
-                )
-                self._check_embeddings_in(conn)
+            dimension = self._check_embeddings_in(conn)  # another process may have created the table meanwhile
+            if all_chunks and dimension is None:
+                dimension = int(vectors.shape[1])
+                conn.execute(_chunks_table(dimension))
+                conn.execute("insert into agentic_rag_meta (key, value) values ('embedding', %s)",
+                             (json.dumps({"model_id": self._model_id, "dimension": dimension}),))
             for key in gone:
                 conn.execute("delete from agentic_rag_documents where source = %s", (key,))
                 report.removed.append(key)
@@ -279,7 +288,7 @@ class PostgresKnowledgeBase:
                     "indexed_at = now()",
                     (key, root, digest),
                 )
-                if self._dimension is not None:
+                if dimension is not None:
                     conn.execute("delete from agentic_rag_chunks where file = %s", (key,))
                 if chunks:
                     with conn.cursor() as cursor:
@@ -290,17 +299,22 @@ class PostgresKnowledgeBase:
                               " ".join(tokenize(embedding_text(c))), _vector(by_text[embedding_text(c)])) for c in chunks],
                         )
                 (report.updated if existed else report.added).append(key)
+        self._dimension = dimension  # only once the transaction has committed
         report.embedded = len(all_chunks)
         report.chunks = len(self)
         return report
 
-    def _check_embeddings_in(self, conn: Any) -> None:
+    def _check_embeddings_in(self, conn: Any) -> int | None:
+        """The stored dimension, read on ``conn`` (inside the indexing transaction); another model is an error."""
         row = conn.execute("select value from agentic_rag_meta where key = 'embedding'").fetchone()
-        if row and row[0]["model_id"] != self._model_id:
+        if row is None:
+            return None
+        if row[0]["model_id"] != self._model_id:
             raise EmbeddingMismatchError(
                 f"the knowledge base at {self.name} was built with embedding model '{row[0]['model_id']}', "
                 f"not '{self._model_id}'; rebuild the index"
             )
+        return int(row[0]["dimension"])
 
     # -- search --------------------------------------------------------------------------------
 
@@ -309,7 +323,7 @@ class PostgresKnowledgeBase:
         """The ``k`` best chunks: ``hybrid`` (reciprocal rank fusion of the vector and text rankings), ``dense`` or ``keyword``."""
         if mode not in ("hybrid", "dense", "keyword"):
             raise ConfigurationError(f"search mode must be hybrid, dense or keyword; got {mode!r}")
-        if self._dimension is None or not query.strip():
+        if self._known_dimension() is None or not query.strip():
             return []
         where, args = _source_sql(filters)
         depth = max(4 * k, 20)
@@ -335,7 +349,10 @@ class PostgresKnowledgeBase:
         """
         params = [vector, *args, use_dense, vector, depth, tsquery or "x", *args, use_text, depth, k]
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection() as conn, conn.transaction():
+                # a filter applied after an HNSW scan of ef_search rows could leave nothing: scan on until enough match
+                conn.execute("set local hnsw.iterative_scan = relaxed_order")
+                conn.execute(f"set local hnsw.ef_search = {max(40, int(depth))}")
                 rows = conn.execute(sql, params).fetchall()
         except Exception as exc:  # noqa: BLE001 - named: the run reports it
             raise KnowledgeBaseError(f"the Postgres store {self.name} failed to search: {type(exc).__name__}: {exc}") from exc
@@ -350,7 +367,7 @@ class PostgresKnowledgeBase:
 
     def neighbours(self, chunk_id: str, /, window: int = 1) -> list[Evidence]:
         """The chunk and up to ``window`` chunks of its source before and after it, in order."""
-        if self._dimension is None:
+        if self._known_dimension() is None:
             return []
         with self._pool.connection() as conn:
             rows = conn.execute(

@@ -72,3 +72,30 @@ def test_on_a_checkpointed_thread_each_new_human_message_is_the_next_question():
 def test_a_question_given_directly_adds_no_message(graph):
     out = graph.invoke({"question": QUESTION})
     assert "messages" not in out or out["messages"] == []
+
+
+def test_a_blank_message_left_on_a_thread_does_not_block_the_questions_after_it():
+    model = ScriptedChatModel(script=[{"sources": [1], "answer": "Ines Okafor", "next_query": ""},
+                                      {"answer": "Ines Okafor", "sources": [1]}])
+    graph = Agent(model, knowledge_base=in_memory_store(), style="short", checkpointer=InMemorySaver()).graph
+    thread = {"configurable": {"thread_id": "t"}}
+    with pytest.raises(Exception, match="the question is empty"):
+        graph.invoke({"messages": [HumanMessage("   ")]}, thread)
+    out = graph.invoke({"question": QUESTION}, thread)
+    assert out["answer"].question == QUESTION and "Ines Okafor" in out["answer"].text
+    assert out.get("messages", [])[-1].type == "human"  # a question given directly adds no reply message
+
+
+def test_after_a_messages_turn_a_question_given_directly_is_the_question():
+    answers = iter(["Ines Okafor", "Harbor"])
+
+    def judge(messages):
+        return {"sources": [1], "answer": next(answers), "next_query": ""}
+
+    model = ScriptedChatModel(script=[judge, {"answer": "Ines Okafor", "sources": [1]}, judge, {"answer": "Harbor", "sources": [1]}])
+    graph = Agent(model, knowledge_base=in_memory_store(), style="short", checkpointer=InMemorySaver()).graph
+    thread = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"messages": [HumanMessage(QUESTION)]}, thread)
+    out = graph.invoke({"question": "Which team owns the Relay service?"}, thread)
+    assert out["answer"].question == "Which team owns the Relay service?"
+    assert len(out["messages"]) == 2  # no reply appended for a question given directly

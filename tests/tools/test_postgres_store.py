@@ -161,3 +161,70 @@ def test_a_server_that_is_down_or_refuses_the_password_is_a_clear_error(postgres
     missing = urlunsplit(parts._replace(path=parts.path + "_missing"))
     with pytest.raises(KnowledgeBaseError, match="cannot connect .*does not exist"):
         PostgresKnowledgeBase(missing, HashingEmbeddings(), connect_timeout=2)
+
+
+def test_a_reader_opened_on_an_empty_store_sees_what_a_writer_indexes_later(postgres_url, tmp_path):
+    reader = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    assert len(reader) == 0 and reader.search("Harbor") == []
+    writer = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    writer.index_paths([write_docs(tmp_path / "docs")])
+    assert len(reader) == 3 and reader.search("Who leads the Harbor team?", k=1)[0].source == "teams/harbor.md"
+    writer.close()
+    reader.close()
+
+
+def test_a_file_of_an_indexed_folder_given_alone_keeps_its_name(postgres_url, tmp_path):
+    docs = write_docs(tmp_path / "docs")
+    kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    kb.index_paths([docs])
+    (docs / "teams" / "harbor.md").write_text("# Harbor\n\nNadia Brook leads the Harbor team.\n", encoding="utf-8")
+    report = kb.index_paths([docs / "teams" / "harbor.md"])
+    assert report.updated == ["teams/harbor.md"] and report.added == [] and len(kb) == 3
+    kb.close()
+
+
+def test_odd_filters_and_passwords_in_messages():
+    from agentic_rag.tools.postgres_store import _source_sql, redacted_url
+
+    assert _source_sql({"source": []}) == ("false", [])
+    assert redacted_url("postgresql://u:s3cret@h/db") == "postgresql://u:***@h/db"
+    assert "s3cret" not in redacted_url("postgresql://u@h/db?sslmode=require&password=s3cret")
+    with pytest.raises(Exception) as error:
+        PostgresKnowledgeBase("postgresql+psycopg://u:s3cret@h/db", HashingEmbeddings())
+    assert "s3cret" not in str(error.value)
+
+
+def test_a_filtered_dense_search_finds_matches_beyond_the_first_hnsw_candidates(postgres_url):
+    kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    records = [(f"big/{i}.md", f"harbor relay ships note {i}") for i in range(300)] + \
+              [(f"mid/{i}.md", f"a quiet archive page {i}") for i in range(20)]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        for source, text in records:
+            path = Path(folder) / source
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text + "\n", encoding="utf-8")
+        kb.index_paths([folder])
+    found = kb.search("harbor relay ships", k=4, mode="dense", filters={"source": "mid/"})
+    assert len(found) == 4 and all(e.source.startswith("mid/") for e in found)
+    kb.close()
+
+
+def test_two_threads_stores_set_up_at_once_on_a_fresh_database(postgres_url):
+    from agentic_rag.agent.conversation import postgres_checkpointer
+
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            postgres_checkpointer(postgres_url)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
