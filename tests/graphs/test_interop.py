@@ -53,7 +53,8 @@ def test_as_a_subgraph_of_a_messages_graph_it_answers_the_last_human_message_wit
     assert record["exit_reason"] == "answered" and [s["kind"] for s in record["steps"]][-1] == "answer"
 
 
-def test_on_a_checkpointed_thread_each_new_human_message_is_the_next_question():
+def two_turn_thread():
+    """A scripted model for two turns (judge and answer each), the graph on a checkpointed thread, the thread."""
     answers = iter(["Ines Okafor", "Harbor"])
 
     def judge(messages):
@@ -61,7 +62,11 @@ def test_on_a_checkpointed_thread_each_new_human_message_is_the_next_question():
 
     model = ScriptedChatModel(script=[judge, {"answer": "Ines Okafor", "sources": [1]}, judge, {"answer": "Harbor", "sources": [1]}])
     graph = Agent(model, knowledge_base=in_memory_store(), style="short", checkpointer=InMemorySaver()).graph
-    thread = {"configurable": {"thread_id": "t"}}
+    return model, graph, {"configurable": {"thread_id": "t"}}
+
+
+def test_on_a_checkpointed_thread_each_new_human_message_is_the_next_question():
+    model, graph, thread = two_turn_thread()
     graph.invoke({"messages": [HumanMessage(QUESTION)]}, thread)
     out = graph.invoke({"messages": [HumanMessage("Which team owns the Relay service?")]}, thread)
     assert [type(m).__name__ for m in out["messages"]] == ["HumanMessage", "AIMessage", "HumanMessage", "AIMessage"]
@@ -87,14 +92,7 @@ def test_a_blank_message_left_on_a_thread_does_not_block_the_questions_after_it(
 
 
 def test_after_a_messages_turn_a_question_given_directly_is_the_question():
-    answers = iter(["Ines Okafor", "Harbor"])
-
-    def judge(messages):
-        return {"sources": [1], "answer": next(answers), "next_query": ""}
-
-    model = ScriptedChatModel(script=[judge, {"answer": "Ines Okafor", "sources": [1]}, judge, {"answer": "Harbor", "sources": [1]}])
-    graph = Agent(model, knowledge_base=in_memory_store(), style="short", checkpointer=InMemorySaver()).graph
-    thread = {"configurable": {"thread_id": "t"}}
+    model, graph, thread = two_turn_thread()
     graph.invoke({"messages": [HumanMessage(QUESTION)]}, thread)
     out = graph.invoke({"question": "Which team owns the Relay service?"}, thread)
     assert out["answer"].question == "Which team owns the Relay service?"
