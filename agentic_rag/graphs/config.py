@@ -226,7 +226,8 @@ def filters_from(texts: list[str] | None) -> dict[str, str | list[str]] | None:
     return filters or None
 
 
-FILTER_HELP = "Search only some documents, key=value (repeatable): source=<name, folder or glob>, or a metadata field of a LangChain store."
+FILTER_HELP = ("Search only some documents, key=value (repeatable): source=<name, folder or glob>, or a metadata "
+               "field (type=md, a front-matter or JSON/CSV record field).")
 STYLE_HELP = "detailed: a direct answer, then its support, every fact cited; short: a few words (as the benchmarks score)."
 SET_HELP = "A graph setting, name=value (repeatable), e.g. --set max_judged=6; the settings are listed below."
 GRAPH_SETTINGS_HELP = "Graph settings (--set name=value):\n\n" + "\n\n".join(

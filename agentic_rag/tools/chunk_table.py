@@ -27,6 +27,7 @@ def chunk_evidence(chunk: Chunk, score: float | None) -> Evidence:
         score=score,
         title=chunk.title,
         tool=None,
+        metadata=dict(chunk.metadata),
     )
 
 
@@ -76,9 +77,11 @@ class ChunkTable:
             self._by_source.pop(chunk.source, None)
         return vids
 
-    def vids_where(self, keep: Callable[[str], bool]) -> np.ndarray:
-        """The sorted vector ids of the chunks whose source ``keep`` accepts."""
-        vids = [self._vid_of[cid] for source, ids in self._by_source.items() if keep(source) for cid in ids]
+    def vids_where(self, keep: Callable[[str], bool] | None, keep_chunk: Callable[[Chunk], bool] | None = None) -> np.ndarray:
+        """The sorted vector ids of the chunks whose source ``keep`` accepts and that ``keep_chunk`` accepts."""
+        vids = [self._vid_of[cid] for source, ids in self._by_source.items() if keep is None or keep(source) for cid in ids]
+        if keep_chunk is not None:
+            vids = [vid for vid in vids if keep_chunk(self._chunks[vid])]
         return np.asarray(sorted(vids), dtype=np.int64)
 
     def chunk(self, chunk_id: str) -> Chunk:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -24,7 +25,7 @@ def chunk_id(source: str, number: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A piece of a source text; ``source_text[start:end] == text``."""
+    """A piece of a source text; ``source_text[start:end] == text``. ``metadata`` is its document's."""
 
     id: str
     source: str
@@ -33,6 +34,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 class Chunker:
@@ -49,17 +51,19 @@ class Chunker:
         self.chunk_overlap = chunk_overlap
         self._splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
 
-    def split(self, source: str, text: str, title: str | None = None) -> list[Chunk]:
-        """Chunks of ``text`` numbered from 0, in order of position."""
+    def split(self, source: str, text: str, title: str | None = None,
+              metadata: dict[str, Any] | None = None) -> list[Chunk]:
+        """Chunks of ``text`` numbered from 0, in order of position, each with the document's ``metadata``."""
         chunks: list[Chunk] = []
+        metadata = dict(metadata or {})
         if len(text) <= self.chunk_size and text.strip() == text and text:
-            return [Chunk(chunk_id(source, 0), source, 0, title, 0, len(text), text)]
+            return [Chunk(chunk_id(source, 0), source, 0, title, 0, len(text), text, metadata)]
         prev_start, prev_end = -1, 0
         for piece in self._splitter.split_text(text):
             start = self._locate(text, piece, prev_start, prev_end)
             end = start + len(piece)
             n = len(chunks)
-            chunks.append(Chunk(chunk_id(source, n), source, n, title, start, end, piece))
+            chunks.append(Chunk(chunk_id(source, n), source, n, title, start, end, piece, metadata))
             prev_start, prev_end = start, end
         return chunks
 

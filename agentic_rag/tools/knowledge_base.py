@@ -30,7 +30,9 @@ from agentic_rag.tools.hybrid_search import SearchMode, check_search, ranked_hit
 from agentic_rag.tools.indexing import IndexPlan, IndexReport, TextRecord, plan_files, plan_texts
 from agentic_rag.tools.keyword_index import LazyKeywordIndex
 from agentic_rag.tools.loaders import scan_paths
-from agentic_rag.tools.source_filter import filter_patterns, source_predicate
+from agentic_rag.tools.source_filter import (
+    check_fields_known, filter_patterns, metadata_conditions, metadata_matches, source_predicate,
+)
 from agentic_rag.tools.store import SourceRecord
 
 __all__ = ["KnowledgeBase", "IndexReport", "SearchMode", "Progress"]
@@ -252,20 +254,26 @@ class KnowledgeBase:
         equals one of the names given or lies under it (``"docs"`` matches ``"docs/a.md"``,
         ``"data.jsonl"`` matches its records ``"data.jsonl#3"``).
 
-        ``filters`` is the :class:`~agentic_rag.tools.retriever.Retriever` form of a restriction. The one
-        key supported is ``"source"``: a name or prefix as for ``sources``, or a glob such as
-        ``"guides/*.md"`` (or a list of them; see :mod:`~agentic_rag.tools.source_filter`). Any other key
-        raises :class:`ConfigurationError`. A chunk must pass both ``sources`` and ``filters``.
+        ``filters`` is the :class:`~agentic_rag.tools.retriever.Retriever` form of a restriction:
+        ``"source"`` takes a name or prefix as for ``sources``, or a glob such as ``"guides/*.md"`` (or
+        a list of them); any other key is a metadata field the chunk's document must have with that
+        value (see :mod:`~agentic_rag.tools.source_filter`). A chunk must pass both ``sources`` and ``filters``.
         """
         check_search(query, k, mode)
         patterns = filter_patterns(filters)
+        conditions = metadata_conditions(filters)
+        keep_chunk = (lambda chunk: metadata_matches(chunk.metadata, conditions)) if conditions else None
         query_vector = self._embed_query(query) if mode != "keyword" and len(self) else None
         with self._lock:
             if not len(self._table):
+                if conditions:
+                    check_fields_known(conditions, ())
                 return []
             keep = source_predicate(sources, patterns)
-            allowed = None if keep is None else self._table.vids_where(keep)
+            allowed = None if keep is None and keep_chunk is None else self._table.vids_where(keep, keep_chunk)
             if allowed is not None and not allowed.size:
+                if conditions:
+                    check_fields_known(conditions, {key for _, chunk in self._table.items() for key in chunk.metadata})
                 return []
             hits = ranked_hits(
                 mode,

@@ -20,7 +20,7 @@ from agentic_rag.errors import ConfigurationError, RetrievalError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools.adapters import document_evidence
 from agentic_rag.tools.retriever import Retriever
-from agentic_rag.tools.source_filter import filter_patterns, source_predicate
+from agentic_rag.tools.source_filter import filter_patterns, metadata_conditions, metadata_matches, source_predicate
 
 __all__ = ["DocumentRetriever", "VectorStoreSource", "as_retriever"]
 
@@ -37,7 +37,7 @@ def _matches(item: Evidence, filters: Mapping[str, Any] | None) -> bool:
         test = source_predicate(None, filter_patterns({"source": filters["source"]}))
         if test is not None and not test(item.source):
             return False
-    return all(item.metadata.get(key) == wanted for key, wanted in filters.items() if key != "source")
+    return metadata_matches(item.metadata, metadata_conditions(filters))
 
 
 class _DocumentSource:

@@ -1,8 +1,11 @@
 """Load documents from folders and files: plain text, Markdown, HTML, PDF, JSON and JSON Lines.
 
 Every loaded :class:`Document` carries its ``source`` (the POSIX path relative to the folder given,
-or the file name of a file given directly), its extracted text, a title and the SHA-256 of the
-file's raw bytes, which is what incremental indexing compares. A file that cannot be loaded
+or the file name of a file given directly), its extracted text, a title, the SHA-256 of the
+file's raw bytes, which is what incremental indexing compares, and metadata that search filters
+match: ``type`` (the file's extension), ``modified`` (its modification time, UTC, ISO 8601), the
+fields of a Markdown file's YAML front matter and the other fields of a JSON, JSON Lines or CSV
+record; values are kept as text or lists of text. A file that cannot be loaded
 (unreadable, empty, binary, undecodable, invalid JSON, unsupported type) is reported in a list
 of ``(path, reason)`` pairs and skipped; the rest still loads. Hidden files and folders (names
 starting with ``.``) are ignored when a folder is walked.
@@ -24,8 +27,13 @@ import stat
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from agentic_rag.tools.source_filter import metadata_text
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -72,6 +80,7 @@ class Document:
     title: str
     content_hash: str
     file: str
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -394,7 +403,8 @@ def _docx(data: bytes) -> tuple[str, str | None]:
     return "\n\n".join(paragraphs), title
 
 
-def _record_documents(source: SourceFile, data: bytes, digest: str) -> tuple[list[Document], list[Skipped]]:
+def _record_documents(source: SourceFile, data: bytes, digest: str,
+                      file_metadata: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
     if source.path.suffix.lower() == ".csv":
         records, many = _csv_records(data), True
     else:
@@ -417,7 +427,9 @@ def _record_documents(source: SourceFile, data: bytes, digest: str) -> tuple[lis
         if not text:
             skipped.append((name, "record has no text"))
             continue
-        documents.append(Document(name, text, title or source.path.stem, digest, source.key))
+        fields = _record_metadata(record) if isinstance(record, dict) else {}
+        documents.append(Document(name, text, title or source.path.stem, digest, source.key,
+                                  {**file_metadata, **fields}))
     if not documents and not skipped:
         skipped.append((source.key, "no records"))
     return documents, skipped
@@ -427,18 +439,22 @@ def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Sk
     """Turn the bytes of ``source`` into documents; problems come back as ``(path, reason)`` pairs."""
     digest = content_hash(data)
     ext = source.path.suffix.lower()
+    metadata = _file_metadata(source.path)
     try:
         if not data.strip():
             raise _SkipFile("empty file")
         if ext in (".json", ".jsonl", ".csv"):
-            return _record_documents(source, data, digest)
+            return _record_documents(source, data, digest, metadata)
         if ext in (".html", ".htm"):
             text, title = _html(data)
         elif ext == ".pdf":
             text, title = _pdf(data, source.key)
         elif ext in (".md", ".markdown"):
             text = _decode(data)
-            title = _markdown_title(text)
+            front = _front_matter(text)
+            metadata.update(front)
+            title = front.get("title") if isinstance(front.get("title"), str) else None
+            title = title or _markdown_title(text[_front_matter_end(text):])
         elif ext == ".txt":
             text, title = _decode(data), None
         elif ext == ".docx":
@@ -451,7 +467,67 @@ def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Sk
         return [], [(source.key, str(exc))]
     except RecursionError:  # a parser (JSON, HTML) met nesting too deep for the stack
         return [], [(source.key, "nested too deeply to read")]
-    return [Document(source.key, text, title or source.path.stem, digest, source.key)], []
+    return [Document(source.key, text, title or source.path.stem, digest, source.key, metadata)], []
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_MAX_METADATA_FIELDS = 32
+_MAX_METADATA_TEXT = 256
+
+
+def _file_metadata(path: Path) -> dict[str, Any]:
+    """``type`` and ``modified`` of a file (``modified`` left out when the file cannot be stat-ed)."""
+    metadata: dict[str, Any] = {"type": path.suffix.lower().lstrip(".")}
+    try:
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    except (OSError, ValueError, OverflowError):
+        return metadata
+    metadata["modified"] = modified.isoformat(timespec="seconds")
+    return metadata
+
+
+def _metadata_value(value: Any) -> str | list[str] | None:
+    """A field as text (or a list of text), bounded; ``None`` for what is not a plain value."""
+    if isinstance(value, (list, tuple)):
+        items = [_metadata_value(item) for item in value[:_MAX_METADATA_FIELDS]]
+        texts = [item for item in items if isinstance(item, str)]
+        return texts if texts or not value else None
+    text = metadata_text(value)
+    return None if text is None else text.strip()[:_MAX_METADATA_TEXT]
+
+
+def _fields(raw: dict[Any, Any], skip: Iterable[str] = ()) -> dict[str, Any]:
+    skipped = set(skip)
+    fields: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key.strip() or key in skipped or len(fields) >= _MAX_METADATA_FIELDS:
+            continue
+        kept = _metadata_value(value)
+        if kept is not None:
+            fields[key.strip()[:64]] = kept
+    return fields
+
+
+def _front_matter_end(text: str) -> int:
+    match = _FRONT_MATTER.match(text)
+    return match.end() if match else 0
+
+
+def _front_matter(text: str) -> dict[str, Any]:
+    """The fields of YAML front matter (``---`` lines around ``key: value`` at the top); ``{}`` if none or invalid."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}
+    try:
+        raw = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}
+    return _fields(raw) if isinstance(raw, dict) else {}
+
+
+def _record_metadata(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's fields other than its text and title, as metadata."""
+    return _fields(record, skip=(*TEXT_FIELDS, "title"))
 
 
 def load_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> LoadResult:

@@ -4,8 +4,8 @@ Tables (created by versioned migrations, under an advisory lock): ``agentic_rag_
 file: source, root, content hash, indexed at), ``agentic_rag_chunks`` (id, source, number, title, text,
 span, metadata, a ``tsvector`` and a ``vector(dim)``), ``agentic_rag_meta`` (the embedding model id and
 dimension, stored once). An HNSW index (cosine) serves the vectors and a GIN index the text; a search
-is hybrid, reciprocal rank fusion of both rankings, in one SQL round trip, with the source filter in
-SQL. Indexing is incremental by content hash and runs in one transaction holding an advisory lock:
+is hybrid, reciprocal rank fusion of both rankings, in one SQL round trip, with the source and
+metadata filters in SQL (metadata by JSONB containment, on a GIN index). Indexing is incremental by content hash and runs in one transaction holding an advisory lock:
 a crash leaves the previous state, and two indexers on one store take turns.
 
 The keyword side ranks with Postgres' ``ts_rank_cd`` over the project's own tokens (``simple``
@@ -32,7 +32,7 @@ from agentic_rag.tools.indexing import IndexReport
 from agentic_rag.tools.keyword_index import tokenize
 from agentic_rag.tools import store
 from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
-from agentic_rag.tools.source_filter import filter_patterns
+from agentic_rag.tools.source_filter import check_fields_known, filter_patterns, metadata_conditions
 
 __all__ = ["PostgresKnowledgeBase", "is_postgres_url", "redacted_url"]
 
@@ -66,6 +66,14 @@ _MIGRATIONS: list[str] = [
         indexed_at timestamptz not null default now()
     );
     """,
+    # 2: metadata filters served by an index (the chunks table is created with it; older stores get it here)
+    """
+    do $$ begin
+        if to_regclass('agentic_rag_chunks') is not null then
+            create index if not exists agentic_rag_chunks_metadata on agentic_rag_chunks using gin (metadata jsonb_path_ops);
+        end if;
+    end $$;
+    """,
 ]
 
 
@@ -83,6 +91,7 @@ def _chunks_table(dimension: int) -> str:
     create index if not exists agentic_rag_chunks_tokens on agentic_rag_chunks using gin (tokens);
     create index if not exists agentic_rag_chunks_source on agentic_rag_chunks (source, number);
     create index if not exists agentic_rag_chunks_file on agentic_rag_chunks (file);
+    create index if not exists agentic_rag_chunks_metadata on agentic_rag_chunks using gin (metadata jsonb_path_ops);
     """
 
 
@@ -98,6 +107,26 @@ def _tsquery(query: str) -> str:
 def _like(pattern: str) -> str:
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%").replace("?", "_")
+
+
+def _metadata_sql(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """The SQL condition of the metadata fields of ``filters``: JSONB containment, which the GIN index serves."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for key, wanted in metadata_conditions(filters).items():
+        options = []
+        for text in wanted:  # the field equal to the text, or a list holding it
+            options.append("metadata @> %s::jsonb or metadata @> %s::jsonb")
+            args += [json.dumps({key: text}), json.dumps({key: [text]})]
+        parts.append("(" + " or ".join(options) + ")")
+    return (" and ".join(parts) or "true"), args
+
+
+def _filter_sql(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """The SQL condition of search ``filters``: sources and metadata."""
+    source, source_args = _source_sql(filters)
+    metadata, metadata_args = _metadata_sql(filters)
+    return f"{source} and {metadata}", [*source_args, *metadata_args]
 
 
 def _source_sql(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -261,7 +290,7 @@ class PostgresKnowledgeBase:
                 continue
             documents, skipped = parse_file(file, data)
             report.skipped += skipped
-            chunks = [c for doc in documents for c in self._chunker.split(doc.source, doc.text, doc.title)]
+            chunks = [c for doc in documents for c in self._chunker.split(doc.source, doc.text, doc.title, doc.metadata)]
             changed.append((file.key, file.root, digest, chunks))
         gone = [key for key in known if key not in seen and roots[key] is not None and roots[key] in scan.roots]
         all_chunks = [c for _, _, _, chunks in changed for c in chunks]
@@ -294,8 +323,9 @@ class PostgresKnowledgeBase:
                     with conn.cursor() as cursor:
                         cursor.executemany(
                             "insert into agentic_rag_chunks (id, file, source, number, title, text, span_start, span_end, "
-                            "tokens, embedding) values (%s, %s, %s, %s, %s, %s, %s, %s, to_tsvector('simple', %s), %s::vector)",
-                            [(c.id, key, c.source, c.number, c.title, c.text, c.start, c.end,
+                            "metadata, tokens, embedding) values (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, "
+                            "to_tsvector('simple', %s), %s::vector)",
+                            [(c.id, key, c.source, c.number, c.title, c.text, c.start, c.end, json.dumps(c.metadata),
                               " ".join(tokenize(embedding_text(c))), _vector(by_text[embedding_text(c)])) for c in chunks],
                         )
                 (report.updated if existed else report.added).append(key)
@@ -325,7 +355,7 @@ class PostgresKnowledgeBase:
             raise ConfigurationError(f"search mode must be hybrid, dense or keyword; got {mode!r}")
         if self._known_dimension() is None or not query.strip():
             return []
-        where, args = _source_sql(filters)
+        where, args = _filter_sql(filters)
         depth = max(4 * k, 20)
         tsquery = _tsquery(query)
         use_dense, use_text = mode != "keyword", mode != "dense" and bool(tsquery)
@@ -356,7 +386,16 @@ class PostgresKnowledgeBase:
                 rows = conn.execute(sql, params).fetchall()
         except Exception as exc:  # noqa: BLE001 - named: the run reports it
             raise KnowledgeBaseError(f"the Postgres store {self.name} failed to search: {type(exc).__name__}: {exc}") from exc
+        conditions = metadata_conditions(filters)
+        if not rows and conditions:
+            check_fields_known(conditions, self._metadata_fields(list(conditions)), all_fields=False)
         return [self._evidence(row) for row in rows]
+
+    def _metadata_fields(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` some chunk has as a metadata field."""
+        with self._pool.connection() as conn:
+            return {key for key in keys
+                    if conn.execute("select exists(select 1 from agentic_rag_chunks where metadata ? %s)", (key,)).fetchone()[0]}
 
     @staticmethod
     def _evidence(row: Any) -> Evidence:

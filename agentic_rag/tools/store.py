@@ -7,6 +7,7 @@ Layout of a saved knowledge base (``N`` is the generation, a counter bumped by e
                            generation's file names with their SHA-256 and size
     index-N.faiss          the FAISS IndexIDMap2(IndexFlatIP), via faiss.write_index
     chunks-N.jsonl         one JSON object per chunk: vid, id, source, n, title, start, end, text
+                           and, where its document has any, metadata
 
 A save writes the new generation's files under new names, fsyncs them, writes the manifest to a
 temporary file, fsyncs it and moves it over ``manifest.json`` with :func:`os.replace` as the last
@@ -170,6 +171,8 @@ def _write_chunks(chunks: list[tuple[int, Chunk]], path: Path) -> None:
                 "end": chunk.end,
                 "text": chunk.text,
             }
+            if chunk.metadata:
+                record["metadata"] = chunk.metadata
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
@@ -327,6 +330,7 @@ class ChunkRecord(_Strict):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     text: str
+    metadata: dict[str, str | list[str]] = Field(default_factory=dict)
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -417,7 +421,8 @@ def _read_chunks(directory: Path, path: Path) -> list[tuple[int, Chunk]]:
                 r = ChunkRecord.model_validate_json(line)
             except ValidationError as exc:
                 raise _corrupt(directory, f"{path.name} line {number} is not a valid chunk ({_first_problem(exc)})") from None
-            chunk = Chunk(id=r.id, source=r.source, number=r.n, title=r.title, start=r.start, end=r.end, text=r.text)
+            chunk = Chunk(id=r.id, source=r.source, number=r.n, title=r.title, start=r.start, end=r.end, text=r.text,
+                          metadata=r.metadata)
             chunks.append((r.vid, chunk))
     return chunks
 

@@ -113,8 +113,11 @@ def test_search_filters_and_sources_both_apply(kb):
 @pytest.mark.parametrize(
     ("filters", "message"),
     [
-        ({"author": "me"}, "unknown search filter 'author'"),
+        ({"author": "me"}, "unknown search filter 'author': no indexed document has that metadata field"),
         ({"source": "docs", "year": 2020}, "unknown search filter 'year'"),
+        ({"year": {"from": 2020}}, "metadata filter 'year' takes a string"),
+        ({"year": None}, "metadata filter 'year' takes a string"),
+        ({3: "x"}, "metadata field name"),
         ({"source": 3}, "'source' filter"),
         ({"source": [1, 2]}, "'source' filter"),
         ("guides", "must be a mapping"),
