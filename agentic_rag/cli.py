@@ -247,7 +247,7 @@ def ask(
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
     store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional [env AGENTIC_RAG_GRAPH, else agentic].")] = None,
-    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, provider:model or python:module:attribute.")] = None,
     thread: Annotated[Optional[str], typer.Option(help="Chat thread: earlier turns give context, the run is checkpointed.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted run (with --thread).")] = False,
     threads_db: Annotated[Optional[str], typer.Option(
@@ -363,7 +363,7 @@ def chat(
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
     store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     thread: Annotated[Optional[str], typer.Option(help="Thread to continue (default: a new one).")] = None,
-    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, provider:model or python:module:attribute.")] = None,
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional.")] = None,
     threads_db: Annotated[Optional[str], typer.Option(
         help="SQLite file of the threads' checkpoints, or a postgresql:// URL [default: the --store, else .agentic-rag/threads.sqlite].")] = None,
@@ -410,7 +410,7 @@ def research(
     index_dir: Annotated[Path, typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = Path(".agentic-rag/demo-index"),
     store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Also write the report (Markdown) to this file.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, provider:model or python:module:attribute.")] = None,
     thread: Annotated[Optional[str], typer.Option(help="Chat thread: the report becomes a turn of it, and the run is checkpointed.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the thread's interrupted research run (with --thread).")] = False,
     threads_db: Annotated[Optional[str], typer.Option(

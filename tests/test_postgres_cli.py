@@ -172,3 +172,85 @@ def test_a_conversation_started_on_one_server_process_is_continued_on_another(po
         for process in (first, second):
             process.terminate()
             process.wait(timeout=30)
+
+
+def test_serve_with_two_workers_shares_one_postgres_for_documents_and_conversations(postgres_url, tmp_path, monkeypatch):
+    """`agentic-rag serve --workers 2`: two worker processes on one port; every answer right, a conversation kept."""
+    pytest.importorskip("fastapi", reason="needs the `serve` extra")
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    import httpx
+
+    from agentic_rag.testing import service_world
+
+    docs = tmp_path / "docs"
+    for source, text in service_world.documents():
+        (docs / source).parent.mkdir(parents=True, exist_ok=True)
+        (docs / source).write_text(text + "\n", encoding="utf-8")
+    embeddings = "python:agentic_rag.testing.fakes:HashingEmbeddings"
+    monkeypatch.setenv("AGENTIC_RAG_EMBEDDINGS", embeddings)
+    indexed = CliRunner().invoke(cli.app, ["index", str(docs), "--store", postgres_url])
+    assert indexed.exit_code == 0, indexed.output
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = shutil.which("agentic-rag", path=str(Path(sys.executable).parent)) or shutil.which("agentic-rag")
+    assert command, "the agentic-rag command is installed with the package"
+    server = subprocess.Popen(
+        [command, "serve", "--store", postgres_url, "--port", str(port), "--workers", "2",
+         "--model", "python:agentic_rag.testing.service_world:WritingModel"],
+        env={**os.environ, "AGENTIC_RAG_EMBEDDINGS": embeddings}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, "the server did not start"
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        children = [p for p in Path("/proc").glob("[0-9]*")
+                    if (p / "stat").exists() and _parent_pid(p) == server.pid]
+        assert len(children) >= 2, "two worker processes under the server"
+
+        def ask(n: int, conversation: str | None = None, text: str | None = None) -> dict:
+            body = {"model": "agentic-rag", "messages": [{"role": "user", "content": text or f"Who owns orbit{n:02d}?"}]}
+            if conversation:
+                body["conversation_id"] = conversation
+            response = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        with ThreadPoolExecutor(8) as pool:
+            replies = list(pool.map(ask, range(16)))
+        for n, reply in enumerate(replies):
+            assert f"Falcon{n:02d}" in reply["choices"][0]["message"]["content"]
+        for turn in range(3):  # each turn may land on either worker; the thread lives in Postgres
+            ask(5, conversation="kept", text="Who owns orbit05?" if turn == 0 else "And who leads it?")
+        last = ask(5, conversation="kept", text="And who leads it?")
+        assert last["question"] == "who leads orbit05?" and "Avery05" in last["choices"][0]["message"]["content"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _parent_pid(proc: "Path") -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def test_serve_refuses_workers_without_postgres_threads(tmp_path):
+    result = CliRunner().invoke(cli.app, ["serve", "--index", str(tmp_path), "--workers", "2"])
+    assert result.exit_code == 1 and "--workers above 1 needs conversations in Postgres" in result.output

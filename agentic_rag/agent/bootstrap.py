@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentic_rag._imports import PYTHON_PREFIX, import_instance
 from agentic_rag.errors import ConfigurationError, MissingDependencyError, require
 from agentic_rag.tools.store import MANIFEST_NAME
 
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EMBEDDINGS_HELP", "STORE_HELP", "open_knowledge_base", "resolve_embeddings"]
 
-EMBEDDINGS_HELP = ("Embeddings: local (all-MiniLM-L6-v2, offline), huggingface:<model name or folder>, or provider:model "
+EMBEDDINGS_HELP = ("Embeddings: local (all-MiniLM-L6-v2, offline), huggingface:<model name or folder>, "
+                   "python:package.module:attribute (your own), or provider:model "
                    "through LangChain's init_embeddings (e.g. openai:text-embedding-3-small); default $AGENTIC_RAG_EMBEDDINGS "
                    "or local. An index is searched with the embeddings it was built with.")
 
@@ -24,7 +26,9 @@ def resolve_embeddings(spec: str | None = None) -> Embeddings:
 
     ``local`` is the bundled all-MiniLM-L6-v2; ``huggingface:<name or folder>`` a sentence-transformers
     model (a multilingual one such as ``huggingface:sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2``
-    for documents not in English); any other ``provider:model`` goes to LangChain's ``init_embeddings``.
+    for documents not in English); ``python:package.module:attribute`` embeddings of the user's own (an
+    instance, or a class or factory called with no arguments); any other ``provider:model`` goes to
+    LangChain's ``init_embeddings``.
     """
     from agentic_rag.agent.settings import load_settings
     from agentic_rag.tools.embeddings import default_embeddings
@@ -32,6 +36,10 @@ def resolve_embeddings(spec: str | None = None) -> Embeddings:
     spec = (spec if spec is not None else load_settings().embeddings).strip()
     if spec == "local":
         return default_embeddings()
+    if spec.startswith(PYTHON_PREFIX):
+        from langchain_core.embeddings import Embeddings
+
+        return import_instance(spec, Embeddings, "embeddings")
     provider, _, model = spec.partition(":")
     if not provider or not model.strip():
         raise ConfigurationError(f"embeddings must be 'local' or 'provider:model' (e.g. openai:text-embedding-3-small); got {spec!r}")

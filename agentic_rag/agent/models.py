@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agentic_rag._imports import PYTHON_PREFIX, import_instance
 from agentic_rag.errors import MissingDependencyError, ModelError, ModelNotFoundError
 
 from agentic_rag.agent import model_store
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 _SPEC_HELP = (
     "use 'local', 'local:<name>' ({names}), 'provider:model' such as 'openai:gpt-4o-mini', "
-    "or a LangChain chat model instance"
+    "'python:package.module:attribute', or a LangChain chat model instance"
 )
 
 # Providers whose LangChain package is not simply ``langchain-<provider>``.
@@ -145,6 +146,8 @@ def resolve_chat_model(
       (or ``"local:/path/model.gguf"``); a missing model is pulled first, after calling
       ``on_download(message)``; ``verbose`` lets llama.cpp log;
     - a registry name alone (``"qwen2.5-coder-0.5b"``) means the same as ``"local:<name>"``;
+    - ``"python:package.module:attribute"`` is a chat model of the user's own (an instance, or a class
+      or factory called with no arguments), so any LangChain chat model runs from the command line;
     - anything else, e.g. ``"openai:gpt-4o-mini"``, goes to LangChain's ``init_chat_model``.
 
     Raises :class:`ModelNotFoundError` for an empty or unknown spec, :class:`ModelDependencyError`
@@ -157,6 +160,8 @@ def resolve_chat_model(
         raise ModelNotFoundError(f"no chat model given ({spec!r}): {_help()}")
     text = spec.strip()
     head, sep, rest = text.partition(":")
+    if text.startswith(PYTHON_PREFIX):
+        return import_instance(text, BaseChatModel, "chat model")
     if head.strip().lower() == "local":
         return _resolve_local(rest.strip(), verbose=verbose, on_download=on_download)
     if not sep and text.lower() in model_store.MODELS:

@@ -5,6 +5,8 @@ Imports nothing of the ``serve`` extra until it runs, so the rest of the command
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -15,7 +17,9 @@ from rich.markup import escape
 from agentic_rag.errors import AgenticRAGError
 from agentic_rag.agent.bootstrap import STORE_HELP
 
-__all__ = ["serve_command", "allowed_hosts"]
+__all__ = ["serve_command", "allowed_hosts", "app_from_environment"]
+
+OPTIONS_VARIABLE = "AGENTIC_RAG_SERVE_OPTIONS"  # how ``--workers`` hands the options to each worker process
 
 
 def serve_command(
@@ -27,7 +31,7 @@ def serve_command(
         typer.Option("--allowed-host", help="Also accept requests whose Host header names this host (repeat for several)."),
     ] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
-    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model [env AGENTIC_RAG_MODEL, else local].")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, provider:model or python:module:attribute [env AGENTIC_RAG_MODEL, else local].")] = None,
     api_key: Annotated[
         Optional[list[str]],
         typer.Option("--api-key", help="Require this bearer token (repeat for several) [env AGENTIC_RAG_API_KEY, comma-separated]."),
@@ -42,13 +46,27 @@ def serve_command(
     max_rounds: Annotated[int, typer.Option(min=1, help="Most search rounds per question.")] = 3,
     max_llm_calls: Annotated[int, typer.Option(min=1, help="Most chat-model calls per question, the answer included.")] = 6,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.001, help="Most seconds per question [default: no limit].")] = None,
+    workers: Annotated[int, typer.Option(min=1, help=(
+        "Worker processes on one port; more than one needs conversations in Postgres (--store or "
+        "--threads-db postgresql://...), so any worker serves any conversation."))] = 1,
 ) -> None:
     """Serve the agent over HTTP: OpenAI-compatible chat completions, a live event stream, and a chat page at /."""
     err = Console(stderr=True, soft_wrap=True)
+    options: dict[str, Any] = {
+        "index_dir": str(index_dir) if index_dir else None, "store": store, "model": model, "api_key": api_key,
+        "threads_db": threads_db or store, "max_concurrent": max_concurrent, "max_queued": max_queued,
+        "max_question_chars": max_question_chars, "max_body_bytes": max_body_bytes, "k": k, "max_rounds": max_rounds,
+        "max_llm_calls": max_llm_calls, "max_seconds": max_seconds, "hosts": list(allowed_hosts(host, allowed_host or [])),
+    }
     try:
-        app = _build((index_dir, store), model, api_key, threads_db or store, max_concurrent, max_queued, max_question_chars,
-                     max_body_bytes, k, max_rounds, max_llm_calls, max_seconds, err,
-                     allowed_hosts(host, allowed_host or []))
+        if workers > 1:
+            from agentic_rag.tools.postgres_store import is_postgres_url
+
+            if not is_postgres_url(options["threads_db"]):
+                raise AgenticRAGError(
+                    "--workers above 1 needs conversations in Postgres (--store or --threads-db postgresql://...): "
+                    "with a SQLite file or memory, a conversation would live in one worker only")
+        app = _build_from(options, err)
     except AgenticRAGError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
@@ -66,7 +84,30 @@ def serve_command(
         err.print(f"[yellow]warning: listening on {escape(host)} with no API key: anyone who can reach this "
                   "machine can use the server; give --api-key[/yellow]", highlight=False)
     # On Ctrl-C: stop taking requests, drop the queued runs, and give the open ones 5 s to end.
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        return
+    # Each worker process builds its own app from the same options (checked above, so they start).
+    del app
+    os.environ[OPTIONS_VARIABLE] = json.dumps(options)
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="info", timeout_graceful_shutdown=5)
+
+
+def app_from_environment() -> Any:
+    """The app of one ``--workers`` process, built from the options the command put in the environment."""
+    raw = os.environ.get(OPTIONS_VARIABLE)
+    if not raw:
+        raise RuntimeError(f"{OPTIONS_VARIABLE} is not set: start workers with `agentic-rag serve --workers N`")
+    return _build_from(json.loads(raw), Console(stderr=True, soft_wrap=True))
+
+
+def _build_from(options: dict[str, Any], err: Console) -> Any:
+    index_dir = Path(options["index_dir"]) if options["index_dir"] else None
+    return _build((index_dir, options["store"]), options["model"], options["api_key"], options["threads_db"],
+                  options["max_concurrent"], options["max_queued"], options["max_question_chars"],
+                  options["max_body_bytes"], options["k"], options["max_rounds"], options["max_llm_calls"],
+                  options["max_seconds"], err, tuple(options["hosts"]))
 
 
 def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:

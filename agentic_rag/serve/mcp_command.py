@@ -21,7 +21,7 @@ __all__ = ["mcp_command"]
 def mcp_command(
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="Directory of an index built with `agentic-rag index`.")] = None,
     store: Annotated[Optional[str], typer.Option("--store", help=STORE_HELP)] = None,
-    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, or provider:model (default: $AGENTIC_RAG_MODEL or local).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local, local:<name>, provider:model or python:module:attribute (default: $AGENTIC_RAG_MODEL or local).")] = None,
     graph: Annotated[Optional[str], typer.Option(help="agentic or traditional (default: $AGENTIC_RAG_GRAPH or agentic).")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, help="Passages per search (default: $AGENTIC_RAG_K or 4).")] = None,
 ) -> None:

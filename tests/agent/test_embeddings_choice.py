@@ -59,3 +59,11 @@ def test_the_cli_reports_a_bad_choice_before_indexing(tmp_path):
     result = CliRunner().invoke(cli.app, ["index", str(docs), "--index", str(tmp_path / "idx"), "--embeddings", "nope"])
     assert result.exit_code == 1 and "embeddings must be 'local' or 'provider:model'" in result.output
     assert not (tmp_path / "idx").exists()
+
+
+def test_a_python_spec_names_embeddings_of_ones_own():
+    from agentic_rag.testing.fakes import HashingEmbeddings
+
+    assert isinstance(resolve_embeddings("python:agentic_rag.testing.fakes:HashingEmbeddings"), HashingEmbeddings)
+    with pytest.raises(ConfigurationError, match="is a ReadingModel, not an instance of Embeddings"):
+        resolve_embeddings("python:agentic_rag.testing.service_world:ReadingModel")

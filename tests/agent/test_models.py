@@ -165,3 +165,19 @@ def test_real_init_chat_model_reports_missing_package() -> None:
             resolve_chat_model("openai:gpt-4o-mini")
     else:
         pytest.skip("langchain-openai is installed")
+
+
+def test_a_python_spec_names_a_chat_model_of_ones_own() -> None:
+    from agentic_rag.errors import ConfigurationError
+    from agentic_rag.testing.service_world import ReadingModel
+
+    assert isinstance(resolve_chat_model("python:agentic_rag.testing.service_world:ReadingModel"), ReadingModel)
+    for spec, message in [
+        ("python:no_such_module_here:Model", "cannot import 'no_such_module_here'"),
+        ("python:agentic_rag.testing.service_world:Nothing", "has no 'Nothing'"),
+        ("python:agentic_rag.testing.fakes:HashingEmbeddings", "not an instance of BaseChatModel"),
+        ("python:agentic_rag.testing", "python:package.module:attribute"),
+        ("python:agentic_rag.testing.service_world:lead", "calling lead failed"),  # a factory that needs arguments
+    ]:
+        with pytest.raises(ConfigurationError, match=message):
+            resolve_chat_model(spec)
