@@ -80,6 +80,8 @@ def eval_command(
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Most prompt + completion tokens per question.")] = None,
     max_seconds: Annotated[float | None, typer.Option(min=0.001, help="Most seconds per question.")] = None,
     cache_dir: Annotated[Path, typer.Option(help="Where pooled corpora are built once and reused.")] = DEFAULT_CACHE_DIR,
+    store: Annotated[Optional[str], typer.Option(
+        "--store", help="Index the pooled corpus into this Postgres store (postgresql://...) and search it there.")] = None,
     chunk_size: Annotated[int, typer.Option(min=100, help="Characters per chunk of the pooled corpus.")] = DEFAULT_CHUNK_SIZE,
     adaptive: Annotated[str, typer.Option(help=ADAPTIVE_HELP)] = DEFAULT_ADAPTIVE_MODE,
     style: Annotated[str, typer.Option(help=STYLE_HELP + " Default short, as the benchmark figures are scored.")] = "short",
@@ -109,6 +111,7 @@ def eval_command(
             ),
             out=out,
             cache_dir=cache_dir,
+            store=store,
             chunk_size=chunk_size,
             chunk_overlap=min(200, chunk_size // 4),
             adaptive=adaptive,

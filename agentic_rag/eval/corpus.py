@@ -29,6 +29,7 @@ from agentic_rag._hashing import file_sha256
 from agentic_rag.errors import KnowledgeBaseError
 from agentic_rag.tools.embeddings import embedding_model_id
 from agentic_rag.tools.knowledge_base import KnowledgeBase
+from agentic_rag.tools.retriever import Retriever
 
 from agentic_rag.eval.datasets import Dataset, Paragraph, QAExample
 
@@ -96,7 +97,7 @@ def pool_paragraphs(examples: Iterable[QAExample]) -> list[CorpusDocument]:
 class PooledCorpus:
     """A dataset's pooled knowledge base and the map from paragraphs to source names."""
 
-    kb: KnowledgeBase
+    kb: Retriever
     documents: list[CorpusDocument]
     directory: Path
     build_seconds: float
@@ -120,6 +121,19 @@ def _documents_hash(documents: list[CorpusDocument]) -> str:
         digest.update(json.dumps([d.source, d.title, d.text], ensure_ascii=False).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def _postgres_corpus(store: str, embeddings: Embeddings, documents: list[CorpusDocument], directory: Path,
+                     chunk_size: int, chunk_overlap: int, progress: Callable[[int, int], None] | None) -> PooledCorpus:
+    from agentic_rag.tools.postgres_store import PostgresKnowledgeBase
+
+    started = time.perf_counter()
+    kb = PostgresKnowledgeBase(store, embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    report = kb.add_texts(((d.source, d.text, d.title) for d in documents), progress=progress)
+    for source, reason in report.skipped:
+        logger.warning("pooled corpus: skipped %s: %s", source, reason)
+    logger.info("pooled corpus in %s: %s", kb.name, report.summary())
+    return PooledCorpus(kb, documents, directory, time.perf_counter() - started, not (report.added or report.updated))
 
 
 def corpus_directory(
@@ -155,17 +169,22 @@ def load_or_build_corpus(
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    store: str | None = None,
 ) -> PooledCorpus:
     """The pooled corpus of ``dataset``: loaded from the cache when it is there and intact, else built and saved.
 
-    ``progress(done, total)`` is called while chunks are embedded. Raises
-    :class:`~agentic_rag.errors.KnowledgeBaseError` when building or saving fails.
+    With ``store`` (a ``postgresql://`` URL) the corpus is indexed into that Postgres store instead,
+    incrementally: paragraphs already there are not embedded again. ``progress(done, total)`` is
+    called while chunks are embedded. Raises :class:`~agentic_rag.errors.KnowledgeBaseError` when
+    building or saving fails.
     """
     model_id = embedding_model_id(embeddings)
     documents = pool_paragraphs(dataset.examples)
     directory = corpus_directory(
         dataset, model_id, cache_dir=cache_dir, chunk_size=chunk_size, chunk_overlap=chunk_overlap
     )
+    if store is not None:
+        return _postgres_corpus(store, embeddings, documents, directory, chunk_size, chunk_overlap, progress)
     documents_hash = _documents_hash(documents)
     meta = None if rebuild else _read_meta(directory)
     if meta is not None and meta.get("documents_sha256") == documents_hash:

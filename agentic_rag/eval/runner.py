@@ -32,6 +32,7 @@ from agentic_rag.graphs.adaptive import DEFAULT_ADAPTIVE_MODE
 from agentic_rag.tools.embeddings import DEFAULT_EMBEDDING_MODEL_ID, default_embeddings, embedding_model_id
 from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
+from agentic_rag.tools.postgres_store import redacted_url
 from agentic_rag.tools.retrieval import retrieval_tools
 
 from agentic_rag.eval import report
@@ -63,10 +64,10 @@ _MAX_FAILURES_IN_A_ROW = 3
 # Settings that change results: a resumed run must use the same ones.
 _FIXED_SETTINGS = (
     "dataset_sha256", "format", "seed", "model", "k", "budget", "chunk_size", "chunk_overlap", "embedding_model", "adaptive",
-    "graph_settings",
+    "graph_settings", "store",
 )
 # Runs recorded before a setting existed used its default.
-_SETTING_DEFAULTS: dict[str, Any] = {"adaptive": DEFAULT_ADAPTIVE_MODE, "graph_settings": {}}
+_SETTING_DEFAULTS: dict[str, Any] = {"adaptive": DEFAULT_ADAPTIVE_MODE, "graph_settings": {}, "store": "faiss"}
 
 
 class EvalError(AgenticRAGError):
@@ -87,6 +88,7 @@ class EvalConfig:
     budget: Budget = field(default_factory=Budget)
     out: Path | None = None
     cache_dir: Path = DEFAULT_CACHE_DIR
+    store: str | None = None  # a Postgres store to index the pooled corpus into, instead of a cached FAISS index
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     adaptive: str = DEFAULT_ADAPTIVE_MODE
@@ -197,6 +199,7 @@ def _settings(config: EvalConfig, dataset: Dataset, model_name: str, embedding_m
         "embedding_model": embedding_model,
         "adaptive": config.adaptive,
         "graph_settings": dict(sorted(config.graph_settings.items())),
+        "store": redacted_url(config.store) if config.store else "faiss",
     }
 
 
@@ -384,6 +387,7 @@ def _corpus(dataset: Dataset, config: EvalConfig, embeddings: Embeddings | None)
         cache_dir=config.cache_dir,
         chunk_size=config.chunk_size,
         chunk_overlap=config.chunk_overlap,
+        store=config.store,
     )
 
 

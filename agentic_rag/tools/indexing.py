@@ -16,7 +16,7 @@ from agentic_rag.tools.chunking import Chunk, Chunker
 from agentic_rag.tools.loaders import Scan, content_hash, parse_file, read_file
 from agentic_rag.tools.store import SourceRecord
 
-__all__ = ["IndexReport", "PendingSource", "IndexPlan", "TextRecord", "plan_files", "plan_texts"]
+__all__ = ["IndexReport", "PendingSource", "IndexPlan", "TextRecord", "plan_files", "plan_texts", "text_hash"]
 
 TextRecord = tuple[str, str] | tuple[str, str, str | None]
 
@@ -60,7 +60,7 @@ class IndexPlan:
     drop: list[str] = field(default_factory=list)
 
 
-def _text_hash(title: str | None, text: str) -> str:
+def text_hash(title: str | None, text: str) -> str:
     return hashlib.sha256(f"{title or ''}\x00{text}".encode()).hexdigest()
 
 
@@ -126,7 +126,7 @@ def plan_texts(
         title = record[2] if len(record) == 3 else None
         if not isinstance(source, str) or not source or not isinstance(text, str):
             raise ConfigurationError(f"add_texts needs a non-empty source and a text string, got {source!r:.80}")
-        digest = _text_hash(title, text)
+        digest = text_hash(title, text)
         if source in batch:
             if batch[source] != digest:
                 report.skipped.append((source, "source repeated with different text in one call"))

@@ -28,7 +28,7 @@ from agentic_rag.evidence import Evidence
 from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
 from agentic_rag.tools.embedding_batches import Progress, embed_texts, embedding_text
 from agentic_rag.tools.embeddings import embedding_model_id
-from agentic_rag.tools.indexing import IndexReport
+from agentic_rag.tools.indexing import IndexReport, text_hash
 from agentic_rag.tools.keyword_index import tokenize
 from agentic_rag.tools import store
 from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
@@ -293,6 +293,45 @@ class PostgresKnowledgeBase:
             chunks = [c for doc in documents for c in self._chunker.split(doc.source, doc.text, doc.title, doc.metadata)]
             changed.append((file.key, file.root, digest, chunks))
         gone = [key for key in known if key not in seen and roots[key] is not None and roots[key] in scan.roots]
+        return self._write(changed, gone, known, report, progress)
+
+    def add_texts(self, records: Iterable[Any], progress: Progress | None = None) -> IndexReport:
+        """Index ``(source, text[, title])`` records that are not files, as the FAISS knowledge base does.
+
+        A source added again with the same text and title is left alone; with other text it is
+        replaced. Empty texts are skipped; a source name an indexed file has is refused.
+        """
+        with self._pool.connection() as conn:
+            rows = conn.execute("select source, content_hash, root from agentic_rag_documents").fetchall()
+        known = {source: digest for source, digest, _ in rows}
+        files = {source for source, _, root in rows if root is not None}
+        report = IndexReport()
+        changed: list[tuple[str, str | None, str, list[Chunk]]] = []
+        batch: set[str] = set()
+        for record in records:
+            if not isinstance(record, (tuple, list)) or len(record) not in (2, 3):
+                raise ConfigurationError(f"add_texts expects (source, text[, title]) tuples, got {record!r:.80}")
+            source, text = record[0], record[1]
+            title = record[2] if len(record) == 3 else None
+            if not isinstance(source, str) or not source or not isinstance(text, str):
+                raise ConfigurationError(f"add_texts needs a non-empty source and a text string, got {source!r:.80}")
+            if source in batch:
+                report.skipped.append((source, "source repeated in one call"))
+                continue
+            batch.add(source)
+            if source in files:
+                report.skipped.append((source, "source name already used by an indexed file"))
+            elif not text.strip():
+                report.skipped.append((source, "empty text"))
+            elif known.get(source) == (digest := text_hash(title, text)):
+                report.unchanged.append(source)
+            else:
+                changed.append((source, None, digest, self._chunker.split(source, text, title)))
+        return self._write(changed, [], known, report, progress)
+
+    def _write(self, changed: list[tuple[str, str | None, str, list[Chunk]]], gone: list[str], known: dict[str, str],
+               report: IndexReport, progress: Progress | None) -> IndexReport:
+        """Embed the changed documents' chunks, then write them and drop ``gone`` in one locked transaction."""
         all_chunks = [c for _, _, _, chunks in changed for c in chunks]
         texts = [embedding_text(c) for c in all_chunks]
         vectors = embed_texts(self._embeddings, texts, batch_size=self._batch_size, dimension=self._known_dimension(),

@@ -232,3 +232,24 @@ def test_a_summary_of_rows_from_two_commits_says_which_graph_came_from_which(tmp
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["environment"]["commit_by_graph"] == {"traditional": "a" * 40, "agentic": "b" * 40}
     assert f"traditional rows from {'a' * 40}; agentic rows from {'b' * 40}" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_an_eval_on_a_postgres_store_indexes_the_pool_once_and_scores_the_same_rows(tmp_path, postgres_url):
+    from agentic_rag.eval.corpus import load_or_build_corpus
+    from agentic_rag.eval.datasets import read_dataset
+
+    faiss = run_eval(config(tmp_path, out=tmp_path / "faiss"), model=fake_model(), embeddings=HashingEmbeddings(),
+                     show_progress=False)
+    pg = run_eval(config(tmp_path, out=tmp_path / "pg", store=postgres_url), model=fake_model(),
+                  embeddings=HashingEmbeddings(), show_progress=False)
+    assert pg.ran == faiss.ran == 4
+    run = json.loads((tmp_path / "pg" / "run.json").read_text())
+    assert run["store"].startswith("postgresql://") and json.loads((tmp_path / "faiss" / "run.json").read_text())["store"] == "faiss"
+    for graph in ("traditional", "agentic"):
+        rows = read_rows(tmp_path / "pg" / f"{graph}.jsonl")
+        assert all(not r.get("error") for r in rows) and rows[0]["citations"]
+        assert [r["id"] for r in rows] == [r["id"] for r in read_rows(tmp_path / "faiss" / f"{graph}.jsonl")]
+    again = load_or_build_corpus(read_dataset(tmp_path / "hotpot.json", "hotpotqa"), HashingEmbeddings(), store=postgres_url,
+                                 cache_dir=tmp_path / "cache", chunk_size=800, chunk_overlap=200)
+    assert again.reused and len(again.kb) >= len(again.documents)  # nothing embedded the second time
+    again.kb.close()

@@ -228,3 +228,21 @@ def test_two_threads_stores_set_up_at_once_on_a_fresh_database(postgres_url):
     for t in threads:
         t.join(timeout=60)
     assert errors == []
+
+
+def test_add_texts_is_incremental_and_keeps_away_from_indexed_files(postgres_url, tmp_path):
+    kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    kb.index_paths([write_docs(tmp_path / "docs")])
+    report = kb.add_texts([("notes/1", "Relay pages go to #harbor-alerts.", "Relay pages"), ("notes/2", "Quiet.")])
+    assert sorted(report.added) == ["notes/1", "notes/2"] and report.embedded == 2
+    report = kb.add_texts([("notes/1", "Relay pages go to #harbor-alerts.", "Relay pages"),
+                           ("notes/2", "Louder now."), ("notes/3", "  "), ("teams/harbor.md", "forged"),
+                           ("notes/1", "again")])
+    assert report.unchanged == ["notes/1"] and report.updated == ["notes/2"] and report.embedded == 1
+    assert dict(report.skipped) == {"notes/3": "empty text", "teams/harbor.md": "source name already used by an indexed file",
+                                    "notes/1": "source repeated in one call"}
+    assert kb.search("louder", k=1, mode="keyword")[0].id == "notes/2#0"
+    assert "Iness Okafor" in kb.search("Who leads the Harbor team?", k=1, filters={"source": "teams/"})[0].text
+    with pytest.raises(Exception, match="expects \\(source, text"):
+        kb.add_texts(["not a tuple"])
+    kb.close()
