@@ -8,8 +8,10 @@ is hybrid, reciprocal rank fusion of both rankings, in one SQL round trip, with 
 metadata filters in SQL (metadata by JSONB containment, on a GIN index). Indexing is incremental by content hash and runs in one transaction holding an advisory lock:
 a crash leaves the previous state, and two indexers on one store take turns.
 
-The keyword side ranks with Postgres' ``ts_rank_cd`` over the project's own tokens (``simple``
-configuration, no stemming), not BM25, so its order can differ from the FAISS index's keyword side.
+The keyword side matches the project's own tokens (``simple`` configuration, no stemming) and
+weighs each query term by its BM25 idf from ``agentic_rag_terms`` (document frequencies kept in
+step with the chunks); without BM25's term-frequency saturation and length norm its order can
+still differ from the FAISS index's keyword side.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = ["PostgresKnowledgeBase", "is_postgres_url", "redacted_url"]
 logger = logging.getLogger(__name__)
 
 _RRF_K = 60
+_MAX_TEXT_TERMS = 8  # the rarest terms of a query the text side matches
+_COMMON_SHARE = 0.25  # a term in more than this share of the chunks is too common to match on
 _LOCK_KEY = 0x61676E7469 % (2**31)  # one advisory lock for migrations and indexing of this project's tables
 
 
@@ -74,7 +78,36 @@ _MIGRATIONS: list[str] = [
         end if;
     end $$;
     """,
+    # 3: document frequencies of the text's terms, for the keyword side's weights
+    """
+    create table if not exists agentic_rag_terms (term text primary key, df integer not null);
+    do $$ begin
+        if to_regclass('agentic_rag_chunks') is not null then
+            insert into agentic_rag_terms (term, df)
+            select term, count(*) from agentic_rag_chunks, unnest(tsvector_to_array(tokens)) as term group by term
+            on conflict (term) do update set df = excluded.df;
+            insert into agentic_rag_meta (key, value)
+            select 'chunks', jsonb_build_object('count', count(*)) from agentic_rag_chunks
+            on conflict (key) do update set value = excluded.value;
+        end if;
+    end $$;
+    """,
 ]
+
+
+# The keyword side weighs a term by its inverse document frequency, as BM25 does, from this table;
+# kept in step with the chunks inside each indexing transaction.
+_FORGET_TERMS = """
+update agentic_rag_terms t set df = t.df - c.n
+from (select term, count(*) as n from agentic_rag_chunks, unnest(tsvector_to_array(tokens)) as term
+      where file = any(%s) group by term) c
+where t.term = c.term
+"""
+_COUNT_TERMS = """
+insert into agentic_rag_terms (term, df)
+select term, count(*) from agentic_rag_chunks, unnest(tsvector_to_array(tokens)) as term where file = any(%s) group by term
+on conflict (term) do update set df = agentic_rag_terms.df + excluded.df
+"""
 
 
 def _chunks_table(dimension: int) -> str:
@@ -97,11 +130,6 @@ def _chunks_table(dimension: int) -> str:
 
 def _vector(values: Iterable[float]) -> str:
     return "[" + ",".join(f"{float(v):.7g}" for v in values) + "]"
-
-
-def _tsquery(query: str) -> str:
-    """The query's tokens OR-ed (a question rarely has every word in one passage)."""
-    return " | ".join(dict.fromkeys(f"'{t}'" for t in tokenize(query) if "'" not in t and "\\" not in t))
 
 
 def _like(pattern: str) -> str:
@@ -345,29 +373,35 @@ class PostgresKnowledgeBase:
                 conn.execute(_chunks_table(dimension))
                 conn.execute("insert into agentic_rag_meta (key, value) values ('embedding', %s)",
                              (json.dumps({"model_id": self._model_id, "dimension": dimension}),))
-            for key in gone:
-                conn.execute("delete from agentic_rag_documents where source = %s", (key,))
-                report.removed.append(key)
-            for key, root, digest, chunks in changed:
-                existed = key in known
-                conn.execute(
+            keys = [key for key, _, _, _ in changed]
+            if dimension is not None and (gone or keys):
+                conn.execute(_FORGET_TERMS, ([*gone, *keys],))  # the document frequencies of what goes
+                conn.execute("delete from agentic_rag_chunks where file = any(%s)", (keys,))
+            if gone:
+                conn.execute("delete from agentic_rag_documents where source = any(%s)", (gone,))
+                report.removed += gone
+            with conn.cursor() as cursor:
+                cursor.executemany(
                     "insert into agentic_rag_documents (source, root, content_hash) values (%s, %s, %s) "
                     "on conflict (source) do update set root = excluded.root, content_hash = excluded.content_hash, "
                     "indexed_at = now()",
-                    (key, root, digest),
+                    [(key, root, digest) for key, root, digest, _ in changed],
                 )
-                if dimension is not None:
-                    conn.execute("delete from agentic_rag_chunks where file = %s", (key,))
-                if chunks:
-                    with conn.cursor() as cursor:
-                        cursor.executemany(
-                            "insert into agentic_rag_chunks (id, file, source, number, title, text, span_start, span_end, "
-                            "metadata, tokens, embedding) values (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, "
-                            "to_tsvector('simple', %s), %s::vector)",
-                            [(c.id, key, c.source, c.number, c.title, c.text, c.start, c.end, json.dumps(c.metadata),
-                              " ".join(tokenize(embedding_text(c))), _vector(by_text[embedding_text(c)])) for c in chunks],
-                        )
-                (report.updated if existed else report.added).append(key)
+                cursor.executemany(
+                    "insert into agentic_rag_chunks (id, file, source, number, title, text, span_start, span_end, "
+                    "metadata, tokens, embedding) values (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, "
+                    "to_tsvector('simple', %s), %s::vector)",
+                    [(c.id, key, c.source, c.number, c.title, c.text, c.start, c.end, json.dumps(c.metadata),
+                      " ".join(tokenize(embedding_text(c))), _vector(by_text[embedding_text(c)]))
+                     for key, _, _, chunks in changed for c in chunks],
+                )
+            if dimension is not None:
+                conn.execute(_COUNT_TERMS, (keys,))
+                conn.execute("insert into agentic_rag_meta (key, value) "
+                             "select 'chunks', jsonb_build_object('count', count(*)) from agentic_rag_chunks "
+                             "on conflict (key) do update set value = excluded.value")
+            for key in keys:
+                (report.updated if key in known else report.added).append(key)
         self._dimension = dimension  # only once the transaction has committed
         report.embedded = len(all_chunks)
         report.chunks = len(self)
@@ -396,19 +430,35 @@ class PostgresKnowledgeBase:
             return []
         where, args = _filter_sql(filters)
         depth = max(4 * k, 20)
-        tsquery = _tsquery(query)
-        use_dense, use_text = mode != "keyword", mode != "dense" and bool(tsquery)
+        terms = " ".join(tokenize(query))
+        use_dense, use_text = mode != "keyword", mode != "dense" and bool(terms)
         vector = _vector(self._embeddings.embed_query(query)) if use_dense else None
+        # The text side: the query's terms the store knows, rarest first; terms in more than a quarter
+        # of the chunks are left out (unless nothing rarer is asked), so a common word neither floods
+        # the candidates nor outweighs a rare one. A chunk scores the BM25 weights (idf) of the terms
+        # it holds, ties broken by ts_rank_cd (how often and how close together).
         sql = f"""
         with dense as (
             select id, row_number() over (order by embedding <=> %s::vector) as rank
             from agentic_rag_chunks where {where} and %s
             order by embedding <=> %s::vector limit %s
+        ), asked as (
+            select t.term, t.df, n.total, row_number() over (order by t.df, t.term) as r
+            from agentic_rag_terms t,
+                 (select coalesce((select (value->>'count')::float from agentic_rag_meta where key = 'chunks'), 1) as total) n
+            where %s and t.term = any(tsvector_to_array(to_tsvector('simple', %s))) and t.df > 0
+        ), picked as (
+            select to_tsquery('simple', quote_literal(term)) as q,
+                   ln(1 + (total - df + 0.5) / (df + 0.5)) as idf
+            from asked where r <= {_MAX_TEXT_TERMS} and (df <= {_COMMON_SHARE} * total or r <= 2)
+        ), text_query as (
+            select string_agg(q::text, ' | ')::tsquery as q from picked
         ), text_hits as (
-            select id, row_number() over (order by ts_rank_cd(tokens, q) desc, id) as rank
-            from agentic_rag_chunks, to_tsquery('simple', %s) as q
-            where {where} and %s and tokens @@ q
-            order by ts_rank_cd(tokens, q) desc, id limit %s
+            select c.id, row_number() over (order by s.score desc, ts_rank_cd(c.tokens, tq.q) desc, c.id) as rank
+            from text_query tq, agentic_rag_chunks c,
+                 lateral (select sum(p.idf) as score from picked p where c.tokens @@ p.q) s
+            where tq.q is not null and {where} and c.tokens @@ tq.q
+            order by s.score desc, ts_rank_cd(c.tokens, tq.q) desc, c.id limit %s
         ), fused as (
             select id, sum(1.0 / ({_RRF_K} + rank)) as score
             from (select * from dense union all select * from text_hits) as ranked group by id
@@ -416,7 +466,7 @@ class PostgresKnowledgeBase:
         select c.id, c.source, c.title, c.text, c.span_start, c.span_end, c.metadata, fused.score
         from fused join agentic_rag_chunks c using (id) order by fused.score desc, c.id limit %s
         """
-        params = [vector, *args, use_dense, vector, depth, tsquery or "x", *args, use_text, depth, k]
+        params = [vector, *args, use_dense, vector, depth, use_text, terms, *args, depth, k]
         try:
             with self._pool.connection() as conn, conn.transaction():
                 # a filter applied after an HNSW scan of ef_search rows could leave nothing: scan on until enough match

@@ -47,6 +47,15 @@ def test_index_search_neighbours_and_an_incremental_reindex_round_trip(postgres_
     assert (report.updated, report.removed, report.unchanged) == (["teams/harbor.md"], ["rota.csv"], ["services/relay.md"])
     assert report.embedded == 1 and len(again) == 2
     assert "Nadia Brook" in again.search("Who leads the Harbor team?", k=1)[0].text
+    with again._pool.connection() as conn:  # the keyword side's document frequencies follow the change and the removal
+        wrong = conn.execute(
+            "select count(*) from agentic_rag_terms t full join (select term, count(*) as n from agentic_rag_chunks, "
+            "unnest(tsvector_to_array(tokens)) as term group by term) c using (term) where coalesce(t.df, 0) <> coalesce(c.n, 0)"
+        ).fetchone()[0]
+        assert wrong == 0
+        assert conn.execute("select value->>'count' from agentic_rag_meta where key = 'chunks'").fetchone()[0] == "2"
+    assert again.search("Nadia", k=2, mode="keyword")[0].id == "teams/harbor.md#0"
+    assert again.search("Iness", k=2, mode="keyword") == []  # the old text's term is gone
     again.close()
 
 
@@ -74,8 +83,9 @@ def test_hybrid_search_finds_the_same_top_passages_as_the_faiss_knowledge_base(p
                 if pg.search(q["question"], k=1)[0].source == faiss_kb.search(q["question"], k=1)[0].source]
     found_gold = [q["id"] for q in questions
                   if {e.source for e in pg.search(q["question"], k=5)} & set(q["sources"])]
-    # the keyword sides rank differently (ts_rank_cd over the same tokens, not BM25): most tops agree
-    assert len(same_top) >= 0.6 * len(questions), same_top
+    # the keyword sides weigh terms alike (idf) but score differently (no term-frequency saturation or
+    # length norm in SQL): most tops agree (14 of 16 when measured)
+    assert len(same_top) >= 0.75 * len(questions), same_top
     assert len(found_gold) >= 0.8 * len(questions), found_gold
     pg.close()
 
