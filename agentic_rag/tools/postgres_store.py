@@ -10,8 +10,8 @@ a crash leaves the previous state, and two indexers on one store take turns.
 
 The keyword side matches the project's own tokens (``simple`` configuration, no stemming) and
 weighs each query term by its BM25 idf from ``agentic_rag_terms`` (document frequencies kept in
-step with the chunks); without BM25's term-frequency saturation and length norm its order can
-still differ from the FAISS index's keyword side.
+step with the chunks), scoring a bounded set of candidates (see :meth:`PostgresKnowledgeBase.search`);
+without BM25's term-frequency saturation its order can still differ from the FAISS index's.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 _RRF_K = 60
 _MAX_TEXT_TERMS = 8  # the rarest terms of a query the text side matches
-_COMMON_SHARE = 0.25  # a term in more than this share of the chunks is too common to match on
+_COMMON_SHARE = 0.25  # a term in more than this share of the chunks is too common to weigh
+_TEXT_CANDIDATES = 1000  # chunks the text side scores at most, about (the rarest term's all count)
 _LOCK_KEY = 0x61676E7469 % (2**31)  # one advisory lock for migrations and indexing of this project's tables
 
 
@@ -110,6 +111,10 @@ on conflict (term) do update set df = agentic_rag_terms.df + excluded.df
 """
 
 
+_HNSW_INDEX = "create index if not exists agentic_rag_chunks_embedding on agentic_rag_chunks using hnsw (embedding vector_cosine_ops)"
+_BULK_CHUNKS = 2000  # a write of at least this many chunks into a smaller store builds the HNSW index after loading
+
+
 def _chunks_table(dimension: int) -> str:
     return f"""
     create table if not exists agentic_rag_chunks (
@@ -120,7 +125,7 @@ def _chunks_table(dimension: int) -> str:
         tokens tsvector not null,
         embedding vector({dimension}) not null
     );
-    create index if not exists agentic_rag_chunks_embedding on agentic_rag_chunks using hnsw (embedding vector_cosine_ops);
+    {_HNSW_INDEX};
     create index if not exists agentic_rag_chunks_tokens on agentic_rag_chunks using gin (tokens);
     create index if not exists agentic_rag_chunks_source on agentic_rag_chunks (source, number);
     create index if not exists agentic_rag_chunks_file on agentic_rag_chunks (file);
@@ -380,6 +385,12 @@ class PostgresKnowledgeBase:
             if gone:
                 conn.execute("delete from agentic_rag_documents where source = any(%s)", (gone,))
                 report.removed += gone
+            # A bulk load (more new chunks than the store holds, and many) builds the HNSW index once
+            # after the rows are in, several times faster than row by row; searches wait for the commit.
+            bulk = (dimension is not None and len(all_chunks) >= _BULK_CHUNKS
+                    and len(all_chunks) > conn.execute("select count(*) from agentic_rag_chunks").fetchone()[0])
+            if bulk:
+                conn.execute("drop index if exists agentic_rag_chunks_embedding")
             with conn.cursor() as cursor:
                 cursor.executemany(
                     "insert into agentic_rag_documents (source, root, content_hash) values (%s, %s, %s) "
@@ -395,6 +406,9 @@ class PostgresKnowledgeBase:
                       " ".join(tokenize(embedding_text(c))), _vector(by_text[embedding_text(c)]))
                      for key, _, _, chunks in changed for c in chunks],
                 )
+            if bulk:
+                conn.execute("set local maintenance_work_mem = '256MB'")
+                conn.execute(_HNSW_INDEX)
             if dimension is not None:
                 conn.execute(_COUNT_TERMS, (keys,))
                 conn.execute("insert into agentic_rag_meta (key, value) "
@@ -433,32 +447,40 @@ class PostgresKnowledgeBase:
         terms = " ".join(tokenize(query))
         use_dense, use_text = mode != "keyword", mode != "dense" and bool(terms)
         vector = _vector(self._embeddings.embed_query(query)) if use_dense else None
-        # The text side: the query's terms the store knows, rarest first; terms in more than a quarter
-        # of the chunks are left out (unless nothing rarer is asked), so a common word neither floods
-        # the candidates nor outweighs a rare one. A chunk scores the BM25 weights (idf) of the terms
-        # it holds, ties broken by ts_rank_cd (how often and how close together).
+        # The text side: the query's terms the store knows, rarest first, weighed by their BM25 idf;
+        # terms in more than a quarter of the chunks are left out (unless nothing rarer is asked).
+        # Candidates are the chunks holding the rarest terms, taken while their document frequencies
+        # add up to at most _TEXT_CANDIDATES; when even the rarest is more common than that, the chunks
+        # holding two of the three rarest. So a common word does not flood the scan. A candidate scores
+        # the idf of every weighed term it holds; among equals, the shorter chunk first (as BM25's length norm).
         sql = f"""
         with dense as (
             select id, row_number() over (order by embedding <=> %s::vector) as rank
             from agentic_rag_chunks where {where} and %s
             order by embedding <=> %s::vector limit %s
         ), asked as (
-            select t.term, t.df, n.total, row_number() over (order by t.df, t.term) as r
+            select t.term, t.df, n.total, row_number() over (order by t.df, t.term) as r,
+                   sum(t.df) over (order by t.df, t.term rows unbounded preceding) - t.df as rarer
             from agentic_rag_terms t,
                  (select coalesce((select (value->>'count')::float from agentic_rag_meta where key = 'chunks'), 1) as total) n
             where %s and t.term = any(tsvector_to_array(to_tsvector('simple', %s))) and t.df > 0
         ), picked as (
-            select to_tsquery('simple', quote_literal(term)) as q,
-                   ln(1 + (total - df + 0.5) / (df + 0.5)) as idf
+            select to_tsquery('simple', quote_literal(term)) as q, r, df,
+                   ln(1 + (total - df + 0.5) / (df + 0.5)) as idf, rarer + df <= {_TEXT_CANDIDATES} as matched
             from asked where r <= {_MAX_TEXT_TERMS} and (df <= {_COMMON_SHARE} * total or r <= 2)
         ), text_query as (
-            select string_agg(q::text, ' | ')::tsquery as q from picked
+            select coalesce(
+                (select string_agg(q::text, ' | ') from picked where matched),
+                (select string_agg('(' || a.q::text || ' & ' || b.q::text || ')', ' | ')
+                 from picked a join picked b on a.r < b.r and b.r <= 3),
+                (select q::text from picked where r = 1)
+            )::tsquery as q
         ), text_hits as (
-            select c.id, row_number() over (order by s.score desc, ts_rank_cd(c.tokens, tq.q) desc, c.id) as rank
+            select c.id, row_number() over (order by s.score desc, length(c.tokens), c.id) as rank
             from text_query tq, agentic_rag_chunks c,
                  lateral (select sum(p.idf) as score from picked p where c.tokens @@ p.q) s
             where tq.q is not null and {where} and c.tokens @@ tq.q
-            order by s.score desc, ts_rank_cd(c.tokens, tq.q) desc, c.id limit %s
+            order by s.score desc, length(c.tokens), c.id limit %s
         ), fused as (
             select id, sum(1.0 / ({_RRF_K} + rank)) as score
             from (select * from dense union all select * from text_hits) as ranked group by id

@@ -83,10 +83,10 @@ def test_hybrid_search_finds_the_same_top_passages_as_the_faiss_knowledge_base(p
                 if pg.search(q["question"], k=1)[0].source == faiss_kb.search(q["question"], k=1)[0].source]
     found_gold = [q["id"] for q in questions
                   if {e.source for e in pg.search(q["question"], k=5)} & set(q["sources"])]
-    # the keyword sides weigh terms alike (idf) but score differently (no term-frequency saturation or
-    # length norm in SQL): most tops agree (14 of 16 when measured)
-    assert len(same_top) >= 0.75 * len(questions), same_top
-    assert len(found_gold) >= 0.8 * len(questions), found_gold
+    # the keyword sides weigh terms alike (idf) but score differently (no term-frequency saturation in
+    # SQL): most tops agree (12 of 16 when measured) and a gold source is found as often (14 of 16)
+    assert len(same_top) >= 0.65 * len(questions), same_top
+    assert len(found_gold) >= 0.85 * len(questions), found_gold
     pg.close()
 
 
