@@ -185,10 +185,15 @@ def rewrite_follow_up(model: BaseChatModel, message: str, turns: list[Turn]) -> 
 
     The rewrite may only resolve references ("it", "that team"); a rewrite that drops what the
     follow-up asks (its question word or a content word) is not used: the follow-up itself is, with
-    the names the previous answer gave in brackets (see :func:`keeps_the_ask`).
+    the names the previous answer gave in brackets (see :func:`keeps_the_ask`). An ellipsis ("What
+    about INC-0441?") is the previous question with its name swapped, no model call (see
+    :func:`ellipsis_question`).
     """
     if not turns:
         return message, Usage()
+    standalone = ellipsis_question(message, turns[-1]["question"])
+    if standalone is not None:
+        return standalone, Usage()
     history = "\n".join(
         prompts.HISTORY_TURN.format(question=one_line(t["question"], 300), answer=one_line(t["answer"], HISTORY_ANSWER_CHARS))
         for t in turns[-HISTORY_TURNS:]
@@ -208,6 +213,51 @@ _REFERENCES = frozenset(
     "it its they them their that this those these he she him her his one ones there about also and too then".split())
 _ASKING = frozenset("who whom whose what which when where why how".split())
 _NAME = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
+
+
+_ELLIPSIS = re.compile(r"^\s*(?:(?:what|how)\s+about|and)\s+(?P<rest>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
+_CODE = re.compile(r"\b[A-Z]{2,}-?\d+\b")  # INC-0441, SEV2
+_MAX_ELLIPSIS_WORDS = 6
+
+
+def _shape(code: str) -> re.Pattern[str]:
+    """Codes of the same form as ``code``: INC-0441 finds INC-0419, SEV2 finds SEV1."""
+    parts = re.findall(r"[A-Z]+|\d+|.", code)
+    return re.compile(r"\b" + "".join("[A-Z]+" if p.isalpha() else r"\d+" if p.isdigit() else re.escape(p) for p in parts) + r"\b")
+
+
+def ellipsis_question(message: str, previous: str) -> str | None:
+    """The previous question asked of something else, for a follow-up that names only that thing.
+
+    "What about INC-0441?" after "Who was the incident commander for INC-0419?" is "Who was the
+    incident commander for INC-0441?"; "And in Halifax?" after "Who is the office manager at the
+    Porto office?" swaps Porto for Halifax. A code replaces the previous question's last code of the
+    same form, a name its last name (not its first word). ``None`` when the follow-up is not such an
+    ellipsis (it asks something itself) or nothing in the previous question is of the same kind.
+    """
+    match = _ELLIPSIS.match(message)
+    if not match:
+        return None
+    rest = match.group("rest")
+    words = re.findall(r"\w+", rest)
+    if len(words) > _MAX_ELLIPSIS_WORDS or {w.lower() for w in words} & _ASKING:
+        return None
+    codes = _CODE.findall(rest)
+    if codes:
+        new = codes[-1]
+        spans = list(_shape(new).finditer(previous))
+    else:
+        names = [n for n in _NAME.finditer(rest)]
+        if not names:
+            return None
+        new = names[-1].group()
+        spans = [m for m in _NAME.finditer(previous) if m.start() > 0 and not _CODE.fullmatch(m.group())]
+    if not spans:
+        return None
+    old = spans[-1]
+    if old.group() == new:
+        return None
+    return previous[:old.start()] + new + previous[old.end():]
 
 
 def keeps_the_ask(message: str, rewritten: str) -> bool:

@@ -34,3 +34,31 @@ def test_a_rewrite_that_loses_the_ask_falls_back_to_the_follow_up_with_the_previ
 def test_a_good_rewrite_is_used():
     model = ScriptedChatModel(script=["Who leads the Signal Harbor team?"])
     assert rewrite_follow_up(model, "And who leads that team?", TURNS)[0] == "Who leads the Signal Harbor team?"
+
+
+@pytest.mark.parametrize(("message", "previous", "expected"), [
+    ("What about INC-0441?", "Who was the incident commander for INC-0419?", "Who was the incident commander for INC-0441?"),
+    ("And for a SEV2?", "How soon after a SEV1 does the postmortem have to be published?",
+     "How soon after a SEV2 does the postmortem have to be published?"),
+    ("And in Halifax?", "Who is the office manager at the Porto office?", "Who is the office manager at the Halifax office?"),
+    ("What about someone in Halifax?", "How much is the weekly stipend for a primary based in Leeds?",
+     "How much is the weekly stipend for a primary based in Halifax?"),
+    ("how about Mile Markers", "Who leads Signal Harbor?", "Who leads Mile Markers?"),
+    ("And who leads it?", "Which team owns parcel-pulse?", None),  # asks something itself
+    ("What about it?", "Who leads Signal Harbor?", None),  # nothing named
+    ("And INC-0441?", "Who leads Signal Harbor?", None),  # no code of that form before
+    ("What about Leeds?", "Who is the office manager in Leeds?", None),  # the same thing again
+])
+def test_an_ellipsis_is_the_previous_question_about_the_thing_it_names(message, previous, expected):
+    from agentic_rag.agent.conversation import ellipsis_question
+
+    assert ellipsis_question(message, previous) == expected
+
+
+def test_an_ellipsis_follow_up_costs_no_model_call():
+    from agentic_rag.agent.conversation import rewrite_follow_up
+
+    model = ScriptedChatModel(script=[])  # any call would fail the test: the script is empty
+    turns = [{"question": "Who was the incident commander for INC-0419?", "answer": "Yusra Kadeer [1]"}]
+    question, cost = rewrite_follow_up(model, "What about INC-0441?", turns)
+    assert question == "Who was the incident commander for INC-0441?" and cost.llm_calls == 0
