@@ -10,7 +10,8 @@ answer's names, was used) and the follow-up's answer (one of ``answer`` appears 
     .venv/bin/python benchmarks/follow_ups.py --index .agentic-rag/demo-index
 
 Writes benchmarks/results/follow_ups.json and follow_ups.md (command, commit, figures, every turn)
-after each conversation; run again with ``--resume`` to go on where a stopped run ended.
+after each conversation; run again with ``--resume`` to go on where a stopped run ended, and ``--resume --rerun f03,f04`` to
+measure some conversations again after a change (each row records its commit).
 """
 
 from __future__ import annotations
@@ -50,14 +51,18 @@ def main() -> None:
     parser.add_argument("--conversations", default=str(ROOT / "examples" / "follow_up_conversations.json"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--resume", action="store_true", help="keep the conversations already in the results file")
+    parser.add_argument("--rerun", default="", help="with --resume: run these conversations again (ids, comma-separated)")
     args = parser.parse_args()
+    commit = _commit()
     conversations = json.loads(Path(args.conversations).read_text(encoding="utf-8"))
     kb = open_knowledge_base(Path(args.index))
     agent = Agent(args.model, knowledge_base=kb, config=RAGConfig(style=args.style), checkpointer=InMemorySaver())
     rows: list[dict] = []
     previous = Path(args.out) / "follow_ups.json"
     if args.resume and previous.is_file():
-        rows = json.loads(previous.read_text(encoding="utf-8"))["rows"]
+        record = json.loads(previous.read_text(encoding="utf-8"))
+        rerun = {i.strip() for i in args.rerun.split(",") if i.strip()}
+        rows = [{"commit": record["commit"], **row} for row in record["rows"] if row["id"] not in rerun]
     done = {row["id"] for row in rows}
     for conversation in conversations:
         if conversation["id"] in done:
@@ -65,19 +70,25 @@ def main() -> None:
         thread = f"bench-{conversation['id']}"
         first = agent.chat(conversation["first"], thread_id=thread)
         second = agent.chat(conversation["follow_up"], thread_id=thread)
-        row = {"id": conversation["id"], "first": conversation["first"], "first_answer": first.text,
+        row = {"id": conversation["id"], "commit": commit, "first": conversation["first"], "first_answer": first.text,
                "follow_up": conversation["follow_up"], "rewritten": second.question, "answer": second.text,
                **score_turn(conversation, second.question, second.text),
                "llm_calls": first.usage.llm_calls + second.usage.llm_calls,
                "seconds": round(first.usage.seconds + second.usage.seconds, 1)}
         rows.append(row)
+        rows.sort(key=lambda r: [c["id"] for c in conversations].index(r["id"]))
         print(f"{row['id']} keeps={row['keeps_the_ask']} fallback={row['fallback']} right={row['answer_right']} "
               f"| {row['rewritten']}", flush=True)
         write(rows, args, len(conversations))
 
 
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
 def write(rows: list[dict], args: argparse.Namespace, planned: int) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = _commit()
+    commits = {c: sum(r["commit"] == c for r in rows) for c in dict.fromkeys(r["commit"] for r in rows)}
     command = "python benchmarks/follow_ups.py " + " ".join(sys.argv[1:])
     n = len(rows)
     summary = {
@@ -94,7 +105,9 @@ def write(rows: list[dict], args: argparse.Namespace, planned: int) -> None:
               "model": args.model, "style": args.style, "planned": planned, "summary": summary, "rows": rows}
     (out / "follow_ups.json").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     lines = ["# Follow-up benchmark", "", f"`{command}` at {commit}, model {args.model}, style {args.style}; "
-             f"{n} of the {planned} conversations run.", "",
+             f"{n} of the {planned} conversations run"
+             + (f" (rows by commit: {', '.join(f'{c} {k}' for c, k in commits.items())})" if len(commits) > 1 else "")
+             + ".", "",
              "| conversations | rewrite keeps the ask | fallback used | follow-up answered right | LLM calls | seconds |",
              "|---|---|---|---|---|---|",
              f"| {n} | {summary['rewrite_keeps_the_ask']:.0%} | {summary['fallback_used']} "
@@ -102,7 +115,8 @@ def write(rows: list[dict], args: argparse.Namespace, planned: int) -> None:
              f"| {summary['mean_seconds_per_conversation']} |", "", "## Conversations", ""]
     for r in rows:
         lines += [f"### {r['id']}: keeps the ask {'yes' if r['keeps_the_ask'] else 'no'}, "
-                  f"answer {'right' if r['answer_right'] else 'wrong'}", "",
+                  f"answer {'right' if r['answer_right'] else 'wrong'}"
+                  + (f" (at {r['commit']})" if len(commits) > 1 else ""), "",
                   f"- first: {r['first']}", f"- answer: {r['first_answer']}", f"- follow-up: {r['follow_up']}",
                   f"- rewritten: {r['rewritten']}", f"- answer: {r['answer']}", ""]
     (out / "follow_ups.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

