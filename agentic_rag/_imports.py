@@ -22,8 +22,8 @@ def import_instance(spec: str, expected: type[T], what: str) -> T:
         raise ConfigurationError(f"{what} {spec!r}: write python:package.module:attribute")
     try:
         target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(f"{what} {spec!r}: cannot import {module_name!r} ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - a missing module, or one that fails as it loads
+        raise ConfigurationError(f"{what} {spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise ConfigurationError(f"{what} {spec!r}: {module_name!r} has no {attribute!r}")

@@ -216,8 +216,11 @@ _NAME = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
 
 
 _ELLIPSIS = re.compile(r"^\s*(?:(?:what|how)\s+about|and)\s+(?P<rest>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
-_CODE = re.compile(r"\b[A-Z]{2,}-?\d+\b")  # INC-0441, SEV2
+_CODE = re.compile(r"\b[A-Z]+-?\d+\b")  # INC-0441, SEV2, Q3
 _MAX_ELLIPSIS_WORDS = 6
+# what an ellipsis may say besides the thing it names ("and for a SEV2?", "what about someone in Halifax?")
+_FILLER = frozenset("a an the in at on for of to from by with someone somebody".split())
+_NOT_NAMES = frozenset("i ok okay thanks thank yes no please".split())
 
 
 def _shape(code: str) -> re.Pattern[str]:
@@ -236,7 +239,7 @@ def ellipsis_question(message: str, previous: str) -> str | None:
     ellipsis (it asks something itself) or nothing in the previous question is of the same kind.
     """
     match = _ELLIPSIS.match(message)
-    if not match:
+    if not match or _ELLIPSIS.match(previous):  # an ellipsis after an ellipsis: the model resolves it
         return None
     rest = match.group("rest")
     words = re.findall(r"\w+", rest)
@@ -248,10 +251,12 @@ def ellipsis_question(message: str, previous: str) -> str | None:
         spans = list(_shape(new).finditer(previous))
     else:
         names = [n for n in _NAME.finditer(rest)]
-        if not names:
+        if not names or len(names[-1].group()) < 2 or names[-1].group().lower() in _NOT_NAMES:
             return None
         new = names[-1].group()
         spans = [m for m in _NAME.finditer(previous) if m.start() > 0 and not _CODE.fullmatch(m.group())]
+    if any(w.lower() not in _FILLER for w in re.findall(r"\w+", rest.replace(new, " "))):
+        return None  # it asks something of its own ("What about the deadline for INC-0441?")
     if not spans:
         return None
     old = spans[-1]

@@ -66,7 +66,8 @@ def serve_command(
                 raise AgenticRAGError(
                     "--workers above 1 needs conversations in Postgres (--store or --threads-db postgresql://...): "
                     "with a SQLite file or memory, a conversation would live in one worker only")
-        app = _build_from(options, err)
+            _check_for_workers(options, err)
+        app = _build_from(options, err) if workers == 1 else None
     except AgenticRAGError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
@@ -74,13 +75,15 @@ def serve_command(
         raise typer.Exit(130) from None
     import uvicorn
 
-    settings = app.state.settings
+    from agentic_rag.serve.settings import keys_from_environment
+
+    keys = tuple(api_key or ()) or keys_from_environment()
     err.print(
-        f"[dim]agentic-rag on http://{host}:{port} (chat page at /, OpenAI API at /v1); "
-        f"{'API key required' if settings.api_keys else 'no API key required'}[/dim]",
+        f"[dim]agentic-rag on http://{host}:{port} (chat page at /, OpenAI API at /v1"
+        f"{f', {workers} workers' if workers > 1 else ''}); {'API key required' if keys else 'no API key required'}[/dim]",
         highlight=False,
     )
-    if settings.allowed_hosts == ("*",) and not settings.api_keys:
+    if tuple(options["hosts"]) == ("*",) and not keys:
         err.print(f"[yellow]warning: listening on {escape(host)} with no API key: anyone who can reach this "
                   "machine can use the server; give --api-key[/yellow]", highlight=False)
     # On Ctrl-C: stop taking requests, drop the queued runs, and give the open ones 5 s to end.
@@ -88,10 +91,28 @@ def serve_command(
         uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
         return
     # Each worker process builds its own app from the same options (checked above, so they start).
-    del app
     os.environ[OPTIONS_VARIABLE] = json.dumps(options)
     uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, host=host, port=port,
                 log_level="info", timeout_graceful_shutdown=5)
+
+
+def _check_for_workers(options: dict[str, Any], err: Console) -> None:
+    """What the workers need, checked once before they start: the knowledge base opens (then closes)
+    and the chat model is there (a local model is downloaded here once, not by every worker)."""
+    from agentic_rag.agent.bootstrap import open_knowledge_base
+    from agentic_rag.agent.models import resolve_chat_model
+    from agentic_rag.errors import require
+
+    require("fastapi", "serve")
+    require("uvicorn", "serve")
+    kb = open_knowledge_base(Path(options["index_dir"]) if options["index_dir"] else None, store=options["store"])
+    close = getattr(kb, "close", None)
+    if callable(close):
+        close()
+    from agentic_rag.agent.settings import Settings
+
+    resolve_chat_model(options["model"] or Settings().model,
+                       on_download=lambda message: err.print(f"[yellow]{escape(message)}[/yellow]"))
 
 
 def app_from_environment() -> Any:

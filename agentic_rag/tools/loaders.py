@@ -488,9 +488,9 @@ def _file_metadata(path: Path) -> dict[str, Any]:
 
 def _metadata_value(value: Any) -> str | list[str] | None:
     """A field as text (or a list of text), bounded; ``None`` for what is not a plain value."""
-    if isinstance(value, (list, tuple)):
-        items = [_metadata_value(item) for item in value[:_MAX_METADATA_FIELDS]]
-        texts = [item for item in items if isinstance(item, str)]
+    if isinstance(value, (list, tuple)):  # plain items only: nested lists (YAML aliases can nest deep) are left out
+        texts = [text.strip()[:_MAX_METADATA_TEXT] for item in value[:_MAX_METADATA_FIELDS]
+                 if not isinstance(item, (list, tuple, dict)) and (text := metadata_text(item)) is not None]
         return texts if texts or not value else None
     text = metadata_text(value)
     return None if text is None else text.strip()[:_MAX_METADATA_TEXT]

@@ -341,7 +341,8 @@ class PostgresKnowledgeBase:
         """Index ``(source, text[, title])`` records that are not files, as the FAISS knowledge base does.
 
         A source added again with the same text and title is left alone; with other text it is
-        replaced. Empty texts are skipped; a source name an indexed file has is refused.
+        replaced. Empty texts are skipped (an earlier version stays); a source name that a file
+        indexed from a folder has is refused (a file given on its own is not told apart from a text).
         """
         with self._pool.connection() as conn:
             rows = conn.execute("select source, content_hash, root from agentic_rag_documents").fetchall()

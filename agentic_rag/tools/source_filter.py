@@ -7,9 +7,10 @@ when it matches the whole source or a part of it that ends at a ``/`` or ``#``, 
 matches ``"data.jsonl#3"`` too.
 
 Every other key of ``filters`` names a metadata field (``{"team": "signal-harbor"}``): a chunk
-passes when its value equals the one given (or one of a list given), compared as text, so the CLI's
-``--filter priority=2`` finds ``priority: 2`` in front matter; a list value in the metadata (tags)
-passes when any of its items does.
+passes when its value equals the one given (or one of a list given), compared as text (as the
+loaders keep it: YAML's reading of front matter, so ``yes`` is ``true``), so the CLI's ``--filter
+priority=2`` finds ``priority: 2`` in front matter; a list value in the metadata (tags) passes when
+any of its items does.
 """
 
 from __future__ import annotations

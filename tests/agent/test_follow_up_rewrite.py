@@ -48,6 +48,12 @@ def test_a_good_rewrite_is_used():
     ("What about it?", "Who leads Signal Harbor?", None),  # nothing named
     ("And INC-0441?", "Who leads Signal Harbor?", None),  # no code of that form before
     ("What about Leeds?", "Who is the office manager in Leeds?", None),  # the same thing again
+    ("What about Q3?", "What was the revenue in Q2 for Acme?", "What was the revenue in Q3 for Acme?"),
+    ("What about the deadline for INC-0441?", "Who was the incident commander for INC-0419?", None),  # asks more
+    ("What about Porto's budget?", "Who is the office manager at the Lisbon office?", None),
+    ("And I disagree.", "Who leads Signal Harbor?", None),
+    ("And OK thanks!", "Who leads Signal Harbor?", None),
+    ("And INC-0500?", "What about INC-0441?", None),  # after an ellipsis, the model resolves the thread
 ])
 def test_an_ellipsis_is_the_previous_question_about_the_thing_it_names(message, previous, expected):
     from agentic_rag.agent.conversation import ellipsis_question

@@ -284,3 +284,17 @@ def test_broken_docx_and_csv_are_reported(tmp_path, name, content, reason):
     (tmp_path / name).write_bytes(content)
     result = load_paths(tmp_path)
     assert not result.documents and reason in dict(result.skipped)[name]
+
+
+def test_front_matter_with_nested_yaml_aliases_loads_quickly_and_keeps_plain_values(tmp_path):
+    """A few hundred bytes of aliased lists would expand to millions of items; only plain values are kept."""
+    import time
+
+    row = lambda name, ref: f"{name}: &{name} [" + ",".join([ref] * 32) + "]"  # noqa: E731
+    lines = [row("a", "x"), row("b", "*a"), row("c", "*b"), row("d", "*c"), "e: [" + ",".join(["*d"] * 32) + "]"]
+    (tmp_path / "bomb.md").write_text("---\n" + "\n".join(lines) + "\nteam: harbor\n---\n# Bomb\n\nText.\n")
+    started = time.monotonic()
+    [document] = load_paths(tmp_path).documents
+    assert time.monotonic() - started < 5
+    assert document.metadata["a"] == ["x"] * 32 and document.metadata["team"] == "harbor"
+    assert "b" not in document.metadata and "e" not in document.metadata
