@@ -46,6 +46,7 @@ _COMMON_SHARE = 0.25  # a term in more than this share of the chunks is too comm
 _TEXT_CANDIDATES = 1000  # chunks the text side scores, about (the rarest term's all count)
 _TEXT_CANDIDATES_MAX = 4000  # and at most, whatever the terms (a query of only common words)
 _EF_SEARCH = 40  # HNSW candidates a search scans first; deeper searches set more
+_PGVECTOR_AT_LEAST = (0, 8)
 
 
 def _configure(conn: Any) -> None:
@@ -193,6 +194,17 @@ def _source_sql(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     return "(" + " or ".join(parts) + ")", args
 
 
+def check_pgvector_version(version: str | None, store: str) -> None:
+    """pgvector 0.8 or later: filtered searches rely on its iterative index scans."""
+    numbers = [int(part) for part in re.findall(r"\d+", version or "")[:2]]
+    if len(numbers) < 2 or tuple(numbers) < _PGVECTOR_AT_LEAST:
+        raise KnowledgeBaseError(
+            f"the Postgres server of {store} has pgvector {version or 'missing'}; version "
+            f"{'.'.join(map(str, _PGVECTOR_AT_LEAST))} or later is needed (filtered searches use its iterative scans): "
+            "ALTER EXTENSION vector UPDATE, or install a newer pgvector"
+        )
+
+
 class PostgresKnowledgeBase:
     """The knowledge base in Postgres; a :class:`~agentic_rag.tools.retriever.Retriever` the agent searches.
 
@@ -266,6 +278,8 @@ class PostgresKnowledgeBase:
                         ) from exc
                     raise KnowledgeBaseError(f"cannot prepare the Postgres store {self.name}: {exc}") from exc
                 conn.execute("insert into agentic_rag_migrations (version) values (%s)", (version,))
+            row = conn.execute("select extversion from pg_extension where extname = 'vector'").fetchone()
+            check_pgvector_version(row[0] if row else None, self.name)
 
     def _check_embeddings(self) -> int | None:
         """The stored dimension; an embedding model other than the store's is an error."""

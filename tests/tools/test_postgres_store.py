@@ -256,3 +256,15 @@ def test_add_texts_is_incremental_and_keeps_away_from_indexed_files(postgres_url
     with pytest.raises(Exception, match="expects \\(source, text"):
         kb.add_texts(["not a tuple"])
     kb.close()
+
+
+@pytest.mark.parametrize(("version", "ok"), [("0.8.0", True), ("0.8.5", True), ("1.0", True), ("0.7.4", False),
+                                             ("0.5", False), (None, False), ("", False)])
+def test_a_pgvector_older_than_0_8_is_a_clear_error(version, ok):
+    from agentic_rag.tools.postgres_store import check_pgvector_version
+
+    if ok:
+        check_pgvector_version(version, "postgresql://h/db")
+    else:
+        with pytest.raises(KnowledgeBaseError, match="0.8 or later is needed"):
+            check_pgvector_version(version, "postgresql://h/db")
