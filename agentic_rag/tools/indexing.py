@@ -8,6 +8,7 @@ embedded again.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from agentic_rag.tools.chunking import Chunk, Chunker
 from agentic_rag.tools.loaders import Scan, content_hash, parse_file, read_file
 from agentic_rag.tools.store import SourceRecord
 
-__all__ = ["IndexReport", "PendingSource", "IndexPlan", "TextRecord", "plan_files", "plan_texts", "text_hash"]
+__all__ = ["IndexReport", "PendingSource", "IndexPlan", "TextRecord", "plan_files", "plan_texts", "text_hash", "text_record"]
 
 TextRecord = tuple[str, str] | tuple[str, str, str | None]
 
@@ -58,6 +59,17 @@ class IndexPlan:
     report: IndexReport
     pending: list[PendingSource] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
+
+
+def text_record(record: Any) -> tuple[str, str, str | None]:
+    """``(source, text, title)`` of an ``add_texts`` record; a malformed one raises :class:`ConfigurationError`."""
+    if not isinstance(record, (tuple, list)) or len(record) not in (2, 3):
+        raise ConfigurationError(f"add_texts expects (source, text[, title]) tuples, got {record!r:.80}")
+    source, text = record[0], record[1]
+    title = record[2] if len(record) == 3 else None
+    if not isinstance(source, str) or not source or not isinstance(text, str):
+        raise ConfigurationError(f"add_texts needs a non-empty source and a text string, got {source!r:.80}")
+    return source, text, title
 
 
 def text_hash(title: str | None, text: str) -> str:
@@ -120,12 +132,7 @@ def plan_texts(
     drop: list[str] = []
     batch: dict[str, str] = {}
     for record in records:
-        if not isinstance(record, (tuple, list)) or len(record) not in (2, 3):
-            raise ConfigurationError(f"add_texts expects (source, text[, title]) tuples, got {record!r:.80}")
-        source, text = record[0], record[1]
-        title = record[2] if len(record) == 3 else None
-        if not isinstance(source, str) or not source or not isinstance(text, str):
-            raise ConfigurationError(f"add_texts needs a non-empty source and a text string, got {source!r:.80}")
+        source, text, title = text_record(record)
         digest = text_hash(title, text)
         if source in batch:
             if batch[source] != digest:

@@ -30,7 +30,7 @@ from agentic_rag.evidence import Evidence
 from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
 from agentic_rag.tools.embedding_batches import Progress, embed_texts, embedding_text
 from agentic_rag.tools.embeddings import embedding_model_id
-from agentic_rag.tools.indexing import IndexReport, text_hash
+from agentic_rag.tools.indexing import IndexReport, text_hash, text_record
 from agentic_rag.tools.keyword_index import tokenize
 from agentic_rag.tools import store
 from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
@@ -366,12 +366,7 @@ class PostgresKnowledgeBase:
         changed: list[tuple[str, str | None, str, list[Chunk]]] = []
         batch: set[str] = set()
         for record in records:
-            if not isinstance(record, (tuple, list)) or len(record) not in (2, 3):
-                raise ConfigurationError(f"add_texts expects (source, text[, title]) tuples, got {record!r:.80}")
-            source, text = record[0], record[1]
-            title = record[2] if len(record) == 3 else None
-            if not isinstance(source, str) or not source or not isinstance(text, str):
-                raise ConfigurationError(f"add_texts needs a non-empty source and a text string, got {source!r:.80}")
+            source, text, title = text_record(record)
             if source in batch:
                 report.skipped.append((source, "source repeated in one call"))
                 continue
