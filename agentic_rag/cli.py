@@ -234,7 +234,8 @@ def _render_usage(answer: Answer) -> None:
         out.print(f"[yellow]{answer.notice}[/yellow]", highlight=False)
     u = answer.usage
     out.print(
-        f"\n[dim]{answer.exit_reason.value}; {u.llm_calls} LLM calls, {u.prompt_tokens} prompt + "
+        f"\n[dim]{answer.exit_reason.value}; {u.llm_calls} LLM calls, {u.prompt_tokens} prompt "
+        f"({u.cached_prompt_tokens} cached) + "
         f"{u.completion_tokens} completion tokens, {u.tool_calls} tool calls, {u.seconds:.1f} s[/dim]",
         highlight=False,
     )

@@ -48,7 +48,7 @@ ROUNDS_PLOT_FILE = "recall_by_round.png"
 
 # (key in the row, name in the summary); answer metrics are fractions, usage is per question.
 _METRICS = ("em", "f1", "gold_in_answer", "claims_supported", "supporting_recall", "answer_recall", "citation_precision", "rounds")
-_USAGE = ("llm_calls", "prompt_tokens", "completion_tokens", "tool_calls", "seconds")
+_USAGE = ("llm_calls", "prompt_tokens", "cached_prompt_tokens", "completion_tokens", "tool_calls", "seconds")
 _COMPARED = ("f1", "em", "supporting_recall", "answer_recall")
 _PACKAGES = (
     "agentic-rag", "langgraph", "langchain-core", "langchain-community", "faiss-cpu", "bm25s",
@@ -252,9 +252,9 @@ def markdown_table(summary: Mapping[str, Any]) -> str:
         "",
         (
             "| graph | n | EM | F1 | gold in answer | cited claims supported | supporting recall | answer-evidence recall | citation precision "
-            "| LLM calls | prompt tokens | completion tokens | tool calls | seconds |"
+            "| LLM calls | prompt tokens | of them cached | completion tokens | tool calls | seconds |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for graph, data in summary.get("graphs", {}).items():
         m = data["metrics"]
@@ -263,7 +263,8 @@ def markdown_table(summary: Mapping[str, Any]) -> str:
             f"| {graph} | {n} | {_cell(m['em'], 100)} | {_cell(m['f1'], 100)} | {_cell(m.get('gold_in_answer') or {}, 100)} "
             f"| {_cell(m.get('claims_supported') or {}, 100)} | {_cell(m['supporting_recall'], 100)} "
             f"| {_cell(m['answer_recall'], 100)} | {_cell(m['citation_precision'], 100)} "
-            f"| {_cell(m['llm_calls'], 1, 2)} | {_cell(m['prompt_tokens'], 1, 0)} | {_cell(m['completion_tokens'], 1, 0)} "
+            f"| {_cell(m['llm_calls'], 1, 2)} | {_cell(m['prompt_tokens'], 1, 0)} "
+            f"| {_cell(m.get('cached_prompt_tokens') or {}, 1, 0)} | {_cell(m['completion_tokens'], 1, 0)} "
             f"| {_cell(m['tool_calls'], 1, 2)} | {_cell(m['seconds'], 1, 1)} |"
         )
     lines += ["", "Exit reasons:", ""]

@@ -47,6 +47,10 @@ class RAGConfig(BaseModel):
     follow_up_tools: tuple[str, ...] | None = Field(
         default=None, description="Query tools the judge's follow-up queries run on (default: the first query tool).",
     )
+    entity_searches: bool = Field(
+        default=True,
+        description="A comparison question's first round also searches each name it compares (no model call).",
+    )
     answer_from_judge: bool = Field(
         default=False, description="A judge answer that asks for nothing more is the final answer (saves the answer call).",
     )

@@ -8,6 +8,7 @@ which path writes the answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -15,8 +16,8 @@ from typing import Literal
 from agentic_rag.steps import SearchRequest, Step, normalise_query
 
 __all__ = [
-    "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome",
-    "in_document_order", "passages_to_judge", "search_failure",
+    "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome", "names_unsearched", "reading_order",
+    "in_document_order", "search_failure",
 ]
 
 AnswerPath = Literal["judge_draft", "not_found", "without_passages", "from_passages"]
@@ -42,6 +43,7 @@ def judge_outcome(
     cited: int,
     asks_more: bool,
     previous_answer: str,
+    asks_unsearched: bool = False,
     adaptive: bool,
     first_round: bool,
     single_hop: bool,
@@ -50,21 +52,28 @@ def judge_outcome(
     """Whether a verdict answers, ends the search, and is final.
 
     An answer counts when a cited passage backs it. It ends the search when the judge asks for no
-    new search, when it repeats the previous round's answer (the small model fills its next query
-    even when it has answered, so a second round confirms), or, on the adaptive path, when the
-    question looks single-hop or the cited passages hold the question's words. An answer the
-    adaptive path accepts in the first round is final.
+    new search; when it repeats the previous round's answer (the small model fills its next query
+    even when it has answered, so a second round confirms) and the next query names nothing no
+    search has named yet (``asks_unsearched``: a name found in a passage is searched before the
+    answer stands); or, on the adaptive path, when the question looks single-hop or the cited
+    passages hold the question's words. An answer the adaptive path accepts in the first round is final.
     """
     answered = bool(draft_answer) and cited > 0
-    confirmed = normalise_query(draft_answer) == normalise_query(previous_answer)
+    confirmed = normalise_query(draft_answer) == normalise_query(previous_answer) and not asks_unsearched
     covered = adaptive and answered and (single_hop or passages_cover_question)
     sufficient = answered and (not asks_more or confirmed or covered)
     return JudgeOutcome(answered=answered, sufficient=sufficient, final=covered and first_round)
 
 
-def passages_to_judge(relevant: Sequence[str], new: Sequence[str], limit: int) -> list[str]:
-    """The passages the judge reads: those found relevant so far, then the new ones, at most ``limit``."""
-    return list(dict.fromkeys([*relevant, *new]))[:limit]
+def names_unsearched(query: str, searched: Iterable[str]) -> bool:
+    """Whether ``query`` names something (a capitalised word) that none of the ``searched`` queries holds."""
+    seen = {word for text in searched for word in normalise_query(text).split()}
+    names = {w.lower() for w in _NAME.findall(query)} - _NOT_NAMES
+    return bool(names - seen)
+
+
+_NAME = re.compile(r"\b[A-Z0-9][\w\-]*")
+_NOT_NAMES = frozenset({"the", "a", "an", "what", "which", "who", "when", "where", "how", "of", "in"})
 
 
 def fresh_searches(candidates: Iterable[SearchRequest], done: Iterable[SearchRequest]) -> list[SearchRequest]:
@@ -95,6 +104,16 @@ def answer_passage_ids(found: Sequence[str], cited: Sequence[str], limit: int) -
             break
         keep.add(i)
     return [i for i in found if i in keep]
+
+
+def reading_order(found: Sequence[str], keep: Sequence[str], limit: int) -> list[str]:
+    """The passages a prompt shows: at most ``limit`` of ``found``, ``keep`` first past it, in document order.
+
+    The judge keeps what it cited and what the last round found; the answer keeps what the judges
+    cited. Judge and answer show passages in the same order, which changes only by what a round
+    adds, so each prompt begins as the previous one did and the model server reuses its cache.
+    """
+    return in_document_order(answer_passage_ids(found, keep, limit))
 
 
 def in_document_order(ids: Sequence[str]) -> list[str]:

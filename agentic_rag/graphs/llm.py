@@ -33,7 +33,9 @@ class LLMResult(BaseModel):
 def usage_of(message: Any) -> Usage:
     """Token usage of one reply (zero where the model does not report it)."""
     meta = getattr(message, "usage_metadata", None) or {}
-    return Usage(llm_calls=1, prompt_tokens=meta.get("input_tokens", 0), completion_tokens=meta.get("output_tokens", 0))
+    cached = (meta.get("input_token_details") or {}).get("cache_read") or 0
+    return Usage(llm_calls=1, prompt_tokens=meta.get("input_tokens", 0), cached_prompt_tokens=cached,
+                 completion_tokens=meta.get("output_tokens", 0))
 
 
 def invoke_text(model: BaseChatModel, messages: list[BaseMessage], attempts: int = 2) -> LLMResult:

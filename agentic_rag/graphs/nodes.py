@@ -29,7 +29,7 @@ from agentic_rag.graphs.claims import attribute_uncited, check_claims, drop_unsu
 from agentic_rag.graphs.citations import check_citations, covers_question, format_passages, question_coverage
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.llm import invoke_structured, invoke_text
-from agentic_rag.graphs.question_shape import looks_single_hop, multi_hop_signs
+from agentic_rag.graphs.question_shape import compared_entities, looks_single_hop, multi_hop_signs
 from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, plan_schema
 from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState, question_of, reply_message
 from agentic_rag.graphs.tool_calls import ToolResult, call_tool, is_transient
@@ -149,7 +149,7 @@ class RAGNodes:
         """Decide whether to search and with which first queries (one structured LLM call)."""
         settings = self._settings(runtime, config)
         question = state["question"]
-        fallback = [SearchRequest(tool=self.default_tool, query=question)]
+        fallback = self._with_entity_searches([SearchRequest(tool=self.default_tool, query=question)], question, settings)
         if not settings.planner:
             return {"pending": fallback, "steps": [Step(kind="plan", detail=PlanDetail(searches=fallback))]}
         if self._exhausted(state, reserve_llm_calls=1) is not None:
@@ -173,9 +173,18 @@ class RAGNodes:
             request = SearchRequest(tool=chosen.tool, query=chosen.query.strip())
             if request.query and request.key() not in {r.key() for r in searches}:
                 searches.append(request)
-        searches = searches or fallback
+        searches = self._with_entity_searches(searches, question, settings) if searches else fallback
         step = Step(kind="plan", detail=PlanDetail(searches=searches), usage=result.usage)
         return {"pending": searches, "usage": result.usage, "steps": [step]}
+
+    def _with_entity_searches(
+        self, searches: list[SearchRequest], question: str, settings: RAGConfig
+    ) -> list[SearchRequest]:
+        """``searches`` and, for a comparison, one search for each name it compares (see :func:`compared_entities`)."""
+        if not settings.entity_searches:
+            return searches
+        more = [SearchRequest(tool=self.default_tool, query=name) for name in compared_entities(question)]
+        return list({r.key(): r for r in [*searches, *more]}.values())
 
     def search(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
         """Run the pending searches in parallel; keep only evidence not seen before."""
@@ -208,11 +217,13 @@ class RAGNodes:
             results = list(pool.map(run, todo))
         known = state.get("evidence") or {}
         found: dict[str, Evidence] = {}
+        # rank by rank across the searches: the best of each search comes before the second best of any
+        for rank in range(max((len(evidence) for evidence, _, _ in results), default=0)):
+            for evidence, _, _ in results:
+                if rank < len(evidence) and evidence[rank].id not in known:
+                    found.setdefault(evidence[rank].id, evidence[rank])
         steps = []
         for request, (evidence, error, seconds) in zip(todo, results):
-            for item in evidence:
-                if item.id not in known:
-                    found.setdefault(item.id, item)
             detail = SearchDetail(tool=request.tool, query=request.query, found=[e.id for e in evidence],
                                   seconds=round(seconds, 4), error=error)
             steps.append(Step(kind="search", detail=detail))
@@ -244,7 +255,11 @@ class RAGNodes:
         settings = self._settings(runtime, config)
         evidence = state.get("evidence") or {}
         relevant = [i for i in state.get("relevant_ids") or [] if i in evidence]
-        candidates = decisions.passages_to_judge(relevant, state.get("new_ids") or [], settings.max_judged)
+        # everything found, in reading order (see decisions.reading_order): each judge's prompt extends the
+        # last one's and the answer's extends the judge's, so llama.cpp reuses the cached prefix
+        candidates = decisions.reading_order(
+            list(evidence), [*relevant, *(state.get("new_ids") or [])], settings.max_judged
+        )
         reason = self._exhausted(state, reserve_llm_calls=1)
         if reason is not None:
             step = Step(kind="judge", detail=JudgeDetail(skipped=reason.value))
@@ -283,6 +298,7 @@ class RAGNodes:
             cited=len(cited),
             asks_more=asks_more,
             previous_answer=previous.answer if previous else "",
+            asks_unsearched=asks_more and decisions.names_unsearched(query, [r.query for r in queries_run]),
             adaptive=settings.adaptive,
             first_round=first_round,
             single_hop=bool(wording.single_hop),
@@ -328,9 +344,7 @@ class RAGNodes:
         """
         settings = self._settings(runtime, config)
         evidence = state.get("evidence") or {}
-        passage_ids = decisions.answer_passage_ids(list(evidence), state.get("relevant_ids") or [], settings.max_answer_passages)
-        if settings.style != "short":  # a longer answer reads each document's chunks in order (steps, sections)
-            passage_ids = decisions.in_document_order(passage_ids)
+        passage_ids = decisions.reading_order(list(evidence), state.get("relevant_ids") or [], settings.max_answer_passages)
         passages = [evidence[i] for i in passage_ids]
         exit_reason = state.get("exit_reason")
         draft = state.get("draft")

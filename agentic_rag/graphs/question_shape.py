@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["multi_hop_signs", "looks_single_hop", "LONG_QUESTION_WORDS"]
+__all__ = ["compared_entities", "multi_hop_signs", "looks_single_hop", "LONG_QUESTION_WORDS"]
 
 LONG_QUESTION_WORDS = 15
 """A question of this many words or more usually describes something it does not name."""
@@ -43,6 +43,8 @@ _DESCRIBED = re.compile(
 _COMPARING = re.compile(r"\b(?:or|both|same|either|neither|in common)\b", re.IGNORECASE)
 _COMPARATIVE = re.compile(r"\b(?:\w{3,}er|more|less|fewer)\s+(?:\w+\s+)?than\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-Z][\w\-]")
+
+
 def _is_relative(raw: list[str], tokens: list[str], i: int) -> bool:
     """Whether the wh-word (or "that") at ``i`` opens a clause describing the word before it."""
     if not 2 <= i < len(tokens) - 1:  # "Who ..." asks; "... is led by whom?" asks too
@@ -89,3 +91,94 @@ def multi_hop_signs(question: str) -> list[str]:
 def looks_single_hop(question: str) -> bool:
     """Whether nothing in the wording says the question needs more than one search."""
     return not multi_hop_signs(question)
+
+
+# -- the names a comparison compares -------------------------------------------------------------
+
+_NAME_TOKEN = re.compile(r"[^\W_][\w\-\.]*(?:['’ʼ]s)?|[,;:?!()]|\S")
+_QUOTED = re.compile(r'"([^"]{2,80})"|“([^”]{2,80})”')
+# Words that join the parts of one name ("Bank of England", "Ludwig van Beethoven") when a capitalised
+# word stands on both sides.
+_NAME_JOINERS = frozenset(
+    {"of", "the", "for", "from", "in", "on", "at", "to", "de", "del", "der", "von", "van", "la", "le", "di", "da", "du", "y", "&"}
+)
+# A capitalised first word that asks rather than names.
+_OPENERS = frozenset({
+    "are", "is", "were", "was", "do", "does", "did", "which", "who", "whom", "whose", "what", "when", "where", "how",
+    "both", "between", "has", "have", "had", "can", "could", "in", "of", "the", "a", "an", "and", "or",
+})
+_AND_COMPARES = re.compile(r"\b(?:both|same|either|neither|in common|between)\b", re.IGNORECASE)
+_ARTICLES = frozenset({"the", "a", "an"})
+
+
+def _names_word(token: str, position: int) -> bool:
+    if position == 0 and token.lower().rstrip(".") in _OPENERS:
+        return False
+    return token[:1].isupper() or token[:1].isdigit()
+
+
+def _name_before(tokens: list[str], end: int) -> str:
+    """The capitalised name that ends just before ``tokens[end]``, or ``""``."""
+    start = end
+    i = end - 1
+    while i >= 0:
+        if _names_word(tokens[i], i):
+            start = i
+        elif tokens[i].lower() in _NAME_JOINERS and _joined(tokens, i, step=-1) and start <= i + 2:
+            pass  # joiners count only between capitalised words ("Bank of the West")
+        else:
+            break
+        i -= 1
+    return " ".join(tokens[start:end])
+
+
+def _name_after(tokens: list[str], begin: int) -> str:
+    """The capitalised name that starts at or just after ``tokens[begin]`` (past an article), or ``""``."""
+    i = begin
+    # past an article and a few lowercase words: "or the birth of Robert Young"
+    while i < min(len(tokens), begin + 4) and tokens[i][:1].islower():
+        i += 1
+    if i == len(tokens) or not _names_word(tokens[i], i):
+        return ""
+    end = i
+    while end < len(tokens):
+        if _names_word(tokens[end], end) or (tokens[end].lower() in _NAME_JOINERS and _joined(tokens, end, step=1)):
+            end += 1
+        else:
+            break
+    return " ".join(tokens[i:end])
+
+
+def _joined(tokens: list[str], i: int, step: int) -> bool:
+    """Whether the joiner at ``i`` leads, past other joiners, to a capitalised word in direction ``step``."""
+    i += step
+    while 0 <= i < len(tokens) and tokens[i].lower() in _NAME_JOINERS:
+        i += step
+    return 0 <= i < len(tokens) and _names_word(tokens[i], i)
+
+
+def compared_entities(question: str, most: int = 3) -> list[str]:
+    """The names a comparison or conjunction question puts side by side, from its own words; else ``[]``.
+
+    "Which band formed first, The Exies or Circus Diablo?" gives ``["The Exies", "Circus Diablo"]``;
+    "Are Nantong and Jingdezhen in the same province?" gives ``["Nantong", "Jingdezhen"]``. Quoted
+    titles count first; otherwise the capitalised names on the two sides of "or", or of "and" when the
+    question says "both", "same", "either", "neither", "in common" or "between". Each name is then
+    searched on its own, so the first round finds both sides (a single search of the whole question
+    often finds one). English only; no model call.
+    """
+    quoted = [a or b for a, b in _QUOTED.findall(question)]
+    if len(quoted) >= 2:
+        return list(dict.fromkeys(q.strip() for q in quoted))[:most]
+    tokens = _NAME_TOKEN.findall(question.replace("’", "'").replace("ʼ", "'"))
+    joins = {"or"} | ({"and"} if _AND_COMPARES.search(question) else set())
+    names: list[str] = []
+    for i, token in enumerate(tokens):
+        if token.lower() not in joins or not 0 < i < len(tokens) - 1:
+            continue
+        left = _name_before(tokens, i - 1 if tokens[i - 1] == "," else i)
+        right = _name_after(tokens, i + 1)
+        if left and right:
+            names += [left, right]
+    names = [n.rstrip(".").strip() for n in names]
+    return list(dict.fromkeys(n for n in names if n and n.lower() != question.lower()))[:most]

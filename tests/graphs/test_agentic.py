@@ -622,3 +622,61 @@ def test_only_exceptions_are_transient():
 
     assert is_transient(ConnectionError()) and is_transient(TimeoutError())
     assert not is_transient(ValueError()) and not is_transient(KeyboardInterrupt()) and not is_transient(SystemExit())
+
+
+def test_a_comparison_searches_each_name_it_compares_in_the_first_round(search_tool):
+    question = "Which team has more services, Harbor or Atlas?"
+    model = ScriptedChatModel(script=[{"sources": [1, 2], "answer": "Harbor", "next_query": ""}, written("Harbor", 1)])
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, adaptive=False))
+    answer = graph.invoke({"question": question})["answer"]
+    searched = [s.detail["query"] for s in answer.steps if s.kind == "search"]
+    assert searched == [question, "Harbor", "Atlas"]
+    assert answer.usage.tool_calls == 3 and answer.usage.llm_calls == 2  # the extra searches cost no model call
+    judge_prompt = model.prompts()[0]
+    assert "teams/atlas.md" in judge_prompt  # the side one search of the question missed
+    assert judge_prompt.index("services/relay.md") < judge_prompt.index("teams/atlas.md")  # the question's own first
+
+    model = ScriptedChatModel(script=[{"sources": [1], "answer": "Harbor", "next_query": ""}, written("Harbor", 1)])
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, adaptive=False, entity_searches=False))
+    answer = graph.invoke({"question": question})["answer"]
+    assert [s.detail["query"] for s in answer.steps if s.kind == "search"] == [question]
+
+
+def test_each_prompt_of_a_run_extends_the_one_before(search_tool):
+    """Passages in the order found, new ones after: llama.cpp reuses the cached prefix of the last call."""
+    model = harbor_then_ines()
+    run(model, search_tool, k=1)
+    first_judge, second_judge, answer = model.prompts()
+    passages = first_judge.split("Question:")[0]
+    assert second_judge.startswith(passages.rstrip())
+    assert answer.split("Question:")[0] == second_judge.split("Question:")[0]
+
+
+def test_a_confirmed_answer_still_searches_a_name_no_search_has_named(search_tool):
+    model = ScriptedChatModel(
+        script=[
+            {"answer": "Harbor", "sources": [1], "next_query": "Atlas team"},
+            # the same answer again, but the judge now names a team no query has named
+            {"answer": "Harbor", "sources": [1], "next_query": "Harbor messaging"},
+            {"answer": "Ines Okafor", "sources": [1, 2], "next_query": ""},
+            written("Ines Okafor", 2),
+        ]
+    )
+    answer = run(model, search_tool, k=1)
+    assert [s.detail["query"] for s in answer.steps if s.kind == "search"][-1] == "Harbor messaging"
+    assert answer.text == "Ines Okafor [1]"
+
+
+def test_cached_prompt_tokens_are_counted(search_tool):
+    from langchain_core.messages import AIMessage
+    import json
+
+    def reply(content: dict, cached: int) -> AIMessage:
+        usage = {"input_tokens": 100, "output_tokens": 5, "total_tokens": 105, "input_token_details": {"cache_read": cached}}
+        return AIMessage(content=json.dumps(content), usage_metadata=usage)
+
+    model = ScriptedChatModel(script=[reply({"answer": "Harbor", "sources": [1], "next_query": ""}, 0),
+                                      reply(written("Harbor", 1), 80)])
+    answer = run(model, search_tool, k=1)
+    assert (answer.usage.prompt_tokens, answer.usage.cached_prompt_tokens) == (200, 80)
+    assert answer.usage.computed_prompt_tokens == 120

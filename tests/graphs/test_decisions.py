@@ -35,16 +35,31 @@ def test_judge_outcome(change, answered, sufficient, final):
 
 
 @pytest.mark.parametrize(
-    "relevant, new, limit, expected",
+    "query, searched, expected",
     [
-        (["a"], ["b", "c"], 8, ["a", "b", "c"]),
-        (["a", "b"], ["b", "c"], 8, ["a", "b", "c"]),  # a passage is read once
-        (["a"], ["b", "c"], 2, ["a", "b"]),  # the relevant ones first, then new ones up to the limit
-        ([], [], 8, []),
+        ("Heron team lead", ["Who leads the team that owns Atlas?"], True),  # a name a passage gave
+        ("Atlas owner", ["Who leads the team that owns Atlas?"], False),  # the question named Atlas
+        ("team lead", ["Atlas"], False),  # no name at all
+        ("Heron lead", ["Atlas", "heron team"], False),  # searched in an earlier round, any case
+        ("Big Hero 6 label", ["Never Cry Wolf"], True),
     ],
 )
-def test_passages_to_judge(relevant, new, limit, expected):
-    assert decisions.passages_to_judge(relevant, new, limit) == expected
+def test_names_unsearched(query, searched, expected):
+    assert decisions.names_unsearched(query, searched) is expected
+
+
+def test_the_reading_order_keeps_what_a_later_round_found_past_the_limit():
+    found = ["a#0", "b#0", "c#0", "a#1", "d#0", "e#0"]
+    # a judge cited b; the last round found d and e: they stay, the earliest found fill the rest (a#1 is dropped)
+    assert decisions.reading_order(found, ["b#0", "d#0", "e#0"], 5) == ["a#0", "b#0", "c#0", "d#0", "e#0"]
+    assert decisions.reading_order(found, [], 8) == ["a#0", "a#1", "b#0", "c#0", "d#0", "e#0"]  # chunks of a together
+
+
+def test_a_confirmed_answer_does_not_stop_a_search_for_a_name_never_searched():
+    confirmed = {**JUDGE_DEFAULTS, "previous_answer": "Ines Okafor"}
+    assert decisions.judge_outcome(**confirmed).sufficient
+    assert not decisions.judge_outcome(**confirmed, asks_unsearched=True).sufficient
+    assert decisions.judge_outcome(**{**confirmed, "asks_more": False}, asks_unsearched=True).sufficient
 
 
 def s(query: str, tool: str = "kb") -> SearchRequest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentic_rag.graphs.question_shape import LONG_QUESTION_WORDS, looks_single_hop, multi_hop_signs
+from agentic_rag.graphs.question_shape import LONG_QUESTION_WORDS, compared_entities, looks_single_hop, multi_hop_signs
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,35 @@ def test_curly_apostrophes_count_as_possessives():
 def test_a_question_the_check_cannot_read_takes_no_shortcut(question):
     assert multi_hop_signs(question) == ["unreadable"]
     assert not looks_single_hop(question)
+
+
+@pytest.mark.parametrize(
+    "question, names",
+    [
+        ("Which band was formed first, The Exies or Circus Diablo?", ["The Exies", "Circus Diablo"]),
+        ("Are Nantong and Jingdezhen situated in the same province?", ["Nantong", "Jingdezhen"]),
+        ("Which plant is larger, the Pterocarya or the Cotula?", ["Pterocarya", "Cotula"]),
+        ("Are King Vidor and Géza von Cziffra both American directors?", ["King Vidor", "Géza von Cziffra"]),
+        ("Are Frozen and Escape from the Dark both animated features?", ["Frozen", "Escape from the Dark"]),
+        ("What do E. B. White and Dan Masterson have in common?", ["E. B. White", "Dan Masterson"]),
+        ("Which came first, the forming of The Dandy Warhols or the birth of Robert Young?",
+         ["The Dandy Warhols", "Robert Young"]),
+        ('Which film came out first, "Kiss and Tell" or "Big Hero 6"?', ["Kiss and Tell", "Big Hero 6"]),
+        ("Does the Heron or the Atlas team own billing?", ["Heron", "Atlas"]),
+    ],
+)
+def test_the_names_a_comparison_compares(question, names):
+    assert compared_entities(question) == names
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who played Corliss Archer in the film Kiss and Tell?",  # "and" inside a title, nothing compared
+        "How do I reset a password or unlock an account?",  # no names on either side
+        "Who leads the team that owns the Atlas service?",
+        "Is it a cat or a dog?",
+    ],
+)
+def test_questions_that_compare_no_names(question):
+    assert compared_entities(question) == []
