@@ -44,7 +44,7 @@ from agentic_rag.serve.body_limit import BodySizeLimit
 from agentic_rag.serve.runs import GraphAgents, RunFactory
 from agentic_rag.serve.run_slots import Run, RunSlots, ServerBusy
 from agentic_rag.serve.settings import ServeSettings
-from agentic_rag.serve.sse import DONE, sse, sse_response
+from agentic_rag.serve.sse import DONE, ServerSentEvent, sse, sse_response
 from agentic_rag.serve.threads import thread_id, turn_claims_for
 
 __all__ = ["create_app", "MODELS", "AgentFactory", "ResearchRequest"]
@@ -159,7 +159,7 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
             raise APIError(429, f"the server is busy ({exc}); try again shortly", code="queue_full",
                            headers={"Retry-After": "1"}) from None
 
-    def events(stream: AsyncIterator[str], run: Run[Any], headers: dict[str, str]) -> Any:
+    def events(stream: AsyncIterator[ServerSentEvent], run: Run[Any], headers: dict[str, str]) -> Any:
         return sse_response(stream, headers, keep_alive=settings.keep_alive_seconds, on_close=run.cancel)
 
     @app.get("/healthz")
@@ -281,7 +281,7 @@ async def _final_answer(run: Run[Any], request: Request) -> Any:
 
 
 async def _openai_stream(items: Run[Any], model: str, conversation: str | None,
-                         include_usage: bool, keep_markers: bool = False) -> AsyncIterator[str]:
+                         include_usage: bool, keep_markers: bool = False) -> AsyncIterator[ServerSentEvent]:
     """The run as ``chat.completion.chunk`` events: role, content deltas, the final chunk, ``[DONE]``."""
     id_, created = oai.completion_id(), int(time.time())
     yield sse(oai.chunk(id_, model, created, {"role": "assistant", "content": ""}))
@@ -304,7 +304,7 @@ async def _openai_stream(items: Run[Any], model: str, conversation: str | None,
     yield DONE
 
 
-async def _event_stream(items: Run[Any]) -> AsyncIterator[str]:
+async def _event_stream(items: Run[Any]) -> AsyncIterator[ServerSentEvent]:
     """The run's typed events, each named by its type; an ``error`` event if the run fails."""
     try:
         async for item in items:

@@ -1,61 +1,30 @@
-"""Server-sent events: framing, keep-alive comments, and the response that carries them."""
+"""Server-sent events through sse-starlette: framing, keep-alive comments, and the end of a stream."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-__all__ = ["sse", "sse_response", "with_keep_alive", "DONE", "KEEP_ALIVE"]
+__all__ = ["sse", "sse_response", "DONE", "KEEP_ALIVE_COMMENT", "ServerSentEvent"]
 
-DONE = "data: [DONE]\n\n"
-KEEP_ALIVE = ": keep-alive\n\n"
+# Lines end in "\n" (sse-starlette's default is "\r\n"; both are valid, clients and tests read either).
+_SEP = "\n"
+DONE = ServerSentEvent(data="[DONE]", sep=_SEP)
+KEEP_ALIVE_COMMENT = "keep-alive"
 
 
-def sse(data: dict[str, Any] | str, event: str | None = None) -> str:
+def sse(data: dict[str, Any] | str, event: str | None = None) -> ServerSentEvent:
     """One event: an optional name and one line of data (JSON for a dict)."""
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return (f"event: {event}\n" if event else "") + f"data: {text}\n\n"
+    return ServerSentEvent(data=text, event=event, sep=_SEP)
 
 
-async def with_keep_alive(events: AsyncIterator[str], seconds: float) -> AsyncIterator[str]:
-    """``events``, with a :data:`KEEP_ALIVE` comment whenever they are silent for ``seconds``.
+class _EventStreamResponse(EventSourceResponse):
+    """An event stream that calls ``on_close`` when it ends, finished or cut off by the client."""
 
-    Proxies and clients that drop an idle connection keep it while a run waits or thinks.
-    """
-    pending: asyncio.Future[str] | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(events))
-            done, _ = await asyncio.wait({pending}, timeout=seconds)
-            if not done:
-                yield KEEP_ALIVE
-                continue
-            try:
-                item = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield item
-    finally:
-        if pending is not None and not pending.done():
-            pending.cancel()  # ``events`` ends where it waits
-            pending.add_done_callback(_retrieve)
-        elif (aclose := getattr(events, "aclose", None)) is not None:
-            await aclose()
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Take a dropped task's outcome, so asyncio does not report it as never retrieved."""
-    if not task.cancelled():
-        task.exception()
-
-
-class _EventStreamResponse(StreamingResponse):
     def __init__(self, *args: Any, on_close: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.on_close = on_close
@@ -68,16 +37,19 @@ class _EventStreamResponse(StreamingResponse):
                 self.on_close()
 
 
-def sse_response(events: AsyncIterator[str], headers: dict[str, str] | None = None, *,
-                 keep_alive: float | None = None, on_close: Callable[[], None] | None = None) -> StreamingResponse:
+def sse_response(events: AsyncIterator[ServerSentEvent], headers: dict[str, str] | None = None, *,
+                 keep_alive: float | None = None, on_close: Callable[[], None] | None = None) -> EventSourceResponse:
     """A ``text/event-stream`` response that proxies do not buffer.
 
-    With ``keep_alive`` a comment goes out after that many silent seconds; ``on_close`` is called when
-    the response ends, finished or cut off by the client.
+    With ``keep_alive`` a ``: keep-alive`` comment goes out every that many seconds, so proxies and
+    clients keep a connection open while a run waits or thinks; ``on_close`` is called when the
+    response ends.
     """
     return _EventStreamResponse(
-        with_keep_alive(events, keep_alive) if keep_alive else events,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
+        events,
+        headers={"Cache-Control": "no-cache", **(headers or {})},
+        ping=keep_alive or 0,
+        ping_message_factory=lambda: ServerSentEvent(comment=KEEP_ALIVE_COMMENT, sep=_SEP),
+        sep=_SEP,
         on_close=on_close,
     )

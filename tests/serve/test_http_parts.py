@@ -19,7 +19,6 @@ from agentic_rag.serve.openai_protocol import (  # noqa: E402
     question_and_history,
 )
 from agentic_rag.serve.run_slots import RunSlots, ServerBusy  # noqa: E402
-from agentic_rag.serve.sse import KEEP_ALIVE, with_keep_alive  # noqa: E402
 from agentic_rag.serve.threads import TurnClaims, thread_id  # noqa: E402
 from tests.serve.http_world import knowledge_base  # noqa: E402
 
@@ -147,38 +146,3 @@ def test_a_cancelled_queued_run_is_skipped():
 
 async def _drain(run) -> list:
     return [item async for item in run]
-
-
-def test_a_silent_stream_gets_keep_alive_comments():
-    async def slow():
-        yield "data: 1\n\n"
-        await asyncio.sleep(0.35)
-        yield "data: 2\n\n"
-
-    async def scenario() -> list[str]:
-        return [item async for item in with_keep_alive(slow(), 0.1)]
-
-    items = asyncio.run(scenario())
-    assert items[0] == "data: 1\n\n" and items[-1] == "data: 2\n\n"
-    assert 2 <= items.count(KEEP_ALIVE) <= 4 and len(items) == items.count(KEEP_ALIVE) + 2
-
-
-def test_closing_a_keep_alive_stream_ends_the_stream_it_wraps():
-    closed = []
-
-    async def silent():
-        try:
-            yield "data: 1\n\n"
-            await asyncio.sleep(30)
-            yield "data: 2\n\n"
-        finally:
-            closed.append(True)
-
-    async def scenario() -> None:
-        stream = with_keep_alive(silent(), 0.05)
-        assert [await anext(stream), await anext(stream)] == ["data: 1\n\n", KEEP_ALIVE]
-        await stream.aclose()
-        await asyncio.sleep(0.05)
-
-    asyncio.run(scenario())
-    assert closed == [True]
