@@ -15,7 +15,7 @@ TEST_MODEL ?= qwen2.5-coder-0.5b
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[local,eval,mcp,serve,postgres,studio,test]"
+	$(PY) -m pip install --quiet -e ".[local,eval,mcp,serve,postgres,studio,chroma,test]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -65,9 +65,23 @@ def faiss_store():
     return FAISS.from_documents(DOCS, HashingEmbeddings())
 
 
+def chroma_store():
+    """A real embedded Chroma store (chromadb in process, nothing persisted)."""
+    import uuid
+
+    import chromadb
+    from langchain_chroma import Chroma
+
+    client = chromadb.EphemeralClient(settings=chromadb.config.Settings(anonymized_telemetry=False))
+    store = Chroma(f"docs-{uuid.uuid4().hex[:8]}", embedding_function=HashingEmbeddings(), client=client)
+    store.add_documents(DOCS, ids=[d.id or f"doc-{n}" for n, d in enumerate(DOCS)])
+    return store
+
+
 @pytest.mark.parametrize("source", [
     pytest.param(in_memory_store, id="InMemoryVectorStore"),
     pytest.param(faiss_store, id="langchain-community FAISS"),
+    pytest.param(chroma_store, id="Chroma"),
     pytest.param(lambda: KeywordRetriever(docs=DOCS), id="BaseRetriever"),
     pytest.param(lambda: in_memory_store().as_retriever(search_kwargs={"k": 3}), id="VectorStoreRetriever"),
 ])
@@ -112,6 +126,15 @@ def test_documents_keep_their_ids_scores_and_metadata_and_filters_apply_to_metad
     assert {e.source for e in source.search("team", k=3, filters={"source": "services/*"})} == {"services/relay.md"}
     assert [e.text for e in source.neighbours("harbor")] == [harbor.text]  # a document seen is readable again; no order around it
     assert source.neighbours("unknown") == []
+
+
+def test_a_chroma_store_keeps_ids_metadata_and_scores_and_filters_apply():
+    source = VectorStoreSource(chroma_store())
+    found = source.search("Harbor team lead", k=3)
+    harbor = next(e for e in found if e.source == "teams/harbor.md")
+    assert harbor.id == "harbor" and harbor.metadata["kind"] == "team" and harbor.score is not None
+    assert [e.id for e in source.search("Harbor team", k=3, filters={"kind": "team"})] == ["harbor"]
+    assert {e.source for e in source.search("team", k=3, filters={"source": "services/*"})} == {"services/relay.md"}
 
 
 class BrokenStore(InMemoryVectorStore):
