@@ -9,6 +9,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agentic_rag.graphs import routing
 from agentic_rag.graphs.config import RAGConfig
+from agentic_rag.graphs.effects import node
 from agentic_rag.graphs.nodes import RAGNodes
 from agentic_rag.graphs.state import RAGInput, RAGOutput, RAGState
 
@@ -29,11 +30,11 @@ def build_agentic_graph(
     nodes = RAGNodes(model, tools, config)
     graph = StateGraph(RAGState, context_schema=RAGConfig, input_schema=RAGInput, output_schema=RAGOutput)
     graph.add_node("start", nodes.start)
-    graph.add_node("plan", nodes.plan)
-    graph.add_node("search", nodes.search)
-    graph.add_node("judge", nodes.judge)
+    graph.add_node("plan", node(nodes.plan))
+    graph.add_node("search", node(nodes.search))
+    graph.add_node("judge", node(nodes.judge))
     graph.add_node("refine", nodes.refine)
-    graph.add_node("answer", nodes.answer)
+    graph.add_node("answer", node(nodes.answer))
     graph.add_edge(START, "start")
     graph.add_edge("start", "plan")
     graph.add_conditional_edges("plan", routing.after_plan)

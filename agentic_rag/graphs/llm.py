@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from agentic_rag._text import message_text
 from agentic_rag.answer import Usage
+from agentic_rag.graphs.effects import Both, Effects, run_sync
 
-__all__ = ["LLMResult", "invoke_text", "invoke_structured", "usage_of"]
+__all__ = ["LLMResult", "invoke_text", "invoke_structured", "structured_call", "text_call", "usage_of"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -38,13 +39,17 @@ def usage_of(message: Any) -> Usage:
                  completion_tokens=meta.get("output_tokens", 0))
 
 
-def invoke_text(model: BaseChatModel, messages: list[BaseMessage], attempts: int = 2) -> LLMResult:
+def _invoke(runnable: Any, messages: list[BaseMessage]) -> Both:
+    return Both(lambda: runnable.invoke(messages), lambda: runnable.ainvoke(messages))
+
+
+def text_call(model: BaseChatModel, messages: list[BaseMessage], attempts: int = 2) -> Effects[LLMResult]:
     """A plain reply; a failing call is retried, and a call that keeps failing gives ``error``."""
     usage, error = Usage(), None
     for attempt in range(1, attempts + 1):
         started = time.perf_counter()
         try:
-            reply = model.invoke(messages)
+            reply = yield _invoke(model, messages)
         except Exception as exc:  # noqa: BLE001 - any provider error becomes an observation, not a crash
             usage = usage + Usage(llm_calls=1, seconds=time.perf_counter() - started)
             error = f"{type(exc).__name__}: {exc}"
@@ -56,9 +61,9 @@ def invoke_text(model: BaseChatModel, messages: list[BaseMessage], attempts: int
     return LLMResult(usage=usage, error=error, attempts=attempts)
 
 
-def invoke_structured(
+def structured_call(
     model: BaseChatModel, schema: type[T], messages: list[BaseMessage], attempts: int = 2
-) -> LLMResult:
+) -> Effects[LLMResult]:
     """A reply parsed into ``schema``; malformed output or a failing call is retried up to ``attempts``."""
     try:
         runnable = model.with_structured_output(schema, include_raw=True)
@@ -68,8 +73,8 @@ def invoke_structured(
     for attempt in range(1, attempts + 1):
         started = time.perf_counter()
         try:
-            result = runnable.invoke(messages)
-        except Exception as exc:  # noqa: BLE001 - see invoke_text
+            result = yield _invoke(runnable, messages)
+        except Exception as exc:  # noqa: BLE001 - see text_call
             usage = usage + Usage(llm_calls=1, seconds=time.perf_counter() - started)
             error = f"{type(exc).__name__}: {exc}"
             logger.warning("structured call failed (attempt %d/%d): %s", attempt, attempts, error)
@@ -84,3 +89,13 @@ def invoke_structured(
         error = f"malformed {schema.__name__}: {result.get('parsing_error')}"
         logger.warning("structured output rejected (attempt %d/%d): %s", attempt, attempts, error)
     return LLMResult(usage=usage, error=error, attempts=attempts)
+
+
+def invoke_text(model: BaseChatModel, messages: list[BaseMessage], attempts: int = 2) -> LLMResult:
+    """:func:`text_call` with the sync API."""
+    return run_sync(text_call(model, messages, attempts))
+
+
+def invoke_structured(model: BaseChatModel, schema: type[T], messages: list[BaseMessage], attempts: int = 2) -> LLMResult:
+    """:func:`structured_call` with the sync API."""
+    return run_sync(structured_call(model, schema, messages, attempts))

@@ -8,6 +8,7 @@ the settings of its run (the graph's, with the run's overrides); the decisions i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -28,11 +29,12 @@ from agentic_rag._text import one_line
 from agentic_rag.graphs.claims import attribute_uncited, check_claims, drop_unsupported
 from agentic_rag.graphs.citations import check_citations, covers_question, format_passages, question_coverage
 from agentic_rag.graphs.config import RAGConfig
-from agentic_rag.graphs.llm import invoke_structured, invoke_text
+from agentic_rag.graphs.effects import Both, Effects
+from agentic_rag.graphs.llm import structured_call, text_call
 from agentic_rag.graphs.question_shape import compared_entities, looks_single_hop, multi_hop_signs
 from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, plan_schema
 from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState, question_of, reply_message
-from agentic_rag.graphs.tool_calls import ToolResult, call_tool, is_transient
+from agentic_rag.graphs.tool_calls import ToolResult, acall_tool, call_tool, is_transient
 from agentic_rag.steps import (
     AnswerDetail,
     JudgeDetail,
@@ -145,7 +147,7 @@ class RAGNodes:
             "messages_seen": len(state.get("messages") or []), "from_messages": from_messages,
         }
 
-    def plan(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def plan(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> Effects[dict[str, Any]]:
         """Decide whether to search and with which first queries (one structured LLM call)."""
         settings = self._settings(runtime, config)
         question = state["question"]
@@ -156,7 +158,7 @@ class RAGNodes:
             step = Step(kind="plan", detail=PlanDetail(searches=fallback, skipped="budget"))
             return {"pending": fallback, "steps": [step]}
         tools = "\n".join(f"- {t.name}: {t.description.splitlines()[0] if t.description else ''}" for t in self.search_tools)
-        result = invoke_structured(
+        result = yield from structured_call(
             self.model,
             self.plan_schema,
             prompt_messages(prompts.PLAN.format(tools=tools, question=question)),
@@ -186,7 +188,7 @@ class RAGNodes:
         more = [SearchRequest(tool=self.default_tool, query=name) for name in compared_entities(question)]
         return list({r.key(): r for r in [*searches, *more]}.values())
 
-    def search(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def search(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> Effects[dict[str, Any]]:
         """Run the pending searches in parallel; keep only evidence not seen before."""
         settings = self._settings(runtime, config)
         done = {r.key() for r in state.get("queries_run") or []}
@@ -208,13 +210,20 @@ class RAGNodes:
         # its graph internals, which would make a tool that is itself a graph a child of this one.
         tool_config: RunnableConfig = {key: config[key] for key in ("callbacks", "tags", "metadata") if config.get(key)}
 
-        def run(request: SearchRequest) -> ToolResult:
-            return call_tool(self.tools_by_name[request.tool], request.query, k=settings.k,
-                             attempts=settings.tool_attempts, retry_wait=settings.tool_retry_wait, config=tool_config,
-                             filters=settings.filters)
+        options: dict[str, Any] = dict(k=settings.k, attempts=settings.tool_attempts, retry_wait=settings.tool_retry_wait,
+                                       config=tool_config, filters=settings.filters)
 
-        with ThreadPoolExecutor(max_workers=max(len(todo), 1)) as pool:
-            results = list(pool.map(run, todo))
+        def run(request: SearchRequest) -> ToolResult:
+            return call_tool(self.tools_by_name[request.tool], request.query, **options)
+
+        def run_all() -> list[ToolResult]:
+            with ThreadPoolExecutor(max_workers=max(len(todo), 1)) as pool:
+                return list(pool.map(run, todo))
+
+        async def arun_all() -> list[ToolResult]:
+            return list(await asyncio.gather(*(acall_tool(self.tools_by_name[r.tool], r.query, **options) for r in todo)))
+
+        results = yield Both(run_all, arun_all)
         known = state.get("evidence") or {}
         found: dict[str, Evidence] = {}
         # rank by rank across the searches: the best of each search comes before the second best of any
@@ -240,17 +249,17 @@ class RAGNodes:
             update["exit_reason"] = ExitReason.NO_NEW_EVIDENCE if known else ExitReason.NO_EVIDENCE
         return update
 
-    def retrieve(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def retrieve(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> Effects[dict[str, Any]]:
         """Traditional RAG: one search with the question; everything found counts as relevant."""
         pending = [SearchRequest(tool=self.default_tool, query=state["question"])]
-        update = self.search({**state, "pending": pending}, config, runtime)
+        update = yield from self.search({**state, "pending": pending}, config, runtime)
         update["relevant_ids"] = list(update["evidence"])
         update.pop("exit_reason", None)
         if not update["evidence"]:
             update["exit_reason"] = ExitReason.NO_EVIDENCE
         return update
 
-    def judge(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def judge(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> Effects[dict[str, Any]]:
         """Say which passages are relevant, whether they suffice, and what to search next."""
         settings = self._settings(runtime, config)
         evidence = state.get("evidence") or {}
@@ -272,7 +281,7 @@ class RAGNodes:
             previous=prompts.JUDGE_PREVIOUS.format(queries="; ".join(normalise_query(r.query) for r in queries_run))
             if queries_run else "",
         )
-        result = invoke_structured(
+        result = yield from structured_call(
             self.model, JudgeReply, prompt_messages(user), attempts=self._attempts(state, settings, reserve_llm_calls=1)
         )
         if result.value is None:
@@ -335,7 +344,7 @@ class RAGNodes:
             return {"pending": [], "exit_reason": reason, "steps": [Step(kind="refine", detail=RefineDetail(stop=reason.value))]}
         return {"pending": fresh, "steps": [Step(kind="refine", detail=RefineDetail(searches=fresh))]}
 
-    def answer(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def answer(self, state: RAGState, config: RunnableConfig, runtime: Runtime[Any]) -> Effects[dict[str, Any]]:
         """Write the answer and check its citation markers.
 
         One structured call answers from everything found. A first-round judge answer whose cited
@@ -371,7 +380,7 @@ class RAGNodes:
             text = prompts.NO_ANSWER
             exit_reason = ExitReason.NO_EVIDENCE if exit_reason in (None, ExitReason.ANSWERED) or not evidence else exit_reason
         elif path == "without_passages":
-            result = invoke_text(self.model, prompt_messages(state["question"]), attempts=self._attempts(state, settings, 0))
+            result = yield from text_call(self.model, prompt_messages(state["question"]), attempts=self._attempts(state, settings, 0))
             usage = result.usage
             if result.value is None:
                 text = f"The model failed to write an answer ({result.error})."
@@ -380,7 +389,7 @@ class RAGNodes:
                 text = result.value.strip()
         else:
             write = self._write_detailed if detailed else self._write_from_passages
-            written, usage, error = write(state, settings, passages)
+            written, usage, error = yield from write(state, settings, passages)
             if written is None:
                 text = f"The model failed to write an answer ({error})."
                 exit_reason = ExitReason.ERROR
@@ -397,11 +406,11 @@ class RAGNodes:
             kept = {n for c in claims for n in c.markers}
             citations = [c for c in citations if c.marker in kept]
         if settings.citation_check == "llm" and claims and not detailed:
-            citations, check_usage = self._check_citations_with_model(state, settings, citations, usage)
+            citations, check_usage = yield from self._check_citations_with_model(state, settings, citations, usage)
             claims = _claims_from_citations(claims, citations)
             usage = usage + check_usage
         elif settings.citation_check == "llm" and claims:
-            claims, citations, check_usage = self._check_with_model(state, settings, claims, citations, usage)
+            claims, citations, check_usage = yield from self._check_with_model(state, settings, claims, citations, usage)
             usage = usage + check_usage
         return self._finish(state, settings, text, citations, claims, invalid, exit_reason, usage, passage_ids)
 
@@ -416,11 +425,11 @@ class RAGNodes:
 
     def _write_from_passages(
         self, state: RAGState, settings: RAGConfig, passages: list[Evidence]
-    ) -> tuple[str | None, Usage, str | None]:
+    ) -> Effects[tuple[str | None, Usage, str | None]]:
         """The answer call over ``passages``: structured, then plain text if that gave nothing usable."""
         numbered = format_passages(passages, settings.passage_chars)
         user = prompts.ANSWER.format(passages=numbered, question=state["question"], answer_rule=prompts.ANSWER_RULE)
-        result = invoke_structured(self.model, AnswerReply, prompt_messages(user), attempts=self._attempts(state, settings, 0))
+        result = yield from structured_call(self.model, AnswerReply, prompt_messages(user), attempts=self._attempts(state, settings, 0))
         usage, error = result.usage, result.error
         written = None if result.value is None else append_markers(result.value.answer, result.value.sources)
         if written is None and not self._exhausted({**state, "usage": _usage(state) + usage}):
@@ -428,7 +437,7 @@ class RAGNodes:
             user = prompts.ANSWER_TEXT.format(
                 passages=numbered, question=state["question"], answer_rule=prompts.ANSWER_RULE, no_answer=prompts.NO_ANSWER
             )
-            text_result = invoke_text(self.model, prompt_messages(user), attempts=1)
+            text_result = yield from text_call(self.model, prompt_messages(user), attempts=1)
             usage = usage + text_result.usage
             written = text_result.value.strip() if text_result.value else None
             error = error if written is not None else text_result.error
@@ -436,19 +445,19 @@ class RAGNodes:
 
     def _write_detailed(
         self, state: RAGState, settings: RAGConfig, passages: list[Evidence]
-    ) -> tuple[str | None, Usage, str | None]:
+    ) -> Effects[tuple[str | None, Usage, str | None]]:
         """The detailed answer: plain Markdown with the passage numbers inline, streamed as it is written."""
         form = prompts.READER_FORM.format(instructions=" ".join(settings.instructions.split())) if settings.instructions else ""
         user = prompts.ANSWER_DETAILED.format(
             passages=format_passages(passages, settings.passage_chars), question=state["question"], form=form
         )
-        result = invoke_text(self.model, prompt_messages(user), attempts=self._attempts(state, settings, 0))
+        result = yield from text_call(self.model, prompt_messages(user), attempts=self._attempts(state, settings, 0))
         written = (result.value or "").strip()
         return (written or None), result.usage, result.error or (None if written else "an empty answer")
 
     def _check_with_model(
         self, state: RAGState, settings: RAGConfig, claims: list[Claim], citations: list[Citation], spent: Usage,
-    ) -> tuple[list[Claim], list[Citation], Usage]:
+    ) -> Effects[tuple[list[Claim], list[Citation], Usage]]:
         """Ask the model whether the cited passages state each cited claim (one call a claim, within the budget).
 
         A claim the model cannot check keeps its lexical flag. A citation is supported when every
@@ -465,7 +474,7 @@ class RAGNodes:
                 continue
             passage = " ".join(item.short(settings.passage_chars // len(cited)).replace("\n", " ") for item in cited)
             user = prompts.SUPPORT.format(passage=passage, question=state["question"], claim=claim.text)
-            result = invoke_structured(self.model, SupportReply, prompt_messages(user), attempts=1)
+            result = yield from structured_call(self.model, SupportReply, prompt_messages(user), attempts=1)
             usage = usage + result.usage
             if result.value is None:
                 checked.append(claim)
@@ -481,7 +490,7 @@ class RAGNodes:
 
     def _check_citations_with_model(
         self, state: RAGState, settings: RAGConfig, citations: list[Citation], spent: Usage
-    ) -> tuple[list[Citation], Usage]:
+    ) -> Effects[tuple[list[Citation], Usage]]:
         """A short answer's check: whether each cited passage states the answer (one call a citation, within the budget)."""
         evidence = state.get("evidence") or {}
         usage, checked = Usage(), []
@@ -494,7 +503,7 @@ class RAGNodes:
             user = prompts.SUPPORT.format(
                 passage=item.short(settings.passage_chars).replace("\n", " "), question=state["question"], claim=citation.claim
             )
-            result = invoke_structured(self.model, SupportReply, prompt_messages(user), attempts=1)
+            result = yield from structured_call(self.model, SupportReply, prompt_messages(user), attempts=1)
             usage = usage + result.usage
             if result.value is None:
                 checked.append(citation)

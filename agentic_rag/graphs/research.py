@@ -33,7 +33,8 @@ from agentic_rag.graphs.citations import check_citations
 from agentic_rag.graphs.claims import check_claims, strip_markers
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.decompose import checked_subquestions
-from agentic_rag.graphs.llm import invoke_structured, invoke_text
+from agentic_rag.graphs.effects import Both, Effects, node
+from agentic_rag.graphs.llm import structured_call, text_call
 from agentic_rag.graphs.nodes import RAGNodes, prompt_messages
 from agentic_rag.graphs.research_state import Finding, ResearchState, SubquestionTask
 from agentic_rag.graphs.state import RESET, RAGInput, RAGOutput, reply_message
@@ -77,7 +78,7 @@ class ResearchNodes:
             "messages_seen": update["messages_seen"], "from_messages": update["from_messages"],
         }
 
-    def decompose(self, state: ResearchState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def decompose(self, state: ResearchState, config: RunnableConfig, runtime: Runtime[Any]) -> Effects[dict[str, Any]]:
         """Sub-questions from the model (one structured call), or from the question's own wording."""
         settings = self.rag._settings(runtime, config)
         question = state["question"]
@@ -85,7 +86,7 @@ class ResearchNodes:
         usage, error = Usage(), None
         if self.rag._exhausted(state, reserve_llm_calls=2) is None:  # type: ignore[arg-type]
             user = prompts.DECOMPOSE.format(question=question, most=settings.max_subquestions)
-            result = invoke_structured(self.model, SubquestionsReply, prompt_messages(user), attempts=1)
+            result = yield from structured_call(self.model, SubquestionsReply, prompt_messages(user), attempts=1)
             usage, error = result.usage, result.error
             proposed = result.value.subquestions if result.value is not None else []
         else:
@@ -114,7 +115,9 @@ class ResearchNodes:
             for i, q in enumerate(subs, start=1)
         ]
 
-    def research_subquestion(self, task: SubquestionTask, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def research_subquestion(
+        self, task: SubquestionTask, config: RunnableConfig, runtime: Runtime[Any]
+    ) -> Effects[dict[str, Any]]:
         """Run the agentic loop on one sub-question; its events go out tagged with the sub-question's number.
 
         The loop runs as its own graph, not as a child of this run: it keeps no checkpoints (this
@@ -123,7 +126,8 @@ class ResearchNodes:
         writer = getattr(runtime, "stream_writer", None) or (lambda _: None)
         index, question = task["index"], task["question"]
         writer({"event": "subquestion_started", "subquestion": index, "question": question})
-        translator, evidence, answer = EventTranslator(), {}, None
+        translator, evidence = EventTranslator(), {}
+        answers: list[Answer] = []
         context = self.rag._settings(runtime, config).override({"style": "detailed"})
         outer = var_child_runnable_config.get()
 
@@ -134,21 +138,35 @@ class ResearchNodes:
             finally:
                 var_child_runnable_config.reset(token)
 
+        def take(mode: str, chunk: Any) -> None:
+            if mode == "updates":
+                for update in (chunk or {}).values():
+                    found = (update or {}).get("evidence")
+                    if isinstance(found, dict):
+                        evidence.update(found)
+            for event in translator.translate(mode, chunk):
+                if isinstance(event, FinalAnswer):
+                    answers.append(event.answer)
+                else:
+                    emit({"event": "sub_event", "subquestion": index, "payload": event.model_dump(mode="json")})
+
+        loop_input = {"question": question, "budget": task["budget"]}
+        options: dict[str, Any] = {"context": context, "stream_mode": ["updates", "custom"]}
+        loop_config: RunnableConfig = {"callbacks": config.get("callbacks")}
+
+        def run_loop() -> None:
+            for mode, chunk in self.loop.stream(loop_input, loop_config, **options):
+                take(mode, chunk)
+
+        async def arun_loop() -> None:
+            async for mode, chunk in self.loop.astream(loop_input, loop_config, **options):
+                take(mode, chunk)
+
+        answer = None
         parent = var_child_runnable_config.set(None)  # not a subgraph of this run's checkpoints
         try:
-            for mode, chunk in self.loop.stream({"question": question, "budget": task["budget"]},
-                                                {"callbacks": config.get("callbacks")}, context=context,
-                                                stream_mode=["updates", "custom"]):
-                if mode == "updates":
-                    for update in (chunk or {}).values():
-                        found = (update or {}).get("evidence")
-                        if isinstance(found, dict):
-                            evidence.update(found)
-                for event in translator.translate(mode, chunk):
-                    if isinstance(event, FinalAnswer):
-                        answer = event.answer
-                    else:
-                        emit({"event": "sub_event", "subquestion": index, "payload": event.model_dump(mode="json")})
+            yield Both(run_loop, arun_loop)
+            answer = answers[-1] if answers else None
         except Exception as exc:  # noqa: BLE001 - one failing sub-question must not end the research
             logger.warning("sub-question %d failed: %s", index, exc)
             answer = Answer(question=question, text=f"The research of this sub-question failed ({type(exc).__name__}: {exc}).",
@@ -166,7 +184,7 @@ class ResearchNodes:
         usage = answer.usage.model_copy(update={"seconds": 0.0})
         return {"findings": [finding], "usage": usage, "steps": [Step(kind="subquestion", detail=detail, usage=usage)]}
 
-    def report(self, state: ResearchState, config: RunnableConfig, runtime: Runtime[Any]) -> dict[str, Any]:
+    def report(self, state: ResearchState, config: RunnableConfig, runtime: Runtime[Any]) -> Effects[dict[str, Any]]:
         """Write the report from the findings and check every claim in it."""
         settings = self.rag._settings(runtime, config)
         findings = state.get("findings") or []
@@ -188,7 +206,7 @@ class ResearchNodes:
             sections.append((finding.question, _renumbered(finding.answer.text, numbers)))
             for claim in [c for c in finding.answer.claims if c.supported][:_FINDING_CLAIMS]:
                 summary_lines.append(claim.text + "".join(f" [{numbers[m]}]" for m in claim.markers if m in numbers))
-        summary, usage, error = self._summary(state, settings, summary_lines, passages, sections)
+        summary, usage, error = yield from self._summary(state, settings, summary_lines, passages, sections)
         body = "\n\n".join([f"# {state['question'].strip()}", summary,
                             *(f"## {question}\n\n{text}" for question, text in sections)])
         claims = check_claims(body, passages) if passages else []
@@ -200,7 +218,7 @@ class ResearchNodes:
     def _summary(
         self, state: ResearchState, settings: RAGConfig, lines: list[str], passages: dict[int, Evidence],
         sections: list[tuple[str, str]],
-    ) -> tuple[str, Usage, str | None]:
+    ) -> Effects[tuple[str, Usage, str | None]]:
         """Two or three sentences from the findings' cited claims (one call), or their first sentences if it fails."""
         fallback = " ".join(_first_sentence(text) for _, text in sections if text != prompts.REPORT_NOT_FOUND)
         if not lines:  # no finding has a supported claim: the sections' own first sentences, if any
@@ -209,7 +227,7 @@ class ResearchNodes:
             return fallback, Usage(), "budget"
         findings = "\n".join(lines)[:_FINDINGS_CHARS]
         user = prompts.SUMMARY.format(findings=findings, question=state["question"])
-        result = invoke_text(self.model, prompt_messages(user), attempts=1)
+        result = yield from text_call(self.model, prompt_messages(user), attempts=1)
         if not result.value or not result.value.strip():
             return fallback, result.usage, result.error or "an empty summary"
         numbered = [passages.get(n) or Evidence(id=f"missing#{n}", source="", text="") for n in range(1, len(passages) + 1)]
@@ -282,9 +300,9 @@ def build_research_graph(
     nodes = ResearchNodes(model, tools, config)
     graph = StateGraph(ResearchState, context_schema=RAGConfig, input_schema=RAGInput, output_schema=RAGOutput)
     graph.add_node("start", nodes.start)
-    graph.add_node("decompose", nodes.decompose)
-    graph.add_node("research_subquestion", nodes.research_subquestion)
-    graph.add_node("report", nodes.report)
+    graph.add_node("decompose", node(nodes.decompose))
+    graph.add_node("research_subquestion", node(nodes.research_subquestion))
+    graph.add_node("report", node(nodes.report))
     graph.add_edge(START, "start")
     graph.add_edge("start", "decompose")
     graph.add_conditional_edges("decompose", nodes.dispatch, ["research_subquestion"])

@@ -8,6 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from agentic_rag.graphs.config import RAGConfig
+from agentic_rag.graphs.effects import node
 from agentic_rag.graphs.nodes import RAGNodes
 from agentic_rag.graphs.state import RAGInput, RAGOutput, RAGState
 
@@ -25,8 +26,8 @@ def build_traditional_graph(
     nodes = RAGNodes(model, tools, config)
     graph = StateGraph(RAGState, context_schema=RAGConfig, input_schema=RAGInput, output_schema=RAGOutput)
     graph.add_node("start", nodes.start)
-    graph.add_node("retrieve", nodes.retrieve)
-    graph.add_node("answer", nodes.answer)
+    graph.add_node("retrieve", node(nodes.retrieve))
+    graph.add_node("answer", node(nodes.answer))
     graph.add_edge(START, "start")
     graph.add_edge("start", "retrieve")
     graph.add_edge("retrieve", "answer")

@@ -140,7 +140,12 @@ class ScriptedChatModel(BaseChatModel):
 
         def run(value: Any) -> Any:
             # Through the model itself, like a real one: callbacks run, and a streamed run sees tokens.
-            raw = self.invoke(_as_messages(value))
+            return parse(self.invoke(_as_messages(value)))
+
+        async def arun(value: Any) -> Any:
+            return parse(await self.ainvoke(_as_messages(value)))
+
+        def parse(raw: Any) -> Any:
             parsed, error = None, None
             try:
                 data = json.loads(str(raw.content))
@@ -153,7 +158,7 @@ class ScriptedChatModel(BaseChatModel):
                 return {"raw": raw, "parsed": parsed, "parsing_error": error}
             return parsed
 
-        return RunnableLambda(run)
+        return RunnableLambda(run, afunc=arun)
 
 
 def _as_messages(value: Any) -> list[BaseMessage]:

@@ -16,7 +16,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 
-__all__ = ["document_evidence", "to_evidence", "as_tool", "query_argument", "query_tools", "search_with"]
+__all__ = ["document_evidence", "to_evidence", "as_tool", "query_argument", "query_tools", "search_with", "asearch_with"]
 
 
 def _digest(text: str) -> str:
@@ -119,36 +119,50 @@ def _retriever_behind(tool: BaseTool) -> BaseRetriever | None:
     return None
 
 
-def search_with(
-    tool: BaseTool, query: str, k: int, config: RunnableConfig | None = None, filters: dict[str, Any] | None = None,
-) -> list[Evidence]:
-    """Evidence for ``query`` from ``tool``: one item a document, whatever the tool's output format.
+def _search_plan(
+    tool: BaseTool, query: str, k: int, filters: dict[str, Any] | None
+) -> tuple[Any, Any, Callable[[Any], list[Evidence]]]:
+    """What to invoke for a search, with what input, and how its output becomes evidence.
 
     A tool that returns content and artifact is read through its artifact (the documents); a
     retriever tool whose content is the documents joined into one string through its retriever.
     """
-    argument = query_argument(tool) or "query"
     retriever = _retriever_behind(tool)
     if retriever is not None:
-        return to_evidence(retriever.invoke(query, config)[:k], tool.name)
-    args: dict[str, Any] = {argument: query}
+        return retriever, query, lambda docs: to_evidence(list(docs)[:k], tool.name)
+    args: dict[str, Any] = {query_argument(tool) or "query": query}
     if "k" in (tool.args or {}):
         args["k"] = k
     if filters and "filters" in (tool.args or {}):
         args["filters"] = filters
     if tool.response_format == "content_and_artifact":
         call = {"type": "tool_call", "name": tool.name, "args": args, "id": f"call_{_digest(query)}"}
-        message = _invoke(tool, call, config)
-        artifact = getattr(message, "artifact", None)
-        return to_evidence(artifact if artifact is not None else message.content, tool.name)
-    return to_evidence(_invoke(tool, args, config), tool.name)
+
+        def read(message: Any) -> list[Evidence]:
+            artifact = getattr(message, "artifact", None)
+            return to_evidence(artifact if artifact is not None else message.content, tool.name)
+
+        return tool, call, read
+    return tool, args, lambda output: to_evidence(output, tool.name)
 
 
-def _invoke(tool: BaseTool, tool_input: Any, config: RunnableConfig | None) -> Any:
-    """``tool.invoke``, or for a tool that only has an async implementation, its ``ainvoke`` on a loop of its own.
+def search_with(
+    tool: BaseTool, query: str, k: int, config: RunnableConfig | None = None, filters: dict[str, Any] | None = None,
+) -> list[Evidence]:
+    """Evidence for ``query`` from ``tool``: one item a document, whatever the tool's output format.
 
-    Searches run in worker threads, which have no event loop, so ``asyncio.run`` is safe there.
+    A tool that only has an async implementation runs its ``ainvoke`` on a loop of its own (sync
+    searches run in worker threads, which have no event loop, so ``asyncio.run`` is safe there).
     """
-    if getattr(tool, "func", True) is None and getattr(tool, "coroutine", None) is not None:
-        return asyncio.run(tool.ainvoke(tool_input, config))
-    return tool.invoke(tool_input, config)
+    target, payload, read = _search_plan(tool, query, k, filters)
+    if target is tool and getattr(tool, "func", True) is None and getattr(tool, "coroutine", None) is not None:
+        return read(asyncio.run(tool.ainvoke(payload, config)))
+    return read(target.invoke(payload, config))
+
+
+async def asearch_with(
+    tool: BaseTool, query: str, k: int, config: RunnableConfig | None = None, filters: dict[str, Any] | None = None,
+) -> list[Evidence]:
+    """:func:`search_with` through the tool's (or retriever's) ``ainvoke``."""
+    target, payload, read = _search_plan(tool, query, k, filters)
+    return read(await target.ainvoke(payload, config))
