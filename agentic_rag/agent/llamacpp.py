@@ -7,6 +7,7 @@ one call at a time. Prompt caching is on: a prompt that shares a prefix with an 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -14,12 +15,12 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -99,6 +100,13 @@ def _usage(response: Mapping[str, Any]) -> UsageMetadata | None:
     if cached is not None:
         result["input_token_details"] = {"cache_read": int(cached)}
     return result
+
+
+def _reraise(exc: BaseException) -> None:
+    """Raise what the generation thread raised; a rejected request as :class:`ModelError`."""
+    if isinstance(exc, ValueError):
+        raise ModelError(f"llama.cpp rejected the request: {exc}") from exc
+    raise exc
 
 
 def _raise_if_error(response: Any) -> None:
@@ -292,6 +300,72 @@ class ChatLlamaCpp(BaseChatModel):
                 cancelled.set()
                 worker.join()
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """:meth:`_generate` in a worker thread (it waits there for the model, not on the event loop)."""
+        return await asyncio.to_thread(self._generate, messages, stop, None, **kwargs)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """Tokens as llama.cpp produces them, for asyncio.
+
+        The whole generation, the wait for the model's lock included, runs in a thread of its own
+        that hands events to the loop; nothing holds the lock across an ``await``, so concurrent
+        async calls queue for the model without tying up the loop's executor. Closing the iterator
+        early (a client gone) cancels the generation.
+        """
+        request = self._build_request(messages, stop, **kwargs)
+        request["stream"] = True
+        request["stream_options"] = {"include_usage": True}
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def put(item: tuple[str, Any]) -> None:
+            try:
+                loop.call_soon_threadsafe(events.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                cancelled.set()
+
+        def on_event(event: Any) -> bool:
+            put(("event", event))
+            return cancelled.is_set()  # True tells llama.cpp to stop
+
+        def work() -> None:
+            try:
+                with self._lock:
+                    if not cancelled.is_set():
+                        self._server_instance().handle_chat_completions(request, on_event)
+            except BaseException as exc:  # handed to the awaiting side
+                put(("raise", exc))
+            finally:
+                put(("done", None))
+
+        threading.Thread(target=work, name="llamacpp-astream", daemon=True).start()
+        try:
+            while True:
+                kind, payload = await events.get()
+                if kind == "done":
+                    return
+                if kind == "raise":
+                    _reraise(payload)
+                for chunk in self._chunks_of(payload):
+                    if run_manager and chunk.text:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+        finally:
+            cancelled.set()
+
     def _chunks(
         self, events: queue.Queue[tuple[str, Any]], run_manager: CallbackManagerForLLMRun | None
     ) -> Iterator[ChatGenerationChunk]:
@@ -300,40 +374,42 @@ class ChatLlamaCpp(BaseChatModel):
             if kind == "done":
                 return
             if kind == "raise":
-                if isinstance(payload, ValueError):
-                    raise ModelError(f"llama.cpp rejected the request: {payload}") from payload
-                raise payload
-            _raise_if_error(payload)
-            for choice in payload.get("choices") or []:
-                delta = choice.get("delta") or {}
-                text = delta.get("content") or ""
-                finish = choice.get("finish_reason")
-                if not text and not finish:
-                    continue
-                metadata = {"finish_reason": finish} if finish else {}
-                chunk = ChatGenerationChunk(
-                    message=AIMessageChunk(
-                        content=text, id=payload.get("id"), response_metadata=metadata
-                    )
-                )
-                if run_manager and text:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
+                _reraise(payload)
+            for chunk in self._chunks_of(payload):
+                if run_manager and chunk.text:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-            usage = _usage(payload) if not payload.get("choices") else None
-            if usage is not None:
-                yield ChatGenerationChunk(
-                    message=AIMessageChunk(
-                        content="",
-                        id=payload.get("id"),
-                        usage_metadata=usage,
-                        response_metadata={
-                            "model_name": self.model_name,
-                            "model_provider": "llamacpp",
-                            "timings": payload.get("timings") or {},
-                        },
-                        chunk_position="last",
-                    )
+
+    def _chunks_of(self, payload: Mapping[str, Any]) -> list[ChatGenerationChunk]:
+        """The chunks one streamed event of llama.cpp holds: text deltas, then usage with the last event."""
+        _raise_if_error(payload)
+        chunks = []
+        for choice in payload.get("choices") or []:
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or ""
+            finish = choice.get("finish_reason")
+            if not text and not finish:
+                continue
+            metadata = {"finish_reason": finish} if finish else {}
+            chunks.append(ChatGenerationChunk(
+                message=AIMessageChunk(content=text, id=payload.get("id"), response_metadata=metadata)
+            ))
+        usage = _usage(payload) if not payload.get("choices") else None
+        if usage is not None:
+            chunks.append(ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content="",
+                    id=payload.get("id"),
+                    usage_metadata=usage,
+                    response_metadata={
+                        "model_name": self.model_name,
+                        "model_provider": "llamacpp",
+                        "timings": payload.get("timings") or {},
+                    },
+                    chunk_position="last",
                 )
+            ))
+        return chunks
 
     # ------------------------------------------------------------------ structured output
 

@@ -20,9 +20,11 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -320,6 +322,7 @@ def _file_lock(path: Path) -> Iterator[None]:
 # ----------------------------------------------------------------------------- sources
 
 
+_HUB_DIR = ".hub"  # huggingface_hub's folder in the model folder while it downloads
 _HUB_FILE = re.compile(r"^https://huggingface\.co/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<filename>.+)$")
 
 
@@ -337,17 +340,19 @@ def _fetch_hub(spec: LocalModelSpec, part: Path, progress: ProgressCallback | No
         from huggingface_hub import hf_hub_download
     except ImportError:
         raise ModelDownloadError("huggingface_hub is not installed (pip install 'agentic-rag[local]')") from None
-    if progress:
-        progress(0, spec.size, "download")
+    hub_dir = part.parent / _HUB_DIR
+    done = threading.Event()
+    if progress:  # the size of the file being written, twice a second
+        threading.Thread(target=_report_download, args=(spec, hub_dir, progress, done), daemon=True).start()
     try:
         downloaded = hf_hub_download(
-            match["repo"], match["filename"], revision=match["revision"], local_dir=part.parent / ".hub",
+            match["repo"], match["filename"], revision=match["revision"], local_dir=hub_dir,
             endpoint=os.environ.get("HF_ENDPOINT") or None, etag_timeout=HUB_TIMEOUT,
         )
-    except ModelDownloadError:
-        raise
     except Exception as exc:  # noqa: BLE001 - any hub or network failure sends pull() to the next source
         raise ModelDownloadError(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        done.set()
     os.replace(downloaded, part)
     if part.stat().st_size != spec.size or _sha256_file(part, progress) != spec.sha256:
         part.unlink(missing_ok=True)
@@ -355,6 +360,14 @@ def _fetch_hub(spec: LocalModelSpec, part: Path, progress: ProgressCallback | No
             f"{spec.name} from the hub: wrong size or SHA-256 (expected {spec.size} bytes, {spec.sha256}); "
             "the download was discarded"
         )
+
+
+def _report_download(spec: LocalModelSpec, hub_dir: Path, progress: ProgressCallback, done: threading.Event) -> None:
+    """Report the bytes downloaded so far (the hub's ``.incomplete`` file) until ``done`` is set."""
+    while not done.wait(0.5):
+        sizes = [p.stat().st_size for p in hub_dir.glob("**/*.incomplete") if p.is_file()]
+        if sizes:
+            progress(min(max(sizes), spec.size), spec.size, "download")
 
 
 def _pip_download(requirements: Sequence[str], dest: Path) -> None:
@@ -450,6 +463,7 @@ def _complete_part(spec: LocalModelSpec, part: Path, progress: ProgressCallback 
 
 def _finish(spec: LocalModelSpec, part: Path, final: Path, source: str) -> Path:
     os.replace(part, final)
+    shutil.rmtree(final.parent / _HUB_DIR, ignore_errors=True)  # the hub's leftovers: metadata, a partial file
     _write_sidecar(spec, final)
     logger.info("model %s is ready at %s (from %s)", spec.name, final, source)
     return final

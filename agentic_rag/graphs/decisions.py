@@ -68,7 +68,8 @@ def judge_outcome(
 def names_unsearched(query: str, searched: Iterable[str]) -> bool:
     """Whether ``query`` names something (a capitalised word) that none of the ``searched`` queries holds."""
     seen = {word for text in searched for word in normalise_query(text).split()}
-    names = {w.lower() for w in _NAME.findall(query)} - _NOT_NAMES
+    # a name's words as a search reads them ("Jean-Luc" is "jean" and "luc")
+    names = {word for name in _NAME.findall(query) for word in normalise_query(name).split()} - _NOT_NAMES
     return bool(names - seen)
 
 

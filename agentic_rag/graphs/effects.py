@@ -45,6 +45,9 @@ def run_sync(body: Effects[T]) -> T:
                 call = body.send(result)
     except StopIteration as stop:
         return stop.value
+    except BaseException:  # cancelled or interrupted: the body's own clean-up runs now, here
+        body.close()
+        raise
 
 
 async def run_async(body: Effects[T]) -> T:
@@ -60,6 +63,9 @@ async def run_async(body: Effects[T]) -> T:
                 call = body.send(result)
     except StopIteration as stop:
         return stop.value
+    except BaseException:  # e.g. CancelledError: see run_sync
+        body.close()
+        raise
 
 
 def node(body: Callable[[Any, RunnableConfig, Any], Effects[dict[str, Any]]], name: str | None = None) -> RunnableLambda:

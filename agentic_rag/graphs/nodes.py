@@ -1,7 +1,9 @@
 """The node functions both graphs are built from.
 
 :class:`RAGNodes` holds what the nodes need (chat model, tools, :class:`RAGConfig`); each public
-method is a LangGraph node: it reads the state and returns only the keys it changes. A node reads
+method is a LangGraph node: it reads the state and returns only the keys it changes. The methods
+that call the model or a tool are generators of those calls (:mod:`~agentic_rag.graphs.effects`):
+add them to a graph of your own as ``graph.add_node("judge", node(nodes.judge))``. A node reads
 the settings of its run (the graph's, with the run's overrides); the decisions it acts on are in
 :mod:`~agentic_rag.graphs.decisions`.
 """

@@ -109,6 +109,9 @@ _OPENERS = frozenset({
 })
 _AND_COMPARES = re.compile(r"\b(?:both|same|either|neither|in common|between)\b", re.IGNORECASE)
 _ARTICLES = frozenset({"the", "a", "an"})
+# A sentence ends at ".", "!" or "?" after a word of two or more small letters or digits ("Berlin.",
+# not the initials of "E. B. White").
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9]{2}[.!?])\s+")
 
 
 def _names_word(token: str, position: int) -> bool:
@@ -167,18 +170,21 @@ def compared_entities(question: str, most: int = 3) -> list[str]:
     searched on its own, so the first round finds both sides (a single search of the whole question
     often finds one). English only; no model call.
     """
+    compares = bool(_COMPARING.search(question) or _COMPARATIVE.search(question))
     quoted = [a or b for a, b in _QUOTED.findall(question)]
-    if len(quoted) >= 2:
+    if len(quoted) >= 2 and compares:
         return list(dict.fromkeys(q.strip() for q in quoted))[:most]
-    tokens = _NAME_TOKEN.findall(question.replace("’", "'").replace("ʼ", "'"))
     joins = {"or"} | ({"and"} if _AND_COMPARES.search(question) else set())
     names: list[str] = []
-    for i, token in enumerate(tokens):
-        if token.lower() not in joins or not 0 < i < len(tokens) - 1:
-            continue
-        left = _name_before(tokens, i - 1 if tokens[i - 1] == "," else i)
-        right = _name_after(tokens, i + 1)
-        if left and right:
-            names += [left, right]
+    for sentence in _SENTENCE_END.split(question.replace("’", "'").replace("ʼ", "'")):
+        tokens = _NAME_TOKEN.findall(sentence)
+        for i, token in enumerate(tokens):
+            if token.lower() not in joins or not 0 < i < len(tokens) - 1:
+                continue
+            left = _name_before(tokens, i - 1 if tokens[i - 1] == "," else i)
+            right = _name_after(tokens, i + 1)
+            # a pair of years or numbers ("between 1900 and 1910") is a range, not two names
+            if left and right and any(c.isalpha() for c in left + right):
+                names += [n for n in (left, right) if any(c.isalpha() for c in n)]
     names = [n.rstrip(".").strip() for n in names]
     return list(dict.fromkeys(n for n in names if n and n.lower() != question.lower()))[:most]

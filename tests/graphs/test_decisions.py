@@ -42,6 +42,8 @@ def test_judge_outcome(change, answered, sufficient, final):
         ("team lead", ["Atlas"], False),  # no name at all
         ("Heron lead", ["Atlas", "heron team"], False),  # searched in an earlier round, any case
         ("Big Hero 6 label", ["Never Cry Wolf"], True),
+        ("Jean-Luc Godard films", ["Who influenced Jean-Luc Godard?"], False),  # hyphenated, searched before
+        ("COVID-19 vaccine maker", ["covid 19 vaccine"], False),
     ],
 )
 def test_names_unsearched(query, searched, expected):

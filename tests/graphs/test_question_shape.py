@@ -80,6 +80,8 @@ def test_a_question_the_check_cannot_read_takes_no_shortcut(question):
          ["The Dandy Warhols", "Robert Young"]),
         ('Which film came out first, "Kiss and Tell" or "Big Hero 6"?', ["Kiss and Tell", "Big Hero 6"]),
         ("Does the Heron or the Atlas team own billing?", ["Heron", "Atlas"]),
+        ("I live in Berlin. Is Munich or Hamburg closer?", ["Munich", "Hamburg"]),  # one sentence at a time
+        ("Which was founded between 1900 and 1910, Ford or GM?", ["Ford", "GM"]),  # years are a range
     ],
 )
 def test_the_names_a_comparison_compares(question, names):
@@ -93,6 +95,7 @@ def test_the_names_a_comparison_compares(question, names):
         "How do I reset a password or unlock an account?",  # no names on either side
         "Who leads the team that owns the Atlas service?",
         "Is it a cat or a dog?",
+        'Why does "npm install" fail with "EACCES"?',  # quoted, but nothing compared
     ],
 )
 def test_questions_that_compare_no_names(question):
