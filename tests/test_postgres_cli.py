@@ -208,7 +208,8 @@ def test_serve_with_two_workers_shares_one_postgres_for_documents_and_conversati
     server = subprocess.Popen(
         [command, "serve", "--store", postgres_url, "--port", str(port), "--workers", "2",
          "--model", "python:agentic_rag.testing.service_world:WritingModel"],
-        env={**os.environ, "AGENTIC_RAG_EMBEDDINGS": embeddings}, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        env={**os.environ, "AGENTIC_RAG_EMBEDDINGS": embeddings}, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+        start_new_session=True)  # its own process group: a stuck worker is killed with the server
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300  # two processes importing the stack on a loaded 2-core machine
@@ -242,7 +243,14 @@ def test_serve_with_two_workers_shares_one_postgres_for_documents_and_conversati
         assert last["question"] == "who leads orbit05?" and "Avery05" in last["choices"][0]["message"]["content"]
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            import signal
+
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+            raise AssertionError(f"the server did not stop within 30 s: {log.read_text(errors='replace')[-3000:]}") from None
 
 
 def _parent_pid(proc: "Path") -> int:

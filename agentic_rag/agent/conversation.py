@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 import re
 import sqlite3
+import time
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -124,7 +125,8 @@ def sqlite_checkpointer(path: str | Path) -> Any:
     return saver
 
 
-def postgres_checkpointer(url: str, *, pool_size: int = 4, connect_timeout: float = 10.0) -> Any:
+def postgres_checkpointer(url: str, *, pool_size: int = 4, connect_timeout: float = 10.0,
+                          setup_timeout: float = 120.0) -> Any:
     """Threads kept in Postgres (``langgraph-checkpoint-postgres``, the project's no-pickle serializer).
 
     Any server process can continue any thread. A server that cannot be reached is a
@@ -145,16 +147,36 @@ def postgres_checkpointer(url: str, *, pool_size: int = 4, connect_timeout: floa
         pool.open(wait=True, timeout=connect_timeout)
         saver = PostgresSaver(pool, serde=state_serializer())  # type: ignore[arg-type]
         with pool.connection() as lock:  # two processes starting at once must not both create the tables
-            lock.execute("select pg_advisory_lock(hashtextextended('agentic_rag.threads.setup', 0))")
+            _take_setup_lock(lock, deadline=time.monotonic() + setup_timeout)
             try:
                 saver.setup()
             finally:
-                lock.execute("select pg_advisory_unlock(hashtextextended('agentic_rag.threads.setup', 0))")
+                lock.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_SETUP_LOCK,))
     except Exception as exc:  # noqa: BLE001 - one clear error for a store that cannot be used
         pool.close()
         raise ThreadStoreError(f"the threads store {redacted_url(url)} cannot be used ({type(exc).__name__}: "
                                f"{' '.join(str(exc).split())})") from None
     return saver
+
+
+_SETUP_LOCK = "agentic_rag.threads.setup"
+
+
+def _take_setup_lock(conn: Any, *, deadline: float) -> None:
+    """Take the setup lock by asking again, never by waiting inside Postgres.
+
+    The setup builds an index ``concurrently``, which waits for every open statement of the
+    database to end; a process blocked inside ``pg_advisory_lock`` is such a statement, so the
+    holder and the waiter would wait for each other, unseen by Postgres' deadlock check (the
+    holder's lock and its index build are on two connections).
+    """
+    pause = 0.05
+    while not conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0)) as taken",
+                           (_SETUP_LOCK,)).fetchone()["taken"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("another process has been creating the threads tables for too long")
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def open_checkpointer(spec: str | Path) -> Any:

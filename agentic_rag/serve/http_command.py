@@ -97,18 +97,21 @@ def serve_command(
 
 
 def _check_for_workers(options: dict[str, Any], err: Console) -> None:
-    """What the workers need, checked once before they start: the knowledge base opens (then closes)
-    and the chat model is there (a local model is downloaded here once, not by every worker)."""
+    """What the workers need, checked once before they start: the knowledge base and the threads
+    store open (then close) and the chat model is there (a local model is downloaded here once, not by every worker)."""
     from agentic_rag.agent.bootstrap import open_knowledge_base
     from agentic_rag.agent.models import resolve_chat_model
     from agentic_rag.errors import require
 
     require("fastapi", "serve")
     require("uvicorn", "serve")
+    from agentic_rag.agent.conversation import postgres_checkpointer
+
     kb = open_knowledge_base(Path(options["index_dir"]) if options["index_dir"] else None, store=options["store"])
     close = getattr(kb, "close", None)
     if callable(close):
         close()
+    postgres_checkpointer(options["threads_db"]).conn.close()  # the threads tables, made once before the workers
     from agentic_rag.agent.settings import Settings
 
     resolve_chat_model(options["model"] or Settings().model,

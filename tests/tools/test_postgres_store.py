@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -232,12 +233,40 @@ def test_two_threads_stores_set_up_at_once_on_a_fresh_database(postgres_url):
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
+    threads = [threading.Thread(target=start, daemon=True) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a setup is still waiting"
     assert errors == []
+
+
+def test_waiting_for_the_threads_setup_holds_no_statement_an_index_build_waits_for(postgres_url):
+    """While one process creates the threads tables (an index built concurrently waits for every
+    open statement), another process waiting its turn must not keep a statement open."""
+    import psycopg
+
+    from agentic_rag.agent.conversation import postgres_checkpointer
+
+    done: list[object] = []
+    with psycopg.connect(postgres_url, autocommit=True) as holder, psycopg.connect(postgres_url, autocommit=True) as builder:
+        holder.execute("select pg_advisory_lock(hashtextextended('agentic_rag.threads.setup', 0))")
+        waiter = threading.Thread(target=lambda: done.append(postgres_checkpointer(postgres_url)), daemon=True)
+        waiter.start()
+        deadline = time.monotonic() + 30
+        others = ("select count(*) from pg_stat_activity where datname = current_database() "
+                  "and pid not in (pg_backend_pid(), %s)")
+        while time.monotonic() < deadline and not builder.execute(others, (holder.info.backend_pid,)).fetchone()[0]:
+            time.sleep(0.05)
+        time.sleep(1)  # the waiter has connected; now it asks for the lock
+        builder.execute("create table built (n int)")
+        builder.execute("set statement_timeout = '10s'")
+        builder.execute("create index concurrently built_n on built (n)")  # what the holder's setup does
+        holder.execute("select pg_advisory_unlock(hashtextextended('agentic_rag.threads.setup', 0))")
+        waiter.join(timeout=60)
+    assert not waiter.is_alive() and len(done) == 1
+    done[0].conn.close()
 
 
 def test_add_texts_is_incremental_and_keeps_away_from_indexed_files(postgres_url, tmp_path):
