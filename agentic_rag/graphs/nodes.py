@@ -34,7 +34,7 @@ from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.effects import Both, Effects
 from agentic_rag.graphs.llm import structured_call, text_call
 from agentic_rag.graphs.question_shape import compared_entities, looks_single_hop, multi_hop_signs
-from agentic_rag.graphs.schemas import AnswerReply, FactsReply, JudgeReply, SupportReply, plan_schema
+from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, facts_schema, plan_schema
 from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState, question_of, reply_message
 from agentic_rag.graphs.tool_calls import ToolResult, acall_tool, call_tool, is_transient
 from agentic_rag.steps import (
@@ -461,7 +461,7 @@ class RAGNodes:
         """
         user = prompts.FACTS.format(passages=format_passages(passages, settings.passage_chars), question=state["question"],
                                     names=" and ".join(f'"{n}"' for n in names))
-        result = yield from structured_call(self.model, FactsReply, prompt_messages(user), attempts=1)
+        result = yield from structured_call(self.model, facts_schema(len(names)), prompt_messages(user), attempts=1)
         usage = result.usage
         stated = [f for f in (result.value.facts if result.value else []) if f.fact.strip() and 1 <= f.source <= len(passages)]
         if not stated or self._exhausted({**state, "usage": _usage(state) + usage}, reserve_llm_calls=1):

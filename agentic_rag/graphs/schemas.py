@@ -68,6 +68,13 @@ class FactsReply(BaseModel):
     facts: list[NamedFact] = Field(max_length=4, description="one fact per name")
 
 
+def facts_schema(names: int) -> type[FactsReply]:
+    """:class:`FactsReply` holding exactly ``names`` facts: with constrained decoding an open list
+    lets a small model reply with none."""
+    return create_model("FactsReply", __base__=FactsReply,
+                        facts=(list[NamedFact], Field(min_length=names, max_length=names, description="one fact per name")))
+
+
 class SupportReply(BaseModel):
     """The optional model check of one citation."""
 

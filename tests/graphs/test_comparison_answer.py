@@ -44,10 +44,15 @@ def test_no_fact_stated_or_no_comparison_falls_back_to_the_plain_answer(search_t
     assert answer.text == "Atlas [1]" and answer.usage.llm_calls == 3
     assert "Passages:" in model.prompts()[2]  # the plain answer over the passages
 
-    model = ScriptedChatModel(script=[judged(), facts(("Harbor", "owns the Relay service", 2)), {"answer": "", "sources": []},
-                                      {"answer": "Atlas", "sources": [1]}])
+    model = ScriptedChatModel(script=[judged(), facts(("Harbor", "owns the Relay service", 2), ("Atlas", "", 0)),
+                                      {"answer": "", "sources": []}, {"answer": "Atlas", "sources": [1]}])
     answer = ask(model, search_tool)  # an empty comparison: the plain answer is written
     assert answer.text == "Atlas [1]" and answer.usage.llm_calls == 4
+
+    model = ScriptedChatModel(script=[judged(), facts(("Harbor", "owns the Relay service", 2)),
+                                      {"answer": "Atlas", "sources": [1]}])
+    answer = ask(model, search_tool)  # one fact for two names does not fit the reply's schema
+    assert answer.text == "Atlas [1]" and answer.usage.llm_calls == 3 and "Passages:" in model.prompts()[2]
 
 
 def test_the_comparison_needs_its_two_calls_in_the_budget(search_tool):
