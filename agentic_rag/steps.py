@@ -122,11 +122,10 @@ class RefineDetail(StepDetail):
 
 
 class AnswerDetail(StepDetail):
-    """The passages the answer read, the markers it wrote that point at none of them, and a comparison's facts."""
+    """The passages the answer read and the markers it wrote that point at none of them."""
 
     passages: list[str] | None = None
     invalid_markers: list[int] | None = None
-    facts: list[str] | None = None  # a comparison: the fact read for each compared name ("name: fact")
 
 
 class RewriteDetail(StepDetail):

@@ -51,11 +51,6 @@ class RAGConfig(BaseModel):
         default=True,
         description="A comparison question's first round also searches each name it compares (no model call).",
     )
-    compare_by_facts: bool = Field(
-        default=True,
-        description="A short answer to a comparison question first reads the fact about each compared name, then "
-        "compares the facts alone (one more model call; agentic graph only).",
-    )
     answer_from_judge: bool = Field(
         default=False, description="A judge answer that asks for nothing more is the final answer (saves the answer call).",
     )

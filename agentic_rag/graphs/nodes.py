@@ -34,7 +34,7 @@ from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.effects import Both, Effects
 from agentic_rag.graphs.llm import structured_call, text_call
 from agentic_rag.graphs.question_shape import compared_entities, looks_single_hop, multi_hop_signs
-from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, facts_schema, plan_schema
+from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, plan_schema
 from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState, question_of, reply_message
 from agentic_rag.graphs.tool_calls import ToolResult, acall_tool, call_tool, is_transient
 from agentic_rag.steps import (
@@ -75,12 +75,8 @@ def _usage(state: RAGState) -> Usage:
 class RAGNodes:
     """Node functions over one chat model, a set of tools and the graph's :class:`RAGConfig`."""
 
-    def __init__(
-        self, model: BaseChatModel, tools: list[Any], config: RAGConfig | None = None, *, single_answer_call: bool = False
-    ) -> None:
-        """``single_answer_call``: the answer is always one model call (the traditional graph)."""
+    def __init__(self, model: BaseChatModel, tools: list[Any], config: RAGConfig | None = None) -> None:
         self.model = model
-        self.single_answer_call = single_answer_call
         self.tools = [as_tool(t) for t in tools]
         self.search_tools = query_tools(self.tools)
         if not self.search_tools:
@@ -378,13 +374,7 @@ class RAGNodes:
         citations: list[Citation] = []
         attributed: list[str] = []  # claims the model left uncited and the checker gave a passage
         detailed = settings.style != "short"
-        facts: list[str] | None = None
-        compared: str | None = None
-        if names := self._compared_names(state, settings, path, passages):
-            compared, facts, usage = yield from self._write_comparison(state, settings, passages, names)
-        if compared is not None:
-            text, citations, invalid = check_citations(compared, passages, renumber_markers=True)
-        elif path == "judge_draft" and draft is not None:
+        if path == "judge_draft" and draft is not None:
             numbers = {e.id: n for n, e in enumerate(passages, start=1)}
             text = append_markers(draft.answer, [numbers[i] for i in draft.sources if i in numbers])
             text, citations, invalid = check_citations(text, passages)
@@ -401,9 +391,7 @@ class RAGNodes:
                 text = result.value.strip()
         else:
             write = self._write_detailed if detailed else self._write_from_passages
-            so_far = {**state, "usage": _usage(state) + usage} if usage.llm_calls else state  # after a comparison's calls
-            written, write_usage, error = yield from write(so_far, settings, passages)
-            usage = usage + write_usage
+            written, usage, error = yield from write(state, settings, passages)
             if written is None:
                 text = f"The model failed to write an answer ({error})."
                 exit_reason = ExitReason.ERROR
@@ -426,7 +414,7 @@ class RAGNodes:
         elif settings.citation_check == "llm" and claims:
             claims, citations, check_usage = yield from self._check_with_model(state, settings, claims, citations, usage)
             usage = usage + check_usage
-        return self._finish(state, settings, text, citations, claims, invalid, exit_reason, usage, passage_ids, facts)
+        return self._finish(state, settings, text, citations, claims, invalid, exit_reason, usage, passage_ids)
 
     @staticmethod
     def _claims(text: str, citations: list[Citation], passages: list[Evidence]) -> list[Claim]:
@@ -436,45 +424,6 @@ class RAGNodes:
         return check_claims(text, marked) if marked or text != prompts.NO_ANSWER else []
 
     # -- answer parts ----------------------------------------------------------------------------
-
-    def _compared_names(self, state: RAGState, settings: RAGConfig, path: str, passages: list[Evidence]) -> list[str]:
-        """The names a short answer compares fact by fact; ``[]`` for a plain answer.
-
-        Only where the answer is written from passages (or would be the judge's draft), the question
-        compares names, and the budget leaves the two calls.
-        """
-        if (self.single_answer_call or not settings.compare_by_facts or settings.style != "short"
-                or path not in ("from_passages", "judge_draft") or not passages):
-            return []
-        names = compared_entities(state["question"])
-        if len(names) < 2 or self._exhausted(state, reserve_llm_calls=1):
-            return []
-        return names
-
-    def _write_comparison(
-        self, state: RAGState, settings: RAGConfig, passages: list[Evidence], names: list[str]
-    ) -> Effects[tuple[str | None, list[str] | None, Usage]]:
-        """A comparison answered in two calls: the fact about each name, then the question over those facts.
-
-        ``None`` (and the calls' cost) when either call gives nothing usable or no passage states
-        any fact; the plain answer is written then.
-        """
-        user = prompts.FACTS.format(passages=format_passages(passages, settings.passage_chars), question=state["question"],
-                                    names=" and ".join(f'"{n}"' for n in names))
-        result = yield from structured_call(self.model, facts_schema(len(names)), prompt_messages(user), attempts=1)
-        usage = result.usage
-        stated = [f for f in (result.value.facts if result.value else []) if f.fact.strip() and 1 <= f.source <= len(passages)]
-        if not stated or self._exhausted({**state, "usage": _usage(state) + usage}, reserve_llm_calls=1):
-            return None, None, usage
-        lines = [prompts.FACT.format(name=one_line(f.name, 120), fact=one_line(f.fact, 200)) for f in stated]
-        numbered = "\n".join(f"[{n}] {line}" for n, line in enumerate(lines, start=1))
-        result = yield from structured_call(self.model, AnswerReply, prompt_messages(
-            prompts.COMPARE.format(facts=numbered, question=state["question"])), attempts=1)
-        usage = usage + result.usage
-        if result.value is None or not result.value.answer.strip():
-            return None, lines, usage
-        cited = [n for n in result.value.sources if 1 <= n <= len(stated)] or list(range(1, len(stated) + 1))
-        return append_markers(result.value.answer, [stated[n - 1].source for n in cited]), lines, usage
 
     def _write_from_passages(
         self, state: RAGState, settings: RAGConfig, passages: list[Evidence]
@@ -568,7 +517,6 @@ class RAGNodes:
     def _finish(
         state: RAGState, settings: RAGConfig, text: str, citations: list[Citation], claims: list[Claim],
         invalid: list[int], exit_reason: ExitReason | None, usage: Usage, passage_ids: list[str],
-        facts: list[str] | None = None,
     ) -> dict[str, Any]:
         """The answer record: the run's total cost (wall-clock seconds) and every step."""
         call_usage = usage
@@ -576,8 +524,7 @@ class RAGNodes:
         wall = max(time.time() - state.get("started_at", time.time()), 0.0)
         usage = usage.model_copy(update={"seconds": usage.seconds + (wall - total.seconds)})
         total = total.model_copy(update={"seconds": wall})
-        step = Step(kind="answer", detail=AnswerDetail(passages=passage_ids, invalid_markers=invalid, facts=facts),
-                    usage=call_usage)
+        step = Step(kind="answer", detail=AnswerDetail(passages=passage_ids, invalid_markers=invalid), usage=call_usage)
         steps = [*(state.get("steps") or []), step]
         notice = prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None
         if not state.get("evidence") and (failure := decisions.search_failure(steps)):

@@ -46,24 +46,6 @@ Question: {question}
 
 {answer_rule} Give the numbers of the passages the answer comes from. Leave the answer empty only if no passage helps answer the question."""
 
-# A comparison's answer in two calls: the fact about each compared name (the prompt begins as the
-# judge's and the answer's do, so the model server reuses its cache), then the comparison of the facts alone.
-FACTS = """Passages:
-{passages}
-
-Question: {question}
-
-For each of {names}, copy in a few words what the passages say about it that the question needs, with the number of the passage that says it. Leave the fact empty where no passage says it."""
-
-FACT = "{name}: {fact}"
-
-COMPARE = """Facts:
-{facts}
-
-Question: {question}
-
-Answer the question from the facts in a few words. Give the numbers of the facts the answer comes from."""
-
 # Only for models without structured output (or when it failed): the same request as plain text.
 ANSWER_TEXT = """Passages:
 {passages}

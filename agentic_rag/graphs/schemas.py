@@ -50,31 +50,6 @@ class AnswerReply(BaseModel):
     sources: list[int] = Field(max_length=10, description="numbers of the passages the answer comes from")
 
 
-class NamedFact(BaseModel):
-    """What the passages say about one compared name, and where."""
-
-    name: str = Field(max_length=120, description="the name, as the question gives it")
-    fact: str = Field(max_length=200, description="what the passages say about it that the question needs, or empty")
-    source: int = Field(description="number of the passage that says it, or 0")
-
-
-class FactsReply(BaseModel):
-    """The facts a comparison rests on, one per compared name, read before the comparison is made.
-
-    A small model comparing two things across eight passages often takes the wrong side; the same
-    model comparing two one-line facts rarely does.
-    """
-
-    facts: list[NamedFact] = Field(max_length=4, description="one fact per name")
-
-
-def facts_schema(names: int) -> type[FactsReply]:
-    """:class:`FactsReply` holding exactly ``names`` facts: with constrained decoding an open list
-    lets a small model reply with none."""
-    return create_model("FactsReply", __base__=FactsReply,
-                        facts=(list[NamedFact], Field(min_length=names, max_length=names, description="one fact per name")))
-
-
 class SupportReply(BaseModel):
     """The optional model check of one citation."""
 

@@ -23,7 +23,7 @@ def build_traditional_graph(
     ``config`` is the same :class:`~agentic_rag.graphs.config.RAGConfig` the agentic graph takes
     (it reads ``k``, ``passage_chars``, ``max_answer_passages``, the tool retries and ``citation_check``).
     """
-    nodes = RAGNodes(model, tools, config, single_answer_call=True)
+    nodes = RAGNodes(model, tools, config)
     graph = StateGraph(RAGState, context_schema=RAGConfig, input_schema=RAGInput, output_schema=RAGOutput)
     graph.add_node("start", nodes.start)
     graph.add_node("retrieve", node(nodes.retrieve))
