@@ -55,9 +55,8 @@ def _model(way: dict[str, Any]) -> Any:
     """The SentenceTransformer behind the default embeddings, set up ``way``."""
     import torch
 
-    embeddings = default_embeddings()
-    model = embeddings._client  # langchain_huggingface keeps the SentenceTransformer here
-    model.max_seq_length = way.get("max_seq_length", 256)  # 256: the model's own setting, the baseline
+    # 256: the model's own setting, the baseline; langchain_huggingface keeps the SentenceTransformer in _client
+    model = default_embeddings(max_seq_length=way.get("max_seq_length", 256))._client
     if way.get("quantise"):
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     if way.get("onnx"):
