@@ -26,6 +26,12 @@ CitationCheck = Literal["lexical", "llm"]
 AnswerStyle = Literal["short", "detailed", "report"]
 
 
+# A short answer names one thing: past the first search's four passages, more of them were
+# distractors it picked from (HotpotQA train, benchmarks/README.md); detailed answers draw on more.
+SHORT_ANSWER_PASSAGES = 4
+DETAILED_ANSWER_PASSAGES = 8
+
+
 class RAGConfig(BaseModel):
     """Settings of the agentic and traditional graphs. Invalid values raise :class:`ConfigurationError`."""
 
@@ -34,9 +40,10 @@ class RAGConfig(BaseModel):
     k: int = Field(default=4, ge=1, description="Passages each search asks for.")
     passage_chars: int = Field(default=800, ge=40, description="Characters of a passage shown in a prompt.")
     max_judged: int = Field(default=8, ge=1, description="Passages one judge call reads.")
-    max_answer_passages: int = Field(
-        default=8, ge=1,
-        description="Passages the answer reads: everything found, the judge's picks first past this many.",
+    max_answer_passages: int | None = Field(
+        default=None, ge=1,
+        description="Passages the answer reads, the judge's picks first past this many "
+        f"(default: {SHORT_ANSWER_PASSAGES} for a short answer, {DETAILED_ANSWER_PASSAGES} for a detailed one or a report).",
     )
     structured_attempts: int = Field(default=2, ge=1, description="Tries of a structured model call (within the LLM budget).")
     planner: bool = Field(
@@ -133,6 +140,12 @@ class RAGConfig(BaseModel):
             if unknown:
                 raise ConfigurationError(f"unknown graph setting(s) in the run context: {', '.join(unknown)}")
         return merged.override(context)
+
+    def answer_passages(self) -> int:
+        """How many passages the answer reads: ``max_answer_passages``, or the style's default."""
+        if self.max_answer_passages is not None:
+            return self.max_answer_passages
+        return SHORT_ANSWER_PASSAGES if self.style == "short" else DETAILED_ANSWER_PASSAGES
 
     def settings(self) -> dict[str, Any]:
         """Every field and its value (``single_hop`` included)."""

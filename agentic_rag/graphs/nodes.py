@@ -355,7 +355,7 @@ class RAGNodes:
         """
         settings = self._settings(runtime, config)
         evidence = state.get("evidence") or {}
-        passage_ids = decisions.reading_order(list(evidence), state.get("relevant_ids") or [], settings.max_answer_passages)
+        passage_ids = decisions.reading_order(list(evidence), state.get("relevant_ids") or [], settings.answer_passages())
         passages = [evidence[i] for i in passage_ids]
         exit_reason = state.get("exit_reason")
         draft = state.get("draft")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.tools import StructuredTool
 
 from agentic_rag.answer import ExitReason
 from agentic_rag.errors import ConfigurationError
+from agentic_rag.evidence import Evidence
 from agentic_rag.graphs import Budget, RAGConfig, build_agentic_graph
 from tests.fakes import ScriptedChatModel
 
@@ -464,6 +466,24 @@ def test_answer_reads_at_most_max_answer_passages_keeping_cited_ones(search_tool
     assert len(found) == 3
     # the cited third passage is kept, then the earliest found; they are read in the order found
     assert answer.steps[-1].detail["passages"] == [found[0], found[2]]
+
+
+def test_a_short_answer_reads_four_passages_and_a_detailed_one_eight():
+    def six_teams(query: str, k: int = 4) -> list[Evidence]:
+        """Six passages, whatever the query."""
+        texts = [f"Team {n} is led by person {n}." for n in range(6)]
+        return [Evidence(id=f"teams/{n}.md#0", source=f"teams/{n}.md", text=t, span=(0, len(t))) for n, t in enumerate(texts)]
+
+    tool = StructuredTool.from_function(six_teams, name="search_knowledge_base")
+    read = {}
+    for style, reply in (("short", written("person 5", 1)), ("detailed", "Person 5 leads team 5 [6].")):
+        model = ScriptedChatModel(script=[{"answer": "", "sources": [], "next_query": ""}, reply])
+        graph = build_agentic_graph(model, [tool], RAGConfig(style=style, adaptive=False))
+        answer = graph.invoke({"question": "Who leads team 5?"})["answer"]
+        read[style] = answer.steps[-1].detail["passages"]
+    assert len(read["short"]) == 4 and read["short"] == [f"teams/{n}.md#0" for n in range(4)]
+    assert len(read["detailed"]) == 6
+    assert RAGConfig(style="short", max_answer_passages=6).answer_passages() == 6
 
 
 def test_relevance_accumulates_over_rounds(search_tool):
