@@ -103,7 +103,7 @@ def test_the_mcp_server_searches_a_postgres_store(postgres_url, tmp_path, fake_m
     kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
     kb.index_paths([tmp_path])
     kb.close()
-    server = _build((None, postgres_url), None, None, None, Console(stderr=True))
+    server = _build((None, postgres_url, None), None, None, None, Console(stderr=True))
     result = asyncio.run(server.call_tool("search", {"query": "Harbor team lead"}))
     assert "harbor.md" in json.dumps(result, default=str)
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agentic_rag.errors import AgenticRAGError
-from agentic_rag.agent.bootstrap import STORE_HELP
+from agentic_rag.agent.bootstrap import EMBEDDINGS_HELP, STORE_HELP
 
 __all__ = ["serve_command", "allowed_hosts", "app_from_environment"]
 
@@ -32,6 +32,7 @@ def serve_command(
     ] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     model: Annotated[Optional[str], typer.Option(help="local, local:<name>, provider:model or python:module:attribute [env AGENTIC_RAG_MODEL, else local].")] = None,
+    embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
     api_key: Annotated[
         Optional[list[str]],
         typer.Option("--api-key", help="Require this bearer token (repeat for several) [env AGENTIC_RAG_API_KEY, comma-separated]."),
@@ -53,7 +54,7 @@ def serve_command(
     """Serve the agent over HTTP: OpenAI-compatible chat completions, a live event stream, and a chat page at /."""
     err = Console(stderr=True, soft_wrap=True)
     options: dict[str, Any] = {
-        "index_dir": str(index_dir) if index_dir else None, "store": store, "model": model, "api_key": api_key,
+        "index_dir": str(index_dir) if index_dir else None, "store": store, "model": model, "embeddings": embeddings, "api_key": api_key,
         "threads_db": threads_db or store, "max_concurrent": max_concurrent, "max_queued": max_queued,
         "max_question_chars": max_question_chars, "max_body_bytes": max_body_bytes, "k": k, "max_rounds": max_rounds,
         "max_llm_calls": max_llm_calls, "max_seconds": max_seconds, "hosts": list(allowed_hosts(host, allowed_host or [])),
@@ -107,7 +108,8 @@ def _check_for_workers(options: dict[str, Any], err: Console) -> None:
     require("uvicorn", "serve")
     from agentic_rag.agent.conversation import postgres_checkpointer
 
-    kb = open_knowledge_base(Path(options["index_dir"]) if options["index_dir"] else None, store=options["store"])
+    kb = open_knowledge_base(Path(options["index_dir"]) if options["index_dir"] else None, options["embeddings"],
+                             store=options["store"])
     close = getattr(kb, "close", None)
     if callable(close):
         close()
@@ -128,7 +130,7 @@ def app_from_environment() -> Any:
 
 def _build_from(options: dict[str, Any], err: Console) -> Any:
     index_dir = Path(options["index_dir"]) if options["index_dir"] else None
-    return _build((index_dir, options["store"]), options["model"], options["api_key"], options["threads_db"],
+    return _build((index_dir, options["store"], options["embeddings"]), options["model"], options["api_key"], options["threads_db"],
                   options["max_concurrent"], options["max_queued"], options["max_question_chars"],
                   options["max_body_bytes"], options["k"], options["max_rounds"], options["max_llm_calls"],
                   options["max_seconds"], err, tuple(options["hosts"]))
@@ -147,7 +149,7 @@ def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name.lower() for name in names))
 
 
-def _build(source: tuple[Path | None, str | None], model: str | None, api_key: list[str] | None, threads_db: str | None,
+def _build(source: tuple[Path | None, str | None, str | None], model: str | None, api_key: list[str] | None, threads_db: str | None,
            max_concurrent: int, max_queued: int, max_question_chars: int, max_body_bytes: int, k: int | None,
            max_rounds: int, max_llm_calls: int, max_seconds: float | None, err: Console,
            hosts: tuple[str, ...]) -> Any:
@@ -163,8 +165,8 @@ def _build(source: tuple[Path | None, str | None], model: str | None, api_key: l
     from agentic_rag.serve.app import create_app
     from agentic_rag.serve.settings import ServeSettings, keys_from_environment
 
-    index_dir, store = source
-    kb = open_knowledge_base(index_dir, store=store)
+    index_dir, store, embeddings = source
+    kb = open_knowledge_base(index_dir, embeddings, store=store)
     budget = Budget(max_rounds=max_rounds, max_llm_calls=max_llm_calls, max_seconds=max_seconds)
     config = config_from_options(k=k)
     # The first agent resolves (and if needed downloads) the chat model; every agent shares it.

@@ -101,3 +101,38 @@ def test_serve_without_an_index_is_one_line(tmp_path):
     result = runner.invoke(cli.app, ["serve", "--index", str(tmp_path / "none")])
     assert result.exit_code == 1 and "no index at" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+OTHER_EMBEDDINGS = HashingEmbeddings(model_name="another-model")  # for --embeddings python:<this module>:OTHER_EMBEDDINGS
+
+
+@pytest.mark.parametrize("command", ["serve", "mcp"])
+def test_serve_and_mcp_search_with_the_embeddings_the_index_was_built_with(tmp_path, monkeypatch, command):
+    pytest.importorskip("fastapi" if command == "serve" else "mcp", reason=f"the {command} extra is not installed")
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ReadingModel())
+    monkeypatch.delenv("AGENTIC_RAG_EMBEDDINGS", raising=False)
+    folder = tmp_path / "docs"
+    for source, text in documents()[:5]:
+        (folder / source).parent.mkdir(parents=True, exist_ok=True)
+        (folder / source).write_text(text)
+    own = "python:agentic_rag.testing.fakes:HashingEmbeddings"
+    built = runner.invoke(cli.app, ["index", str(folder), "--index", str(tmp_path / "idx"), "--embeddings", own])
+    assert built.exit_code == 0, built.output
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app))
+    monkeypatch.setattr("agentic_rag.serve.mcp.run_stdio", lambda server: served.update(app=server))
+
+    other = f"python:{__name__}:OTHER_EMBEDDINGS"
+    refused = runner.invoke(cli.app, [command, "--index", str(tmp_path / "idx"), "--embeddings", other])
+    assert refused.exit_code == 1 and "built with embedding model 'hashing-test'" in refused.stderr and not served
+
+    result = runner.invoke(cli.app, [command, "--index", str(tmp_path / "idx"), "--embeddings", own])
+    assert result.exit_code == 0, result.output
+    if command == "serve":
+        from fastapi.testclient import TestClient
+
+        with TestClient(served["app"], base_url="http://127.0.0.1:8000") as client:
+            body = {"model": "agentic-rag", "messages": [{"role": "user", "content": "Who owns orbit02?"}], "style": "short"}
+            assert client.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"] == "Falcon02 [1]"
+    else:
+        assert served["app"] is not None
