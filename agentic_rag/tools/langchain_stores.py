@@ -20,7 +20,7 @@ from agentic_rag.errors import ConfigurationError, RetrievalError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools.adapters import document_evidence
 from agentic_rag.tools.retriever import Retriever
-from agentic_rag.tools.source_filter import filter_patterns, metadata_conditions, metadata_matches, source_predicate
+from agentic_rag.tools.source_filter import check_fields_known, filter_patterns, metadata_conditions, metadata_matches, source_predicate
 
 __all__ = ["DocumentRetriever", "VectorStoreSource", "as_retriever"]
 
@@ -52,11 +52,19 @@ class _DocumentSource:
         raise NotImplementedError
 
     def search(self, query: str, k: int = 4, *, filters: Mapping[str, Any] | None = None) -> list[Evidence]:
-        """The ``k`` best documents for ``query``; ``filters`` applied to what the store returns."""
+        """The ``k`` best documents for ``query``; ``filters`` applied to what the store returns.
+
+        A metadata field that none of the returned documents has is a :class:`ConfigurationError`
+        listing the fields they have: a misspelt filter would otherwise find nothing, silently.
+        """
         try:
             found = self._fetch(query, k * _OVERFETCH if filters else k)
         except Exception as exc:  # noqa: BLE001 - named and re-raised: the run reports it
             raise RetrievalError(f"the store {self.name} failed to search: {type(exc).__name__}: {exc}") from exc
+        conditions = metadata_conditions(filters) if isinstance(filters, Mapping) else {}
+        if found and conditions:  # a field none of them has is a typo, not a wish for nothing
+            check_fields_known(conditions, {key for item in found for key in item.metadata},
+                               holders=f"none of the {len(found)} documents the store {self.name} returned")
         found = [item for item in found if _matches(item, filters)][:k]
         self._seen.update((item.id, item) for item in found)
         return found

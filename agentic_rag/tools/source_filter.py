@@ -138,17 +138,19 @@ def metadata_matches(metadata: Mapping[str, Any], conditions: Mapping[str, list[
     return True
 
 
-def check_fields_known(conditions: Mapping[str, list[str]], known: Iterable[str], *, all_fields: bool = True) -> None:
+def check_fields_known(
+    conditions: Mapping[str, list[str]], known: Iterable[str], *, all_fields: bool = True, holders: str = "no indexed document",
+) -> None:
     """A filter on a field no document has is a typo more often than a wish for nothing: say so.
 
     ``known`` is every field the documents have (listed in the message) or, without ``all_fields``,
-    those of the filter's fields that some document has.
+    those of the filter's fields that some document has; ``holders`` says which documents were looked at.
     """
     fields = set(known)
     missing = [key for key in conditions if key not in fields]
     if missing:
         listed = f" (fields: {', '.join(sorted(fields)) or 'none'})" if all_fields else ""
         raise ConfigurationError(
-            f"unknown search filter {missing[0]!r}: no indexed document has that metadata field{listed}; "
+            f"unknown search filter {missing[0]!r}: {holders} has that metadata field{listed}; "
             "'source' filters by name, folder or glob"
         )

@@ -66,3 +66,47 @@ def test_an_http_request_carries_its_filters_into_the_run():
     request = ChatCompletionRequest(model="agentic-rag", messages=[{"role": "user", "content": QUESTION}],
                                     filters={"source": "teams/"})
     assert request.run_settings()["filters"] == {"source": "teams/"}
+
+
+@pytest.fixture
+def two_folder_index(tmp_path, monkeypatch):
+    two_folder_kb().save(tmp_path / "idx")
+    monkeypatch.setattr("agentic_rag.tools.embeddings.default_embeddings", lambda *a, **k: HashingEmbeddings())
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: judge_and_answer())
+    return tmp_path / "idx"
+
+
+@pytest.mark.parametrize("filters, cited", [
+    ([], "teams/harbor.md"),
+    (["--filter", "source=archive/"], "archive/harbor-2019.md"),
+])
+def test_a_command_line_filter_restricts_what_the_answer_reads(two_folder_index, filters, cited):
+    import json
+
+    from agentic_rag import cli
+
+    result = CliRunner().invoke(cli.app, ["ask", QUESTION, "--index", str(two_folder_index), "--json", *filters])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert [c["source"] for c in answer["citations"]] == [cited]
+    if filters:
+        assert all(i.startswith("archive/") for i in answer["evidence_ids"])
+
+
+def test_a_filter_in_an_http_request_restricts_what_the_answer_reads(two_folder_index, monkeypatch):
+    pytest.importorskip("fastapi", reason="needs the `serve` extra")
+    from fastapi.testclient import TestClient
+
+    from agentic_rag import cli
+
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app))
+    assert CliRunner().invoke(cli.app, ["serve", "--index", str(two_folder_index)]).exit_code == 0
+    body = {"model": "agentic-rag", "messages": [{"role": "user", "content": QUESTION}], "style": "short"}
+    with TestClient(served["app"], base_url="http://127.0.0.1:8000") as client:
+        for filters, cited in ((None, "teams/harbor.md"), ({"source": "archive/"}, "archive/harbor-2019.md")):
+            reply = client.post("/v1/chat/completions", json={**body, **({"filters": filters} if filters else {})})
+            assert reply.status_code == 200, reply.text
+            assert [c["source"] for c in reply.json()["choices"][0]["message"]["citations"]] == [cited]
+        refused = client.post("/v1/chat/completions", json={**body, "filters": {"colour": "blue"}})
+        assert refused.json()["exit_reason"] == "error" and "unknown search filter 'colour'" in refused.json()["notice"]

@@ -200,3 +200,14 @@ def test_an_async_only_tool_is_searched_in_sync_and_async_runs():
         answer = agent.ask(QUESTION) if run == "sync" else asyncio.run(agent.graph.ainvoke({"question": QUESTION}))["answer"]
         assert "Ines Okafor" in answer.text, run
         assert {c.source for c in answer.citations} == {"teams/harbor.md", "services/relay.md"}
+
+
+def test_a_misspelt_filter_on_a_langchain_store_is_reported_not_a_quiet_cannot_answer():
+    source = VectorStoreSource(in_memory_store())
+    with pytest.raises(ConfigurationError, match="unknown search filter 'knd': none of the 3 documents the store "
+                                                 "InMemoryVectorStore returned has that metadata field .*kind"):
+        source.search("Harbor team", k=3, filters={"knd": "team"})
+    assert source.search("Harbor team", k=3, filters={"kind": "nothing"}) == []  # a known field: nothing matches, no error
+    model = ScriptedChatModel(script=[{"sources": [], "answer": "", "next_query": ""}, {"answer": "", "sources": []}])
+    answer = Agent(model, knowledge_base=in_memory_store(), style="short").ask(QUESTION, settings={"filters": {"knd": "team"}})
+    assert answer.exit_reason is ExitReason.ERROR and "unknown search filter 'knd'" in answer.notice
