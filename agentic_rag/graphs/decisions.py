@@ -17,7 +17,7 @@ from agentic_rag.steps import SearchRequest, Step, normalise_query
 
 __all__ = [
     "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome", "names_unsearched", "reading_order",
-    "in_document_order", "search_failure",
+    "in_document_order", "search_failure", "some_searches_failed",
 ]
 
 AnswerPath = Literal["judge_draft", "not_found", "without_passages", "from_passages"]
@@ -165,3 +165,18 @@ def search_failure(steps: Sequence[Step]) -> str | None:
         return None
     first = searches[0]
     return f"every search failed; {first.tool}: {first.error}"
+
+
+def some_searches_failed(steps: Sequence[Step]) -> str | None:
+    """What went wrong when some searches of a run failed and others did not, else ``None``.
+
+    The answer then stands on part of the sources: a store that broke in a later round, or one
+    of several tools that is down, is said rather than hidden behind what the others found.
+    """
+    searches = [step.detail for step in steps if step.kind == "search"]
+    failed = [detail for detail in searches if getattr(detail, "error", None)]
+    if not failed or len(failed) == len(searches):
+        return None
+    first = failed[0]
+    return (f"{len(failed)} of {len(searches)} searches failed ({first.tool}: {first.error}); "
+            "this answer uses only what the others found.")

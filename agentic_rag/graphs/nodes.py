@@ -529,6 +529,8 @@ class RAGNodes:
         notice = prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None
         if not state.get("evidence") and (failure := decisions.search_failure(steps)):
             notice, exit_reason = failure, ExitReason.ERROR  # a broken store, not an empty one
+        elif partial := decisions.some_searches_failed(steps):
+            notice = f"{notice} {partial}" if notice else partial
         answer = Answer(
             question=state["question"],
             text=text,

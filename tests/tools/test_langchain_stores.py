@@ -211,3 +211,26 @@ def test_a_misspelt_filter_on_a_langchain_store_is_reported_not_a_quiet_cannot_a
     model = ScriptedChatModel(script=[{"sources": [], "answer": "", "next_query": ""}, {"answer": "", "sources": []}])
     answer = Agent(model, knowledge_base=in_memory_store(), style="short").ask(QUESTION, settings={"filters": {"knd": "team"}})
     assert answer.exit_reason is ExitReason.ERROR and "unknown search filter 'knd'" in answer.notice
+
+
+class StoreThatBreaksAfterOneSearch(InMemoryVectorStore):
+    searches = 0
+
+    def similarity_search_with_score(self, query, k=4, **kwargs):
+        self.searches += 1
+        if self.searches > 1:
+            raise ConnectionError("connection reset by 10.0.0.9:6333")
+        return super().similarity_search_with_score(query, k=k, **kwargs)
+
+
+def test_a_store_that_breaks_in_a_later_round_is_said_beside_the_answer():
+    store = StoreThatBreaksAfterOneSearch(HashingEmbeddings())
+    store.add_documents(DOCS)
+    model = ScriptedChatModel(script=[
+        {"sources": [], "answer": "", "next_query": "Harbor team lead"},  # round 2's search fails: no judge
+        lambda messages: {"answer": "Ines Okafor", "sources": numbers_of(messages[-1].content, "teams/harbor.md")},
+    ])
+    answer = Agent(model, knowledge_base=store, style="short", adaptive=False).ask(QUESTION)
+    assert "Ines Okafor" in answer.text and answer.citations  # what the first round found still answers
+    assert answer.notice and "1 of 2 searches failed" in answer.notice and "connection reset" in answer.notice
+    assert answer.exit_reason is not ExitReason.ERROR
