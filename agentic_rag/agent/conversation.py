@@ -29,6 +29,7 @@ from agentic_rag.answer import Answer, Usage
 from agentic_rag.errors import ConfigurationError, ThreadStoreError
 from agentic_rag.events import FinalAnswer
 from agentic_rag.graphs import prompts
+from agentic_rag.graphs.checkpoints import state_serializer, with_state_types
 from agentic_rag.graphs.citations import content_stems
 from agentic_rag.graphs.claims import strip_markers
 from agentic_rag.graphs.llm import invoke_text
@@ -55,53 +56,6 @@ class Turn(TypedDict):
 class ConversationState(TypedDict, total=False):
     turns: Annotated[list[Turn], operator.add]
     pending: dict[str, Any] | None  # the turn under way: message, standalone question, turn number
-
-
-def _state_types() -> list[type]:
-    from agentic_rag import steps
-    from agentic_rag.answer import Answer, Citation, Claim, ClaimQuote, ExitReason
-    from agentic_rag.evidence import Evidence
-    from agentic_rag.graphs.budget import Budget
-    from agentic_rag.graphs.research_state import Finding
-    from agentic_rag.graphs.state import JudgeDraft
-    from agentic_rag.usage import Usage
-
-    step_types = [steps.Step, steps.SearchRequest, steps.PlanDetail, steps.SearchDetail, steps.JudgeDetail,
-                  steps.RefineDetail, steps.AnswerDetail, steps.RewriteDetail, steps.DecomposeDetail,
-                  steps.SubquestionDetail, steps.ReportDetail]
-    return [Answer, Citation, Claim, ClaimQuote, Finding, ExitReason, Usage, Evidence, Budget, JudgeDraft, *step_types]
-
-
-def state_serializer() -> Any:
-    """LangGraph's msgpack/JSON serializer (never pickle) allowed to rebuild this package's state types."""
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    return JsonPlusSerializer(allowed_msgpack_modules=_state_types())
-
-
-def with_state_types(checkpointer: Any) -> Any:
-    """``checkpointer`` with this package's state types registered with its serializer, if that is LangGraph's.
-
-    A checkpointer built with LangGraph's default serializer reads these types back with a warning
-    each ("will be blocked in a future version"); registered, they load quietly, now and then. The
-    serializer's other choices (pickle fallback, types already allowed) are kept; any other serializer
-    is left alone.
-    """
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    serde = getattr(checkpointer, "serde", None)
-    if type(serde) is not JsonPlusSerializer:
-        return checkpointer
-    allowed = getattr(serde, "_allowed_msgpack_modules", None)
-    if allowed is True or allowed is None:  # every type with a warning / safe types only: add ours
-        allowed = set()
-    ours = {(t.__module__, t.__name__) for t in _state_types()}
-    if ours <= set(allowed):
-        return checkpointer
-    checkpointer.serde = JsonPlusSerializer(
-        pickle_fallback=getattr(serde, "pickle_fallback", False), allowed_msgpack_modules=[*allowed, *sorted(ours)],
-    )
-    return checkpointer
 
 
 def sqlite_checkpointer(path: str | Path) -> Any:

@@ -8,6 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from agentic_rag.graphs import routing
+from agentic_rag.graphs.checkpoints import with_state_types
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.effects import node
 from agentic_rag.graphs.nodes import RAGNodes
@@ -42,4 +43,4 @@ def build_agentic_graph(
     graph.add_conditional_edges("judge", routing.after_judge)
     graph.add_conditional_edges("refine", routing.after_refine)
     graph.add_edge("answer", END)
-    return graph.compile(checkpointer=checkpointer, name="agentic-rag")
+    return graph.compile(checkpointer=with_state_types(checkpointer), name="agentic-rag")

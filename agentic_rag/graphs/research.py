@@ -29,6 +29,7 @@ from agentic_rag.events import FinalAnswer
 from agentic_rag.graphs import prompts
 from agentic_rag.graphs.agentic import build_agentic_graph
 from agentic_rag.graphs.budget import Budget
+from agentic_rag.graphs.checkpoints import with_state_types
 from agentic_rag.graphs.citations import check_citations
 from agentic_rag.graphs.claims import check_claims, strip_markers
 from agentic_rag.graphs.config import RAGConfig
@@ -314,4 +315,4 @@ def build_research_graph(
     graph.add_conditional_edges("decompose", nodes.dispatch, ["research_subquestion"])
     graph.add_edge("research_subquestion", "report")
     graph.add_edge("report", END)
-    return graph.compile(checkpointer=checkpointer, name="research")
+    return graph.compile(checkpointer=with_state_types(checkpointer), name="research")

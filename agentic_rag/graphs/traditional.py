@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
+from agentic_rag.graphs.checkpoints import with_state_types
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.effects import node
 from agentic_rag.graphs.nodes import RAGNodes
@@ -32,4 +33,4 @@ def build_traditional_graph(
     graph.add_edge("start", "retrieve")
     graph.add_edge("retrieve", "answer")
     graph.add_edge("answer", END)
-    return graph.compile(checkpointer=checkpointer, name="traditional-rag")
+    return graph.compile(checkpointer=with_state_types(checkpointer), name="traditional-rag")

@@ -53,6 +53,30 @@ def test_as_a_subgraph_of_a_messages_graph_it_answers_the_last_human_message_wit
     assert record["exit_reason"] == "answered" and [s["kind"] for s in record["steps"]][-1] == "answer"
 
 
+def test_a_parent_graphs_checkpointer_with_the_state_serializer_reads_the_subgraphs_state_quietly(graph):
+    from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
+
+    from agentic_rag.graphs import state_serializer
+
+    events = []
+    remove = register_serde_event_listener(events.append)
+    try:
+        parent = StateGraph(MessagesState)
+        parent.add_node("rag", graph)
+        parent.add_edge(START, "rag")
+        saver = InMemorySaver(serde=state_serializer())
+        app = parent.compile(checkpointer=saver)
+        thread = {"configurable": {"thread_id": "p"}}
+        app.invoke({"messages": [HumanMessage(QUESTION)]}, thread)
+        assert app.get_state(thread).values["messages"][-1].content.startswith("Ines Okafor")
+        # the subgraph's own checkpoints (its namespace) hold the answer, the steps and the evidence
+        inner = [c.checkpoint["channel_values"] for c in saver.list(thread) if c.config["configurable"]["checkpoint_ns"]]
+        assert any(v.get("answer") is not None and v["answer"].citations for v in inner)
+    finally:
+        remove()
+    assert events == []
+
+
 def two_turn_thread():
     """A scripted model for two turns (judge and answer each), the graph on a checkpointed thread, the thread."""
     answers = iter(["Ines Okafor", "Harbor"])
