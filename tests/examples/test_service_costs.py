@@ -41,7 +41,9 @@ def test_the_agent_uses_the_knowledge_base_then_the_cost_tool(tmp_path):
             # the plan sees the cost tool by name and description
             {"searches": [{"tool": "search_knowledge_base", "query": "service that sends shipment notifications"}]},
             {"answer": "", "sources": [1], "missing": "its October cost", "next_query": "parcel-pulse cost"},
-            {"answer": "19,870 EUR", "sources": [3], "missing": "", "next_query": ""},
+            # the second judge cites the cost row it read (a short answer reads four passages: the cited ones first)
+            lambda messages: {"answer": "19,870 EUR", "sources": [_number_of("2026-10", messages[-1].content)],
+                              "missing": "", "next_query": ""},
             lambda messages: {"answer": "19,870 EUR", "sources": [_number_of("2026-10", messages[-1].content)]},
         ]
     )
