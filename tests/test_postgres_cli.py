@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -253,7 +254,7 @@ def test_serve_with_two_workers_shares_one_postgres_for_documents_and_conversati
             raise AssertionError(f"the server did not stop within 30 s: {log.read_text(errors='replace')[-3000:]}") from None
 
 
-def _parent_pid(proc: "Path") -> int:
+def _parent_pid(proc: Path) -> int:
     try:
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):

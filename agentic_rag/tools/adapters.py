@@ -8,10 +8,11 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools.retriever import RetrieverInput
 
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
@@ -102,39 +103,57 @@ def query_tools(tools: Iterable[BaseTool]) -> list[BaseTool]:
     return [t for t in tools if query_argument(t) is not None]
 
 
-def _retriever_behind(tool: BaseTool) -> BaseRetriever | None:
-    """The retriever a ``create_retriever_tool`` tool wraps, so its documents stay separate.
+def _is_retriever_tool(tool: BaseTool) -> bool:
+    """Whether ``tool`` came from ``create_retriever_tool``: documents joined into one string, found by a retriever."""
+    return tool.args_schema is RetrieverInput and tool.response_format == "content"
 
-    That tool joins the documents into one string; reading the retriever itself keeps each one's
-    source and id. Found in the tool function's closure; ``None`` for any other tool.
-    """
-    for function in (getattr(tool, "func", None), getattr(tool, "coroutine", None)):
-        for cell in getattr(function, "__closure__", None) or ():
-            try:
-                value = cell.cell_contents
-            except ValueError:  # an empty cell
-                continue
-            if isinstance(value, BaseRetriever):
-                return value
-    return None
+
+class _RetrievedDocuments(BaseCallbackHandler):
+    """The documents the retrievers inside one tool call returned, caught as the run's callbacks see them."""
+
+    def __init__(self) -> None:
+        self.documents: list[Document] = []
+
+    def on_retriever_end(self, documents: Any, **kwargs: Any) -> None:
+        self.documents.extend(documents)
+
+
+def _with_handler(config: RunnableConfig | None, handler: BaseCallbackHandler) -> RunnableConfig:
+    """``config`` with ``handler`` beside the run's own callbacks (which keep seeing the tool call)."""
+    config = RunnableConfig(**(config or {}))
+    callbacks = config.get("callbacks")
+    if callbacks is None:
+        config["callbacks"] = [handler]
+    elif isinstance(callbacks, list):
+        config["callbacks"] = [*callbacks, handler]
+    else:
+        manager = callbacks.copy()
+        manager.add_handler(handler, inherit=True)
+        config["callbacks"] = manager
+    return config
 
 
 def _search_plan(
-    tool: BaseTool, query: str, k: int, filters: dict[str, Any] | None
-) -> tuple[Any, Any, Callable[[Any], list[Evidence]]]:
-    """What to invoke for a search, with what input, and how its output becomes evidence.
+    tool: BaseTool, query: str, k: int, filters: dict[str, Any] | None, config: RunnableConfig | None,
+) -> tuple[Any, RunnableConfig | None, Callable[[Any], list[Evidence]]]:
+    """The tool's input, the config to call it with, and how its output becomes evidence.
 
-    A tool that returns content and artifact is read through its artifact (the documents); a
-    retriever tool whose content is the documents joined into one string through its retriever.
+    A tool that returns content and artifact is read through its artifact (the documents). A
+    retriever tool joins its documents into one string: the tool is called as it is (the run's
+    callbacks see it), and the documents its retriever returned are caught on their way out.
     """
-    retriever = _retriever_behind(tool)
-    if retriever is not None:
-        return retriever, query, lambda docs: to_evidence(list(docs)[:k], tool.name)
     args: dict[str, Any] = {query_argument(tool) or "query": query}
     if "k" in (tool.args or {}):
         args["k"] = k
     if filters and "filters" in (tool.args or {}):
         args["filters"] = filters
+    if _is_retriever_tool(tool):
+        caught = _RetrievedDocuments()
+
+        def read_caught(output: Any) -> list[Evidence]:
+            return to_evidence(caught.documents[:k] if caught.documents else output, tool.name)
+
+        return args, _with_handler(config, caught), read_caught
     if tool.response_format == "content_and_artifact":
         call = {"type": "tool_call", "name": tool.name, "args": args, "id": f"call_{_digest(query)}"}
 
@@ -142,8 +161,8 @@ def _search_plan(
             artifact = getattr(message, "artifact", None)
             return to_evidence(artifact if artifact is not None else message.content, tool.name)
 
-        return tool, call, read
-    return tool, args, lambda output: to_evidence(output, tool.name)
+        return call, config, read
+    return args, config, lambda output: to_evidence(output, tool.name)
 
 
 def search_with(
@@ -154,15 +173,15 @@ def search_with(
     A tool that only has an async implementation runs its ``ainvoke`` on a loop of its own (sync
     searches run in worker threads, which have no event loop, so ``asyncio.run`` is safe there).
     """
-    target, payload, read = _search_plan(tool, query, k, filters)
-    if target is tool and getattr(tool, "func", True) is None and getattr(tool, "coroutine", None) is not None:
+    payload, config, read = _search_plan(tool, query, k, filters, config)
+    if getattr(tool, "func", True) is None and getattr(tool, "coroutine", None) is not None:
         return read(asyncio.run(tool.ainvoke(payload, config)))
-    return read(target.invoke(payload, config))
+    return read(tool.invoke(payload, config))
 
 
 async def asearch_with(
     tool: BaseTool, query: str, k: int, config: RunnableConfig | None = None, filters: dict[str, Any] | None = None,
 ) -> list[Evidence]:
-    """:func:`search_with` through the tool's (or retriever's) ``ainvoke``."""
-    target, payload, read = _search_plan(tool, query, k, filters)
-    return read(await target.ainvoke(payload, config))
+    """:func:`search_with` through the tool's ``ainvoke``."""
+    payload, config, read = _search_plan(tool, query, k, filters, config)
+    return read(await tool.ainvoke(payload, config))

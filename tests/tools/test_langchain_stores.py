@@ -181,6 +181,33 @@ def test_the_runs_callbacks_see_every_search():
     assert len(events.ended) >= len(searches)
 
 
+@pytest.mark.parametrize("run", ["sync", "async"])
+def test_the_runs_callbacks_see_a_retriever_tools_calls_and_its_documents_stay_separate(run):
+    import asyncio
+
+    tool = create_retriever_tool(in_memory_store().as_retriever(search_kwargs={"k": 3}), "team_docs", "Search the team documents.")
+    model = judge_then_answer()
+    model.script.insert(0, {"searches": [{"tool": "team_docs", "query": QUESTION}]})
+    from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
+
+    events, tracer = ToolEvents(), RunCollectorCallbackHandler()
+    graph = Agent(model, tools=[tool], style="short").graph
+    call = {"callbacks": [events, tracer], "tags": ["mine"], "run_name": "my-run"}
+    out = graph.invoke({"question": QUESTION}, call) if run == "sync" else asyncio.run(graph.ainvoke({"question": QUESTION}, call))
+    answer = out["answer"]
+    assert events.started == ["team_docs"] and len(events.ended) == 1
+    # in a trace the tool call and its retriever sit inside the named run, with the run's tags
+    (root,) = [r for r in tracer.traced_runs if r.parent_run_id is None]
+
+    def descendants(run):
+        return [run, *(d for child in run.child_runs for d in descendants(child))]
+
+    inside = {r.name: r for r in descendants(root)}
+    assert root.name == "my-run" and "team_docs" in inside and "mine" in inside["team_docs"].tags
+    assert any(r.run_type == "retriever" for r in inside.values())
+    assert {c.source for c in answer.citations} == {"teams/harbor.md", "services/relay.md"}
+
+
 def test_an_async_only_tool_is_searched_in_sync_and_async_runs():
     import asyncio
 
