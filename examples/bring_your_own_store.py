@@ -16,6 +16,8 @@ from langchain_core.vectorstores import InMemoryVectorStore
 
 from agentic_rag import Agent, default_embeddings
 
+QUESTION = "Who leads the team that owns the billing service?"
+
 NOTES = [
     Document("The billing service is owned by the Ledger team.", metadata={"source": "services/billing.md"}),
     Document("Priya Raman leads the Ledger team from the Leeds office.", metadata={"source": "teams/ledger.md"}),
@@ -23,14 +25,18 @@ NOTES = [
 ]
 
 
+def build_agent(model, embeddings, **options) -> Agent:
+    """An agent over an in-memory LangChain store holding the notes above."""
+    store = InMemoryVectorStore(embeddings)
+    store.add_documents(NOTES)
+    return Agent(model, knowledge_base=store, **options)  # or store.as_retriever(), or tools=[create_retriever_tool(...)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="local")
     args = parser.parse_args()
-    store = InMemoryVectorStore(default_embeddings())
-    store.add_documents(NOTES)
-    agent = Agent(args.model, knowledge_base=store)  # or store.as_retriever(), or tools=[create_retriever_tool(...)]
-    answer = agent.ask("Who leads the team that owns the billing service?")
+    answer = build_agent(args.model, default_embeddings()).ask(QUESTION)
     print(answer.text)
     for citation in answer.citations:
         print(f"[{citation.marker}] {citation.source}: {citation.quote}")

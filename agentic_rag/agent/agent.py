@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agentic_rag._text import require_valid_unicode
@@ -104,7 +105,7 @@ class Agent:
 
     def ask(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
-        history: list[Turn] | None = None, settings: Mapping[str, Any] | None = None,
+        history: list[Turn] | None = None, settings: Mapping[str, Any] | None = None, config: RunnableConfig | None = None,
     ) -> Answer:
         """Run the graph to the end and return the answer.
 
@@ -112,10 +113,12 @@ class Agent:
         :meth:`chat`. With ``history`` (earlier turns the caller keeps) a follow-up is first
         rewritten to stand alone, and nothing is recorded. ``settings`` overrides fields of the
         agent's :class:`RAGConfig` for this run only (``{"style": "short"}``, ``{"instructions": ...}``).
+        ``config`` is the run's LangChain config for tracing: its ``callbacks``, ``tags``, ``metadata``
+        and ``run_name`` reach every model and tool call (a LangSmith or OpenTelemetry handler).
         """
         if thread_id is not None:
-            return self.chat(question, thread_id=thread_id, budget=budget, settings=settings)
-        return _final(self._one_off(question, budget, history, events=False, settings=settings))
+            return self.chat(question, thread_id=thread_id, budget=budget, settings=settings, config=config)
+        return _final(self._one_off(question, budget, history, events=False, settings=settings, config=config))
 
     def as_tool(
         self, name: str = "ask_documents", description: str = "Answer a question from the documents, with cited sources.",
@@ -150,14 +153,15 @@ class Agent:
 
     def _one_off(
         self, question: str, budget: Budget | None, history: list[Turn] | None, events: bool,
-        settings: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None, config: RunnableConfig | None = None,
     ) -> Iterator[Any]:
         """A question outside any thread; a follow-up of ``history`` is rewritten first."""
         overrides = self.run_settings(settings)
+        tracing = tracing_config(config)
         graph_input = self.graph_input(question, budget)
         message = graph_input["question"]
         graph_input["question"], cost = rewrite_follow_up(self.model, message, history or [])
-        for event in self._run_once(self.graph, graph_input, self._one_off_config(overrides), events):
+        for event in self._run_once(self.graph, graph_input, self._one_off_config(overrides, tracing), events):
             if isinstance(event, FinalAnswer):
                 event = FinalAnswer(answer=with_rewrite(event.answer, message, cost))
             yield event
@@ -169,12 +173,15 @@ class Agent:
         else:
             yield FinalAnswer(answer=graph.invoke(graph_input, config, **self._durability)["answer"])
 
-    def _one_off_config(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        """The run's overrides; a checkpointed graph needs a thread id even for a one-off question: a fresh one."""
+    def _one_off_config(
+        self, overrides: Mapping[str, Any] | None = None, tracing: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """The run's overrides and tracing; a checkpointed graph needs a thread id even for a one-off question: a fresh one."""
         configurable = dict(overrides or {})
         if self.checkpointer is not None:
             configurable["thread_id"] = f"one-off/{uuid.uuid4().hex}"
-        return {"configurable": configurable} if configurable else None
+        config = {**(tracing or {}), **({"configurable": configurable} if configurable else {})}
+        return config or None
 
     @property
     def _durability(self) -> dict[str, Any]:
@@ -189,6 +196,7 @@ class Agent:
 
     def chat(
         self, message: str, *, thread_id: str, budget: Budget | None = None, settings: Mapping[str, Any] | None = None,
+        config: RunnableConfig | None = None,
     ) -> Answer:
         """Answer ``message`` as the next turn of ``thread_id``.
 
@@ -197,7 +205,7 @@ class Agent:
         run is checkpointed step by step, so :meth:`resume` can finish it if the process dies.
         """
         return _final(self.conversation.run_turn(message, thread_id, self.graph_input(message, budget), events=False,
-                                                 settings=self.run_settings(settings)))
+                                                 settings=self.run_settings(settings), tracing=tracing_config(config)))
 
     def resume(self, thread_id: str) -> Answer:
         """Finish the thread's interrupted run (a question's or a research run's) from its last finished step."""
@@ -212,20 +220,20 @@ class Agent:
 
     def stream(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
-        history: list[Turn] | None = None, settings: Mapping[str, Any] | None = None,
+        history: list[Turn] | None = None, settings: Mapping[str, Any] | None = None, config: RunnableConfig | None = None,
     ) -> Iterator[Any]:
         """Yield typed events (:mod:`agentic_rag.events`) as the run goes; the last is a ``FinalAnswer``."""
         if thread_id is not None:
             yield from self.conversation.run_turn(question, thread_id, self.graph_input(question, budget),
-                                                  settings=self.run_settings(settings))
+                                                  settings=self.run_settings(settings), tracing=tracing_config(config))
         else:
-            yield from self._one_off(question, budget, history, events=True, settings=settings)
+            yield from self._one_off(question, budget, history, events=True, settings=settings, config=config)
 
     # -- research --------------------------------------------------------------------------------
 
     def research(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
-        settings: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None, config: RunnableConfig | None = None,
     ) -> Answer:
         """Research ``question`` and return a cited report (``Answer.style == "report"``).
 
@@ -235,22 +243,24 @@ class Agent:
         claim checked. With ``thread_id`` (needs a checkpointer) the report is a turn of that
         thread and a killed run resumes with :meth:`resume_research`.
         """
-        return _final(self.stream_research(question, budget=budget, thread_id=thread_id, events=False, settings=settings))
+        return _final(self.stream_research(question, budget=budget, thread_id=thread_id, events=False, settings=settings,
+                                           config=config))
 
     def stream_research(
         self, question: str, *, budget: Budget | None = None, thread_id: str | None = None, events: bool = True,
-        settings: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None, config: RunnableConfig | None = None,
     ) -> Iterator[Any]:
         """Yield the research run's events (plan, each sub-question's steps and answer); a ``FinalAnswer`` last."""
         graph, conversation = self._research_graph()
-        overrides = self.run_settings(settings)
+        overrides, tracing = self.run_settings(settings), tracing_config(config)
         graph_input = self.graph_input(question, budget or default_research_budget(self.config))
         if thread_id is not None:
             if conversation is None:
                 raise ConfigurationError("research threads need a checkpointer: Agent(..., checkpointer=...)")
-            yield from conversation.run_turn(question, thread_id, graph_input, events=events, settings=overrides)
+            yield from conversation.run_turn(question, thread_id, graph_input, events=events, settings=overrides,
+                                             tracing=tracing)
             return
-        yield from self._run_once(graph, graph_input, self._one_off_config(overrides), events)
+        yield from self._run_once(graph, graph_input, self._one_off_config(overrides, tracing), events)
 
     def resume_research(self, thread_id: str) -> Answer:
         """Finish the thread's interrupted research run; finished sub-questions are not run again."""
@@ -270,17 +280,21 @@ class Agent:
         return self._research
 
     async def astream(
-        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None
+        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
+        settings: Mapping[str, Any] | None = None, config: RunnableConfig | None = None,
     ) -> AsyncIterator[Any]:
         """Like :meth:`stream`, for asyncio applications.
 
         Without a checkpointer the graph runs on LangGraph's async API. With one, the run goes
         through the synchronous path in a worker thread, so any checkpointer works (SQLite's is
-        synchronous); events arrive as they happen either way.
+        synchronous); events arrive as they happen either way. That path calls the model's and the
+        tools' sync API (a tool with only an async implementation still runs, on a loop of its own).
         """
         if self.checkpointer is None and thread_id is None:
             translator = EventTranslator()
-            async for mode, chunk in self.graph.astream(self.graph_input(question, budget), stream_mode=STREAM_MODES):
+            run_config = self._one_off_config(self.run_settings(settings), tracing_config(config))
+            async for mode, chunk in self.graph.astream(self.graph_input(question, budget), run_config,
+                                                        stream_mode=STREAM_MODES):
                 for event in translator.translate(mode, chunk):
                     yield event
             return
@@ -289,7 +303,7 @@ class Agent:
 
         def work() -> None:
             try:
-                for event in self.stream(question, budget=budget, thread_id=thread_id):
+                for event in self.stream(question, budget=budget, thread_id=thread_id, settings=settings, config=config):
                     loop.call_soon_threadsafe(queue.put_nowait, ("event", event))
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
@@ -306,11 +320,38 @@ class Agent:
             else:
                 return
 
-    async def aask(self, question: str, *, budget: Budget | None = None, thread_id: str | None = None) -> Answer:
+    async def aask(
+        self, question: str, *, budget: Budget | None = None, thread_id: str | None = None,
+        settings: Mapping[str, Any] | None = None, config: RunnableConfig | None = None,
+    ) -> Answer:
         """Like :meth:`ask`, for asyncio applications (see :meth:`astream` on checkpointers)."""
         if self.checkpointer is None and thread_id is None:
-            return (await self.graph.ainvoke(self.graph_input(question, budget)))["answer"]
-        return await asyncio.to_thread(self.ask, question, budget=budget, thread_id=thread_id)
+            run_config = self._one_off_config(self.run_settings(settings), tracing_config(config))
+            return (await self.graph.ainvoke(self.graph_input(question, budget), run_config))["answer"]
+        return await asyncio.to_thread(self.ask, question, budget=budget, thread_id=thread_id, settings=settings,
+                                       config=config)
+
+
+_TRACING_KEYS = ("callbacks", "tags", "metadata", "run_name", "max_concurrency")
+
+
+def tracing_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The parts of a caller's LangChain run config a run takes: callbacks, tags, metadata, run name.
+
+    Graph settings go in ``settings``, thread ids in ``thread_id``: a ``configurable`` part (or any
+    other key) is an error rather than a setting that is quietly dropped.
+    """
+    if not config:
+        return {}
+    if not isinstance(config, Mapping):
+        raise ConfigurationError(f"config must be a LangChain run config (a mapping), not {type(config).__name__}")
+    other = sorted(set(config) - set(_TRACING_KEYS))
+    if other:
+        raise ConfigurationError(
+            f"config takes {', '.join(_TRACING_KEYS)}; not {', '.join(other)} (graph settings go in settings=, "
+            "a thread in thread_id=)"
+        )
+    return {key: config[key] for key in _TRACING_KEYS if config.get(key) is not None}
 
 
 def _final(events: Iterator[Any]) -> Answer:

@@ -14,7 +14,7 @@ import re
 import sqlite3
 import time
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 from typing_extensions import TypedDict
@@ -326,17 +326,20 @@ class Conversation:
     def run_turn(
         self, message: str, thread_id: str, graph_input: dict[str, Any], *, events: bool = True,
         replace_unfinished: bool = False, forget_on_error: bool = False, settings: dict[str, Any] | None = None,
+        tracing: Mapping[str, Any] | None = None,
     ) -> Iterator[Any]:
         """Answer ``message`` as the thread's next turn; yield its events, the recorded answer last.
 
         With ``events=False`` only the final :class:`FinalAnswer` is yielded. An unfinished turn is
         an error unless ``replace_unfinished`` (then it is forgotten); with ``forget_on_error`` a
         turn whose run fails is forgotten rather than left to :meth:`resume`. ``settings`` are the
-        run's overrides of the graph's config (kept with the turn, so a resumed run has them too).
+        run's overrides of the graph's config (kept with the turn, so a resumed run has them too);
+        ``tracing`` its callbacks, tags, metadata and run name (not kept).
         """
         if replace_unfinished and self.pending(thread_id):
             self.abandon_turn(thread_id)
         graph_input, config = self._start_turn(message, thread_id, graph_input, settings or {})
+        config = {**(tracing or {}), **config}
         try:
             yield from self._run(graph_input, config, thread_id, events)
         except BaseException:

@@ -9,7 +9,7 @@ which path writes the answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,7 +17,7 @@ from agentic_rag.steps import SearchRequest, Step, normalise_query
 
 __all__ = [
     "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome", "names_unsearched", "reading_order",
-    "in_document_order", "search_failure", "some_searches_failed",
+    "in_document_order", "nothing_found", "search_failure", "some_searches_failed",
 ]
 
 AnswerPath = Literal["judge_draft", "not_found", "without_passages", "from_passages"]
@@ -165,6 +165,23 @@ def search_failure(steps: Sequence[Step]) -> str | None:
         return None
     first = searches[0]
     return f"every search failed; {first.tool}: {first.error}"
+
+
+def nothing_found(steps: Sequence[Step], filters: Mapping[str, object] | None = None) -> str | None:
+    """What to tell the reader when every search ran and none found a passage, else ``None``.
+
+    An empty store, a collection opened by the wrong name or filters that match nothing look like
+    this; the reader is told, rather than handed a bare "cannot answer".
+    """
+    searches = [step.detail for step in steps if step.kind == "search"]
+    if not searches or any(getattr(d, "error", None) or getattr(d, "found", None) for d in searches):
+        return None
+    tools = ", ".join(dict.fromkeys(d.tool for d in searches))
+    runs = f"{len(searches)} search{'es' if len(searches) > 1 else ''} of {tools}"
+    if filters:
+        shown = ", ".join(f"{key}={value}" for key, value in filters.items())
+        return f"no passage was found: {runs} returned nothing with the filters {shown} (do they match any document?)."
+    return f"no passage was found: {runs} returned nothing (is the store empty, or does it hold other documents?)."
 
 
 def some_searches_failed(steps: Sequence[Step]) -> str | None:

@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -71,6 +71,14 @@ class ResearchRequest(BaseModel):
     question: str
     model: str = DEFAULT_MODEL
     conversation_id: str | None = Field(default=None, description="Keep the history server-side under this id.")
+    style: Literal["short", "detailed"] | None = Field(default=None, description="The answer's form (default: detailed).")
+    filters: dict[str, str | list[str]] | None = Field(
+        default=None, max_length=16, description='Search only some documents: {"source": "runbooks/"} or a store\'s metadata.',
+    )
+
+    def run_settings(self) -> dict[str, Any]:
+        """The run's overrides of the graph's config: style and filters."""
+        return {key: value for key, value in (("style", self.style), ("filters", self.filters)) if value}
 
 
 def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, *, checkpointer: Any = None) -> FastAPI:
@@ -213,7 +221,11 @@ def create_app(make_agent: AgentFactory, settings: ServeSettings | None = None, 
         question = check_question(body.question)
         conversation = conversation_of(x_conversation_id, body.conversation_id)
         thread = thread_id(who, conversation) if conversation else None
-        run = admit(research.run(model, question, history=[], thread=thread, streaming=True), thread)
+        try:
+            job = research.run(model, question, history=[], thread=thread, streaming=True, settings=body.run_settings())
+        except ConfigurationError as exc:
+            raise APIError(400, str(exc), code="invalid_request") from None
+        run = admit(job, thread)
         return events(_event_stream(run), run, {"X-Conversation-Id": conversation} if conversation else {})
 
     @app.get("/", include_in_schema=False)

@@ -48,6 +48,8 @@ class KnowledgeBase:
     Chunk ids are ``"<source>#<n>"``. Safe for concurrent searches; writes are serialised.
     """
 
+    hybrid = True  # searched by meaning and keywords (the search tool tells the model so)
+
     def __init__(
         self,
         embeddings: Embeddings,

@@ -10,6 +10,7 @@ keyword side (BM25) is not there, and the agent gets no ``keyword_search`` tool 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +44,9 @@ def _matches(item: Evidence, filters: Mapping[str, Any] | None) -> bool:
 class _DocumentSource:
     """What both adapters share: the documents seen so far (for ``neighbours``), filters, errors."""
 
-    name: str
+    name: str  # the source of documents that name none
+    label: str = ""  # how errors name the store, when not by ``name``
+    hybrid = False  # searched by meaning only: the tools say so to the model
 
     def __init__(self) -> None:
         self._seen: dict[str, Evidence] = {}
@@ -51,16 +54,35 @@ class _DocumentSource:
     def _fetch(self, query: str, k: int) -> list[Evidence]:
         raise NotImplementedError
 
+    async def _afetch(self, query: str, k: int) -> list[Evidence]:
+        raise NotImplementedError
+
     def search(self, query: str, k: int = 4, *, filters: Mapping[str, Any] | None = None) -> list[Evidence]:
         """The ``k`` best documents for ``query``; ``filters`` applied to what the store returns.
 
         A metadata field that none of the returned documents has is a :class:`ConfigurationError`
-        listing the fields they have: a misspelt filter would otherwise find nothing, silently.
+        listing the fields they have: a misspelt filter would otherwise find nothing, silently. A
+        store with only an async search is searched on a loop of its own (sync runs search in
+        worker threads, which have none).
         """
         try:
-            found = self._fetch(query, k * _OVERFETCH if filters else k)
+            try:
+                found = self._fetch(query, k * _OVERFETCH if filters else k)
+            except NotImplementedError:
+                found = asyncio.run(self._afetch(query, k * _OVERFETCH if filters else k))
         except Exception as exc:  # noqa: BLE001 - named and re-raised: the run reports it
-            raise RetrievalError(f"the store {self.name} failed to search: {type(exc).__name__}: {exc}") from exc
+            raise RetrievalError(f"the store {self.label or self.name} failed to search: {type(exc).__name__}: {exc}") from exc
+        return self._kept(found, k, filters)
+
+    async def asearch(self, query: str, k: int = 4, *, filters: Mapping[str, Any] | None = None) -> list[Evidence]:
+        """:meth:`search` through the store's async API (LangChain runs a sync-only store's in a thread)."""
+        try:
+            found = await self._afetch(query, k * _OVERFETCH if filters else k)
+        except Exception as exc:  # noqa: BLE001 - named and re-raised: the run reports it
+            raise RetrievalError(f"the store {self.label or self.name} failed to search: {type(exc).__name__}: {exc}") from exc
+        return self._kept(found, k, filters)
+
+    def _kept(self, found: list[Evidence], k: int, filters: Mapping[str, Any] | None) -> list[Evidence]:
         conditions = metadata_conditions(filters) if isinstance(filters, Mapping) else {}
         if found and conditions:  # a field none of them has is a typo, not a wish for nothing
             check_fields_known(conditions, {key for item in found for key in item.metadata},
@@ -90,6 +112,13 @@ class VectorStoreSource(_DocumentSource):
             return [document_evidence(doc, self.name) for doc in self.store.similarity_search(query, k=k)]
         return [document_evidence(doc, self.name, score=float(score)) for doc, score in pairs]
 
+    async def _afetch(self, query: str, k: int) -> list[Evidence]:
+        try:
+            pairs = await self.store.asimilarity_search_with_score(query, k=k)
+        except NotImplementedError:
+            return [document_evidence(doc, self.name) for doc in await self.store.asimilarity_search(query, k=k)]
+        return [document_evidence(doc, self.name, score=float(score)) for doc, score in pairs]
+
 
 class DocumentRetriever(_DocumentSource):
     """A LangChain :class:`BaseRetriever` as a retriever; ``k`` cuts what it returns (set its own k too)."""
@@ -98,9 +127,15 @@ class DocumentRetriever(_DocumentSource):
         super().__init__()
         self.retriever = retriever
         self.name = name or type(retriever).__name__
+        store = getattr(retriever, "vectorstore", None)  # as_retriever(): errors name the store behind it
+        if store is not None:
+            self.label = f"{type(store).__name__} (through {self.name})"
 
     def _fetch(self, query: str, k: int) -> list[Evidence]:
         return [document_evidence(doc, self.name) for doc in self.retriever.invoke(query)[:k]]
+
+    async def _afetch(self, query: str, k: int) -> list[Evidence]:
+        return [document_evidence(doc, self.name) for doc in (await self.retriever.ainvoke(query))[:k]]
 
 
 def as_retriever(source: Any) -> Retriever:

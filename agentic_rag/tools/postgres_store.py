@@ -214,6 +214,8 @@ class PostgresKnowledgeBase:
     :class:`KnowledgeBaseError` that says which.
     """
 
+    hybrid = True  # searched by meaning and keywords (the search tool tells the model so)
+
     def __init__(
         self, url: str, embeddings: Embeddings, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
         chunk_overlap: int = DEFAULT_CHUNK_OVERLAP, pool_size: int = 4, connect_timeout: float = 10.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
@@ -10,7 +11,7 @@ from agentic_rag.evidence import Evidence
 from agentic_rag.tools.knowledge_base import KnowledgeBase
 from agentic_rag.tools.retriever import Retriever
 
-__all__ = ["retrieval_tools", "SEARCH_TOOL", "with_gaps_filled"]
+__all__ = ["retrieval_tools", "SEARCH_TOOL", "search_description", "with_gaps_filled"]
 
 SEARCH_TOOL = "search_knowledge_base"
 
@@ -23,18 +24,33 @@ def retrieval_tools(retriever: Retriever, *, k: int = 4) -> list[BaseTool]:
     """
 
     def search_knowledge_base(query: str, k: int = k, filters: dict[str, Any] | None = None) -> list[Evidence]:
-        """Search the documents by meaning and keywords. Best for most questions."""
         return with_gaps_filled(retriever, retriever.search(query, k=k, filters=filters))
+
+    async def asearch_knowledge_base(query: str, k: int = k, filters: dict[str, Any] | None = None) -> list[Evidence]:
+        found = await retriever.asearch(query, k=k, filters=filters)  # type: ignore[attr-defined]
+        return await asyncio.to_thread(with_gaps_filled, retriever, found)
 
     def read_chunk(chunk_id: str, window: int = 1) -> list[Evidence]:
         """Read a passage by its id, with the passages just before and after it."""
         return retriever.neighbours(chunk_id, window=window)
 
-    tools: list[BaseTool] = [StructuredTool.from_function(search_knowledge_base)]
+    search = StructuredTool.from_function(
+        search_knowledge_base, name=SEARCH_TOOL, description=search_description(retriever),
+        coroutine=asearch_knowledge_base if callable(getattr(retriever, "asearch", None)) else None,
+    )
+    tools: list[BaseTool] = [search]
     if isinstance(retriever, KnowledgeBase):
         tools.append(_keyword_search_tool(retriever, k))
     tools.append(StructuredTool.from_function(read_chunk))
     return tools
+
+
+def search_description(retriever: Retriever) -> str:
+    """What the search tool tells the model: hybrid stores are searched by meaning and keywords, others by meaning."""
+    hybrid = getattr(retriever, "hybrid", None)
+    if hybrid is None:
+        return "Search the documents. Best for most questions."
+    return f"Search the documents by {'meaning and keywords' if hybrid else 'meaning'}. Best for most questions."
 
 
 def with_gaps_filled(retriever: Retriever, found: list[Evidence]) -> list[Evidence]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -110,3 +112,34 @@ def test_a_filter_in_an_http_request_restricts_what_the_answer_reads(two_folder_
             assert [c["source"] for c in reply.json()["choices"][0]["message"]["citations"]] == [cited]
         refused = client.post("/v1/chat/completions", json={**body, "filters": {"colour": "blue"}})
         assert refused.json()["exit_reason"] == "error" and "unknown search filter 'colour'" in refused.json()["notice"]
+
+
+
+def test_the_live_steps_endpoint_takes_the_same_filters_and_style(two_folder_index, monkeypatch):
+    pytest.importorskip("fastapi", reason="needs the `serve` extra")
+    from fastapi.testclient import TestClient
+
+    from agentic_rag import cli
+
+    replies = [{"sources": [1], "answer": "Ines Okafor", "next_query": ""}, {"answer": "Ines Okafor", "sources": [1]}]
+    monkeypatch.setattr("agentic_rag.agent.agent.resolve_chat_model", lambda spec, **kw: ScriptedChatModel(script=replies * 5))
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app))
+    assert CliRunner().invoke(cli.app, ["serve", "--index", str(two_folder_index)]).exit_code == 0
+    with TestClient(served["app"], base_url="http://127.0.0.1:8000") as client:
+        streamed = client.post("/v1/research", json={"question": QUESTION, "style": "short", "filters": {"source": "archive/"}})
+        assert streamed.status_code == 200, streamed.text
+        data = [line[len("data: "):] for line in streamed.text.splitlines() if line.startswith("data: ")]
+        final = json.loads(data[-1])["answer"]
+        assert [c["source"] for c in final["citations"]] == ["archive/harbor-2019.md"] and final["style"] == "short"
+        bad = client.post("/v1/research", json={"question": QUESTION, "filters": {"source": 3}})
+        assert bad.status_code == 422
+
+
+def test_the_search_tool_takes_filters_as_an_argument():
+    from agentic_rag import retrieval_tools
+
+    search = retrieval_tools(two_folder_kb(), k=4)[0]
+    found = search.invoke({"query": "Harbor team lead", "filters": {"source": "archive/"}})
+    assert [e.source for e in found] == ["archive/harbor-2019.md"]
+    assert "filters" in search.args

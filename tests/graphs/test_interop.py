@@ -121,3 +121,29 @@ def test_after_a_messages_turn_a_question_given_directly_is_the_question():
     out = graph.invoke({"question": "Which team owns the Relay service?"}, thread)
     assert out["answer"].question == "Which team owns the Relay service?"
     assert len(out["messages"]) == 2  # no reply appended for a question given directly
+
+
+def test_the_readmes_parent_app_answers_each_turn_of_a_thread_with_its_own_question():
+    """The README's messages-based example, two turns on one thread: each turn reads its own last human message."""
+    import re
+
+    from agentic_rag.graphs import state_serializer
+
+    def judge(messages):
+        prompt = messages[-1].content
+        source = "teams/harbor.md" if "Harbor" in prompt.split("Question:")[-1] else "handbook/canteen.md"
+        number = int(re.search(rf"\[(\d+)\][^\n]*{re.escape(source)}", prompt).group(1))
+        answer = "Ines Okafor" if source == "teams/harbor.md" else "at noon"
+        return {"answer": answer, "sources": [number], "next_query": ""}
+
+    agent = Agent(ScriptedChatModel(script=[judge, judge]), knowledge_base=in_memory_store(), style="short")
+    parent = StateGraph(MessagesState)
+    parent.add_node("docs", agent.graph)
+    parent.add_edge(START, "docs")
+    app = parent.compile(checkpointer=InMemorySaver(serde=state_serializer()))
+    thread = {"configurable": {"thread_id": "t1"}}
+    first = app.invoke({"messages": [("human", "Who leads the Harbor team?")]}, thread)["messages"][-1]
+    second = app.invoke({"messages": [("human", "When does the canteen open?")]}, thread)["messages"]
+    assert first.content.startswith("Ines Okafor")
+    assert len(second) == 4 and second[-1].content.startswith("at noon")
+    assert [c["source"] for c in second[-1].response_metadata["agentic_rag"]["citations"]] == ["handbook/canteen.md"]

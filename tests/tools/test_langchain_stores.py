@@ -261,3 +261,72 @@ def test_a_store_that_breaks_in_a_later_round_is_said_beside_the_answer():
     assert "Ines Okafor" in answer.text and answer.citations  # what the first round found still answers
     assert answer.notice and "1 of 2 searches failed" in answer.notice and "connection reset" in answer.notice
     assert answer.exit_reason is not ExitReason.ERROR
+
+
+def test_an_empty_store_is_said_not_a_bare_cannot_answer():
+    empty = InMemoryVectorStore(HashingEmbeddings())
+    answer = Agent(ScriptedChatModel(script=[]), knowledge_base=empty, style="short").ask(QUESTION)
+    assert answer.exit_reason is ExitReason.NO_EVIDENCE
+    assert "no passage was found" in answer.notice and "search_knowledge_base" in answer.notice
+    filtered = Agent(ScriptedChatModel(script=[]), knowledge_base=in_memory_store(), style="short").ask(
+        QUESTION, settings={"filters": {"source": "nowhere/"}})
+    assert "with the filters source=nowhere/" in filtered.notice
+
+
+class AsyncOnlyStore(InMemoryVectorStore):
+    """A store with only an async search (as some remote stores' clients are)."""
+
+    def similarity_search_with_score(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def similarity_search(self, *args, **kwargs):
+        raise NotImplementedError
+
+    async def asimilarity_search_with_score(self, query, k=4, **kwargs):
+        return super().similarity_search_with_score(query, k=k, **kwargs)
+
+
+@pytest.mark.parametrize("run", ["sync", "async"])
+def test_a_store_with_only_an_async_search_answers_in_sync_and_async_runs(run):
+    import asyncio
+
+    store = AsyncOnlyStore(HashingEmbeddings())
+    store.add_documents(DOCS)
+    agent = Agent(judge_then_answer(), knowledge_base=store, style="short")
+    answer = agent.ask(QUESTION) if run == "sync" else asyncio.run(agent.aask(QUESTION))
+    assert answer.exit_reason is ExitReason.ANSWERED
+    assert {c.source for c in answer.citations} == {"teams/harbor.md", "services/relay.md"}
+
+
+def test_a_failing_store_behind_as_retriever_is_named_and_dense_only_stores_say_so():
+    class Down(InMemoryVectorStore):
+        def similarity_search(self, *args, **kwargs):
+            raise ConnectionError("no route to host")
+
+    source = as_retriever(Down(HashingEmbeddings()).as_retriever())
+    with pytest.raises(RetrievalError, match=r"the store Down \(through VectorStoreRetriever\) failed"):
+        source.search("anything")
+    agent = Agent(ScriptedChatModel(script=[]), knowledge_base=in_memory_store())
+    assert agent.tools[0].description == "Search the documents by meaning. Best for most questions."
+
+
+def test_the_agents_run_config_reaches_every_search_in_one_off_and_thread_runs():
+    import asyncio
+
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    for how in ("ask", "aask", "chat"):
+        events = ToolEvents()
+        checkpointer = InMemorySaver() if how == "chat" else None
+        agent = Agent(judge_then_answer(), knowledge_base=in_memory_store(), style="short", checkpointer=checkpointer)
+        config = {"callbacks": [events], "tags": ["mine"]}
+        if how == "ask":
+            answer = agent.ask(QUESTION, config=config)
+        elif how == "aask":
+            answer = asyncio.run(agent.aask(QUESTION, config=config))
+        else:
+            answer = agent.ask(QUESTION, thread_id="t1", config=config)
+        searches = [s for s in answer.steps if s.kind == "search"]
+        assert searches and events.started.count("search_knowledge_base") == len(searches), how
+    with pytest.raises(ConfigurationError, match="not configurable"):
+        Agent(judge_then_answer(), knowledge_base=in_memory_store()).ask(QUESTION, config={"configurable": {"k": 2}})
