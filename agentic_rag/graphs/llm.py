@@ -7,17 +7,23 @@ import time
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from agentic_rag._text import message_text
 from agentic_rag.answer import Usage
+from agentic_rag.graphs import prompts
 from agentic_rag.graphs.effects import Both, Effects, run_sync
 
-__all__ = ["LLMResult", "invoke_text", "invoke_structured", "structured_call", "text_call", "usage_of"]
+__all__ = ["LLMResult", "invoke_text", "invoke_structured", "prompt_messages", "structured_call", "text_call", "usage_of"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
+
+
+def prompt_messages(user: str) -> list[BaseMessage]:
+    """The shared system prompt and ``user``: every call of a run begins alike, so the model server reuses its cache."""
+    return [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)]
 
 
 class LLMResult(BaseModel):

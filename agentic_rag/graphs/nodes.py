@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
@@ -32,7 +31,8 @@ from agentic_rag.graphs.claims import attribute_uncited, check_claims, drop_unsu
 from agentic_rag.graphs.citations import check_citations, covers_question, format_passages, question_coverage
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.effects import Both, Effects
-from agentic_rag.graphs.llm import structured_call, text_call
+from agentic_rag.graphs.llm import prompt_messages, structured_call, text_call
+from agentic_rag.graphs.readers import append_markers
 from agentic_rag.graphs.question_shape import compared_entities, looks_single_hop, multi_hop_signs
 from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, plan_schema
 from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState, question_of, reply_message
@@ -53,19 +53,6 @@ __all__ = ["RAGNodes", "append_markers", "is_transient", "normalise_query", "pro
 
 logger = logging.getLogger(__name__)
 _MARKERS = re.compile(r"\[\d+\]")
-
-
-def append_markers(answer: str, sources: list[int]) -> str:
-    """A short answer (its own markers dropped) followed by the markers of ``sources``, or the no-answer sentence."""
-    answer = _MARKERS.sub("", answer).strip()
-    if not answer:
-        return prompts.NO_ANSWER
-    markers = "".join(f"[{n}]" for n in dict.fromkeys(sources))
-    return f"{answer} {markers}".strip()
-
-
-def prompt_messages(user: str) -> list[Any]:
-    return [SystemMessage(content=prompts.SYSTEM), HumanMessage(content=user)]
 
 
 def _usage(state: RAGState) -> Usage:
@@ -529,6 +516,8 @@ class RAGNodes:
         notice = prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None
         if not state.get("evidence") and (failure := decisions.search_failure(steps)):
             notice, exit_reason = failure, ExitReason.ERROR  # a broken store, not an empty one
+        elif not state.get("evidence") and (empty := decisions.nothing_found(steps, settings.filters)):
+            notice = f"{notice} {empty}" if notice else empty
         elif partial := decisions.some_searches_failed(steps):
             notice = f"{notice} {partial}" if notice else partial
         answer = Answer(

@@ -11,7 +11,7 @@ from string import Formatter
 
 __all__ = [
     "SYSTEM", "PLAN", "JUDGE", "JUDGE_PREVIOUS", "ANSWER_RULE", "ANSWER", "ANSWER_TEXT", "NO_ANSWER",
-    "PASSAGE", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "SUPPORT", "placeholders", "ANSWER_DETAILED",
+    "PASSAGE", "ANSWER_FACTS_FIRST", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "SUPPORT", "placeholders", "ANSWER_DETAILED",
     "READER_FORM", "DECOMPOSE", "SUMMARY", "REPORT_NOT_FOUND",
 ]
 
@@ -45,6 +45,9 @@ ANSWER = """Passages:
 Question: {question}
 
 {answer_rule} Give the numbers of the passages the answer comes from. Leave the answer empty only if no passage helps answer the question."""
+
+# The facts-first reader (graphs/readers.py): the same request, the deciding facts written out before the answer.
+ANSWER_FACTS_FIRST = ANSWER + " First copy the facts from the passages that decide the answer, each with its passage number; then answer."
 
 # Only for models without structured output (or when it failed): the same request as plain text.
 ANSWER_TEXT = """Passages:
