@@ -122,10 +122,12 @@ class RefineDetail(StepDetail):
 
 
 class AnswerDetail(StepDetail):
-    """The passages the answer read and the markers it wrote that point at none of them."""
+    """The passages the answer read, the markers it wrote that point at none of them, and, for a
+    comparison the code decided, the values it compared (``compared``)."""
 
     passages: list[str] | None = None
     invalid_markers: list[int] | None = None
+    compared: str | None = None
 
 
 class RewriteDetail(StepDetail):

@@ -58,6 +58,12 @@ class RAGConfig(BaseModel):
         default=True,
         description="A comparison question's first round also searches each name it compares (no model call).",
     )
+    compare_values: bool = Field(
+        default=True,
+        description="A short answer to a comparison of dates or numbers (which came first, which is larger) or an "
+        "\"are both ...?\" question: the model copies each name's value, the code compares (one more call; "
+        "the traditional graph does not).",
+    )
     answer_from_judge: bool = Field(
         default=False, description="A judge answer that asks for nothing more is the final answer (saves the answer call).",
     )

@@ -16,7 +16,7 @@ from typing import Literal
 from agentic_rag.steps import SearchRequest, Step, normalise_query
 
 __all__ = [
-    "AnswerPath", "JudgeOutcome", "answer_passage_ids", "answer_path", "fresh_searches", "judge_outcome", "names_unsearched", "reading_order",
+    "AnswerPath", "JudgeOutcome", "answer_passage_ids", "is_yes_or_no", "answer_path", "fresh_searches", "judge_outcome", "names_unsearched", "reading_order",
     "in_document_order", "nothing_found", "search_failure", "some_searches_failed",
 ]
 
@@ -56,13 +56,23 @@ def judge_outcome(
     even when it has answered, so a second round confirms) and the next query names nothing no
     search has named yet (``asks_unsearched``: a name found in a passage is searched before the
     answer stands); or, on the adaptive path, when the question looks single-hop or the cited
-    passages hold the question's words. An answer the adaptive path accepts in the first round is final.
+    passages hold the question's words. An answer the adaptive path accepts in the first round is
+    final, unless it is a bare yes or no: the judge's prompt, which also asks what is missing, leans
+    to "yes" (HotpotQA train: both of its first-round yes/no answers were wrong where the answer
+    prompt over the same passages was right), so the answer call, reading the same cached passages,
+    writes those.
     """
     answered = bool(draft_answer) and cited > 0
     confirmed = normalise_query(draft_answer) == normalise_query(previous_answer) and not asks_unsearched
     covered = adaptive and answered and (single_hop or passages_cover_question)
     sufficient = answered and (not asks_more or confirmed or covered)
-    return JudgeOutcome(answered=answered, sufficient=sufficient, final=covered and first_round)
+    final = covered and first_round and not is_yes_or_no(draft_answer)
+    return JudgeOutcome(answered=answered, sufficient=sufficient, final=final)
+
+
+def is_yes_or_no(answer: str) -> bool:
+    """Whether a short answer is a bare "yes" or "no" (any case, punctuation aside)."""
+    return normalise_query(answer) in ("yes", "no")
 
 
 def names_unsearched(query: str, searched: Iterable[str]) -> bool:

@@ -32,7 +32,8 @@ from agentic_rag.graphs.citations import check_citations, covers_question, forma
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.effects import Both, Effects
 from agentic_rag.graphs.llm import prompt_messages, structured_call, text_call
-from agentic_rag.graphs.readers import append_markers
+from agentic_rag.graphs.comparison import comparison_of
+from agentic_rag.graphs.readers import ShortReading, append_markers, write_comparison
 from agentic_rag.graphs.question_shape import compared_entities, looks_single_hop, multi_hop_signs
 from agentic_rag.graphs.schemas import AnswerReply, JudgeReply, SupportReply, plan_schema
 from agentic_rag.graphs.state import RESET, JudgeDraft, RAGState, question_of, reply_message
@@ -361,7 +362,10 @@ class RAGNodes:
         citations: list[Citation] = []
         attributed: list[str] = []  # claims the model left uncited and the checker gave a passage
         detailed = settings.style != "short"
-        if path == "judge_draft" and draft is not None:
+        compared = yield from self._compare(state, settings, passages, path)
+        if compared is not None and compared.answer is not None:
+            text, citations, invalid = check_citations(append_markers(compared.answer, compared.sources), passages)
+        elif path == "judge_draft" and draft is not None:
             numbers = {e.id: n for n, e in enumerate(passages, start=1)}
             text = append_markers(draft.answer, [numbers[i] for i in draft.sources if i in numbers])
             text, citations, invalid = check_citations(text, passages)
@@ -386,6 +390,8 @@ class RAGNodes:
                 if detailed:  # a sentence the model left uncited gets the passage that states it, if one does
                     written, attributed = attribute_uncited(written, passages)
                 text, citations, invalid = check_citations(written, passages, renumber_markers=not detailed)
+        if compared is not None:
+            usage = compared.usage + usage
         claims = self._claims(text, citations, passages)
         if attributed:
             claims = [c.model_copy(update={"attributed": True}) if c.text in attributed else c for c in claims]
@@ -401,7 +407,25 @@ class RAGNodes:
         elif settings.citation_check == "llm" and claims:
             claims, citations, check_usage = yield from self._check_with_model(state, settings, claims, citations, usage)
             usage = usage + check_usage
-        return self._finish(state, settings, text, citations, claims, invalid, exit_reason, usage, passage_ids)
+        return self._finish(state, settings, text, citations, claims, invalid, exit_reason, usage, passage_ids,
+                            compared=compared.note if compared is not None else None)
+
+    def _compare(
+        self, state: RAGState, settings: RAGConfig, passages: list[Evidence], path: decisions.AnswerPath,
+    ) -> Effects[ShortReading | None]:
+        """For a short answer to a comparison the code can decide, the model's values and the code's answer.
+
+        ``None`` when the question is no such comparison or the budget cannot pay for the call and
+        for the answer call that may follow it; a reading without an answer when the values did
+        not settle it (the answer is then written as usual).
+        """
+        if settings.style != "short" or not settings.compare_values or path not in ("judge_draft", "from_passages"):
+            return None
+        comparison = comparison_of(state["question"])
+        if comparison is None or self._exhausted(state, reserve_llm_calls=1 if path == "judge_draft" else 2) is not None:
+            return None
+        return (yield from write_comparison(self.model, comparison, state["question"], passages,
+                                            passage_chars=settings.passage_chars))
 
     @staticmethod
     def _claims(text: str, citations: list[Citation], passages: list[Evidence]) -> list[Claim]:
@@ -504,6 +528,7 @@ class RAGNodes:
     def _finish(
         state: RAGState, settings: RAGConfig, text: str, citations: list[Citation], claims: list[Claim],
         invalid: list[int], exit_reason: ExitReason | None, usage: Usage, passage_ids: list[str],
+        compared: str | None = None,
     ) -> dict[str, Any]:
         """The answer record: the run's total cost (wall-clock seconds) and every step."""
         call_usage = usage
@@ -511,7 +536,8 @@ class RAGNodes:
         wall = max(time.time() - state.get("started_at", time.time()), 0.0)
         usage = usage.model_copy(update={"seconds": usage.seconds + (wall - total.seconds)})
         total = total.model_copy(update={"seconds": wall})
-        step = Step(kind="answer", detail=AnswerDetail(passages=passage_ids, invalid_markers=invalid), usage=call_usage)
+        detail = AnswerDetail(passages=passage_ids, invalid_markers=invalid, compared=compared)
+        step = Step(kind="answer", detail=detail, usage=call_usage)
         steps = [*(state.get("steps") or []), step]
         notice = prompts.BUDGET_NOTICE.format(reason=exit_reason.value) if exit_reason and exit_reason.is_budget else None
         if not state.get("evidence") and (failure := decisions.search_failure(steps)):

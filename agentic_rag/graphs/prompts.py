@@ -11,7 +11,7 @@ from string import Formatter
 
 __all__ = [
     "SYSTEM", "PLAN", "JUDGE", "JUDGE_PREVIOUS", "ANSWER_RULE", "ANSWER", "ANSWER_TEXT", "NO_ANSWER",
-    "PASSAGE", "ANSWER_FACTS_FIRST", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "SUPPORT", "placeholders", "ANSWER_DETAILED",
+    "PASSAGE", "ANSWER_FACTS_FIRST", "COMPARE", "COMPARE_WHAT", "BUDGET_NOTICE", "CONDENSE", "HISTORY_TURN", "SUPPORT", "placeholders", "ANSWER_DETAILED",
     "READER_FORM", "DECOMPOSE", "SUMMARY", "REPORT_NOT_FOUND",
 ]
 
@@ -48,6 +48,19 @@ Question: {question}
 
 # The facts-first reader (graphs/readers.py): the same request, the deciding facts written out before the answer.
 ANSWER_FACTS_FIRST = ANSWER + " First copy the facts from the passages that decide the answer, each with its passage number; then answer."
+
+# A comparison the code decides (graphs/comparison.py): the model copies each compared name's value.
+COMPARE = """Passages:
+{passages}
+
+Question: {question}
+
+For each of {names}, copy from the passages {what}, and give the number of the passage it comes from."""
+
+COMPARE_WHAT = {
+    "date": 'the date the question compares (for a person, the birth date), as the passages write it, like "17 July 1939"',
+    "number": 'the number the question compares, as the passages write it, like "1,900" or "24.15 million"',
+}
 
 # Only for models without structured output (or when it failed): the same request as plain text.
 ANSWER_TEXT = """Passages:

@@ -21,13 +21,14 @@ from agentic_rag._text import one_line
 from agentic_rag.evidence import Evidence
 from agentic_rag.graphs import prompts
 from agentic_rag.graphs.citations import content_stems, format_passages
+from agentic_rag.graphs.comparison import Comparison, compare_schema, comparison_of, decide
 from agentic_rag.graphs.effects import Effects, run_sync
 from agentic_rag.graphs.llm import prompt_messages, structured_call
 from agentic_rag.graphs.schemas import AnswerReply
 from agentic_rag.steps import normalise_query
 from agentic_rag.usage import Usage
 
-__all__ = ["READERS", "append_markers", "FactsAnswerReply", "ShortReader", "ShortReading", "read_short", "select_sentences", "write_short"]
+__all__ = ["READERS", "append_markers", "write_comparison", "FactsAnswerReply", "ShortReader", "ShortReading", "read_short", "select_sentences", "write_short"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ShortReader:
     sentences: int | None = None
     samples: int = 1
     temperature: float = 0.7
+    compare: bool = False  # a comparison of dates or numbers (or "are both ...?") decided by code, see write_comparison
 
 
 READERS: dict[str, ShortReader] = {
@@ -56,6 +58,7 @@ READERS: dict[str, ShortReader] = {
         ShortReader("sentences", sentences=12),
         ShortReader("facts_first_sentences", facts_first=True, sentences=12),
         ShortReader("vote", samples=5),
+        ShortReader("compare", compare=True),
     )
 }
 
@@ -174,8 +177,38 @@ def write_short(
     return ShortReading(answer=chosen.answer, sources=list(chosen.sources), usage=usage, note=note)
 
 
+def write_comparison(
+    model: BaseChatModel, comparison: Comparison, question: str, passages: Sequence[Evidence], *,
+    passage_chars: int = 800, attempts: int = 1,
+) -> Effects[ShortReading]:
+    """The short answer to a comparison: the model copies each name's value, :func:`~.comparison.decide` compares.
+
+    The prompt shows the passages as the judge and the answer do (the cached prefix carries over);
+    ``answer`` is ``None`` when the values do not settle it, and the usual answer is written then.
+    """
+    names = ", ".join(comparison.names)
+    user = prompts.COMPARE.format(passages=format_passages(list(passages), passage_chars), question=question,
+                                  names=names, what=prompts.COMPARE_WHAT[comparison.kind])
+    result = yield from structured_call(model, compare_schema(comparison), prompt_messages(user), attempts=attempts)
+    if result.value is None:
+        return ShortReading(answer=None, sources=[], usage=result.usage, error=result.error)
+    decision = decide(comparison, result.value.values, len(passages))
+    shown = "; ".join(f"{v.name}: {v.value} [{v.source}]" for v in result.value.values)
+    if decision is None:
+        return ShortReading(answer=None, sources=[], usage=result.usage, note=f"undecided ({shown})")
+    return ShortReading(answer=decision.answer, sources=decision.sources, usage=result.usage, note=f"compared {shown}")
+
+
 def read_short(
     model: BaseChatModel, reader: ShortReader, question: str, passages: Sequence[Evidence], *, passage_chars: int = 800,
 ) -> ShortReading:
-    """:func:`write_short` with the sync API."""
+    """:func:`write_short` with the sync API (a ``compare`` reader tries :func:`write_comparison` first)."""
+    comparison = comparison_of(question) if reader.compare else None
+    if comparison is not None:
+        compared = run_sync(write_comparison(model, comparison, question, passages, passage_chars=passage_chars))
+        if compared.answer is not None:
+            return compared
+        written = run_sync(write_short(model, reader, question, passages, passage_chars=passage_chars))
+        return ShortReading(written.answer, written.sources, compared.usage + written.usage, written.error,
+                            f"{compared.note}; wrote the answer")
     return run_sync(write_short(model, reader, question, passages, passage_chars=passage_chars))

@@ -22,9 +22,10 @@ def build_traditional_graph(
     """Compile single-step RAG over ``model`` and the first query tool in ``tools``: one search, one answer.
 
     ``config`` is the same :class:`~agentic_rag.graphs.config.RAGConfig` the agentic graph takes
-    (it reads ``k``, ``passage_chars``, ``max_answer_passages``, the tool retries and ``citation_check``).
+    (it reads ``k``, ``passage_chars``, ``max_answer_passages``, the tool retries and ``citation_check``);
+    it answers in one call, so ``compare_values`` is off unless a run turns it on.
     """
-    nodes = RAGNodes(model, tools, config)
+    nodes = RAGNodes(model, tools, (config or RAGConfig()).override({"compare_values": False}))
     graph = StateGraph(RAGState, context_schema=RAGConfig, input_schema=RAGInput, output_schema=RAGOutput)
     graph.add_node("start", nodes.start)
     graph.add_node("retrieve", node(nodes.retrieve))

@@ -647,7 +647,7 @@ def test_only_exceptions_are_transient():
 def test_a_comparison_searches_each_name_it_compares_in_the_first_round(search_tool):
     question = "Which team has more services, Harbor or Atlas?"
     model = ScriptedChatModel(script=[{"sources": [1, 2], "answer": "Harbor", "next_query": ""}, written("Harbor", 1)])
-    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, adaptive=False))
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, adaptive=False, compare_values=False))
     answer = graph.invoke({"question": question})["answer"]
     searched = [s.detail["query"] for s in answer.steps if s.kind == "search"]
     assert searched == [question, "Harbor", "Atlas"]
@@ -657,7 +657,7 @@ def test_a_comparison_searches_each_name_it_compares_in_the_first_round(search_t
     assert judge_prompt.index("services/relay.md") < judge_prompt.index("teams/atlas.md")  # the question's own first
 
     model = ScriptedChatModel(script=[{"sources": [1], "answer": "Harbor", "next_query": ""}, written("Harbor", 1)])
-    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, adaptive=False, entity_searches=False))
+    graph = build_agentic_graph(model, [search_tool], RAGConfig(k=1, adaptive=False, entity_searches=False, compare_values=False))
     answer = graph.invoke({"question": question})["answer"]
     assert [s.detail["query"] for s in answer.steps if s.kind == "search"] == [question]
 

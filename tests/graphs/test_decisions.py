@@ -27,6 +27,9 @@ JUDGE_DEFAULTS = dict(
         ({"adaptive": True, "passages_cover_question": True, "first_round": False}, True, True, False),
         ({"adaptive": False, "single_hop": True, "passages_cover_question": True}, True, False, False),
         ({"adaptive": True, "single_hop": True, "cited": 0}, False, False, False),
+        ({"adaptive": True, "single_hop": True, "draft_answer": "Yes."}, True, True, False),  # the answer call writes a yes/no
+        ({"adaptive": True, "passages_cover_question": True, "draft_answer": "no"}, True, True, False),
+        ({"adaptive": True, "single_hop": True, "draft_answer": "Yes Minister"}, True, True, True),  # a title, not a yes
     ],
 )
 def test_judge_outcome(change, answered, sufficient, final):

@@ -1,0 +1,164 @@
+"""Comparisons the model reads and the code decides.
+
+"Which came out first, X or Y?", "Who is older, X or Y?", "Which has the larger population, X or
+Y?": a small model finds both sides' passages and still picks the wrong name. Here the model only
+copies, for each compared name, the date or number the question compares, with the passage it
+comes from; the code then compares. ("Are X and Y both ...?" is left to the answer call: asked
+name by name, the 1.5B model said "true" for every name, so deciding it here gained nothing.) When the wording is not such a comparison, or a
+value cannot be read as a date or a number, :func:`decide` gives ``None`` and the answer is
+written as usual.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from agentic_rag.graphs.question_shape import compared_entities
+
+__all__ = ["Comparison", "CompareReply", "comparison_of", "compare_schema", "decide", "parse_date", "parse_number"]
+
+ComparisonKind = Literal["date", "number"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a question compares: ``names``, by ``kind`` (a date or a number), and whether the
+    answer is the name with the ``min`` or the ``max``."""
+
+    names: tuple[str, ...]
+    kind: ComparisonKind
+    pick: Literal["min", "max"]
+
+
+_WHICH = re.compile(r"\b(?:which|who|what)\b", re.IGNORECASE)
+# Each comparative word and what it asks for; the first found in the question wins.
+_WORDS: tuple[tuple[re.Pattern[str], ComparisonKind, Literal["min", "max"]], ...] = tuple(
+    (re.compile(rf"\b(?:{words})\b", re.IGNORECASE), kind, pick)  # type: ignore[misc]
+    for words, kind, pick in (
+        (r"first|earlier|earliest|older|oldest|before", "date", "min"),
+        (r"later|latest|last|newer|newest|more recent|most recent|younger|youngest", "date", "max"),
+        (r"fewer|fewest|smaller|smallest|less|least|lower|lowest|shorter|shortest|lighter", "number", "min"),
+        (r"more|most|larger|largest|bigger|biggest|higher|highest|taller|tallest|longer|longest|greater|greatest|"
+         r"heavier|wider|deeper", "number", "max"),
+    )
+)
+
+
+def comparison_of(question: str) -> Comparison | None:
+    """The comparison ``question`` asks for, if its wording is one this module decides; else ``None``.
+
+    A "which/who" question over names joined by "or" with a comparative word ("first",
+    "older", "larger") asks for the earliest, latest, smallest or largest.
+    """
+    names = tuple(compared_entities(question))
+    if len(names) < 2:
+        return None
+    if not _WHICH.search(question) or " or " not in f" {question.lower()} ":
+        return None
+    found = [(match.start(), kind, pick) for pattern, kind, pick in _WORDS if (match := pattern.search(question))]
+    if not found:
+        return None
+    _, kind, pick = min(found)
+    return Comparison(names, kind, pick)
+
+
+class CompareReply(BaseModel):
+    """For each compared name: the value the question compares, and its passage."""
+
+    values: list[Any]
+
+
+def compare_schema(comparison: Comparison) -> type[CompareReply]:
+    """A reply schema with exactly one entry per compared name, each name one of the question's."""
+    name_type = Literal[comparison.names]  # type: ignore[valid-type]
+    value = (str, Field(max_length=60, description=f"the {comparison.kind} the question compares, as the passages write it"))
+    entry = create_model(
+        "ComparedValue", name=(name_type, ...), value=value,
+        source=(int, Field(description="the number of the passage it comes from")),
+    )
+    count = len(comparison.names)
+    return create_model(
+        "Compared", values=(list[entry], Field(min_length=count, max_length=count)),  # type: ignore[valid-type]
+        __base__=CompareReply,
+    )
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), start=1)}
+_MONTHS |= {m[:3]: i for m, i in list(_MONTHS.items())}
+_YEAR = re.compile(r"\b(\d{3,4})\b(?!\s*(?:BC|BCE)\b)")
+_MONTH = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?\b", re.IGNORECASE)
+_DAY = re.compile(r"\b([0-3]?\d)(?:st|nd|rd|th)?\b")
+
+
+def parse_date(text: str) -> tuple[int, int, int] | None:
+    """``(year, month, day)`` from a date as passages write it ("17 July 1939", "July 1939", "1939"); 0 for a part not given."""
+    year = _YEAR.search(text)
+    if year is None:
+        return None
+    month = _MONTH.search(text)
+    day = 0
+    if month is not None:
+        rest = _YEAR.sub(" ", text)
+        days = [int(d) for d in _DAY.findall(rest) if 1 <= int(d) <= 31]
+        day = days[0] if days else 0
+    return int(year.group(1)), _MONTHS[month.group(1).lower()] if month else 0, day
+
+
+_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(thousand|million|billion|trillion|k|m|bn)?\b", re.IGNORECASE)
+_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+
+
+def parse_number(text: str) -> float | None:
+    """The first number in ``text`` ("1,900", "24.15 million", "3.5 km"), scaled by a word that follows it."""
+    match = _NUMBER.search(text)
+    if match is None:
+        return None
+    digits = match.group(1).replace(",", "")
+    try:
+        value = float(digits)
+    except ValueError:
+        return None
+    return value * _SCALE.get((match.group(2) or "").lower(), 1.0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the code decided: the short answer and the passage numbers it rests on."""
+
+    answer: str
+    sources: list[int]
+
+
+def decide(comparison: Comparison, values: Sequence[Any], passages: int) -> Decision | None:
+    """The answer from the model's values, or ``None`` when they do not settle it.
+
+    Every name needs one value that parses and a source among the ``passages`` shown; dates
+    compare as (year, month, day) with a missing part counting only when both give it; a tie
+    settles nothing.
+    """
+    by_name = {}
+    for entry in values:
+        if not 1 <= entry.source <= passages or entry.name in by_name:
+            return None
+        by_name[entry.name] = entry
+    if set(by_name) != set(comparison.names):
+        return None
+    parse = parse_date if comparison.kind == "date" else parse_number
+    parsed = {name: parse(str(by_name[name].value)) for name in comparison.names}
+    if any(value is None for value in parsed.values()):
+        return None
+    if comparison.kind == "date":
+        # compare only as finely as every date is given
+        depth = min(3 - list(value).count(0) if value[1] else 1 for value in parsed.values())  # type: ignore[union-attr]
+        parsed = {name: tuple(value[:depth]) for name, value in parsed.items()}  # type: ignore[index]
+    ordered = sorted(parsed.items(), key=lambda item: item[1])  # type: ignore[arg-type, return-value]
+    best = ordered[0] if comparison.pick == "min" else ordered[-1]
+    if sum(1 for _, value in ordered if value == best[1]) > 1:
+        return None
+    return Decision(best[0], [by_name[best[0]].source])
