@@ -27,44 +27,67 @@ ComparisonKind = Literal["date", "number"]
 
 @dataclass(frozen=True)
 class Comparison:
-    """What a question compares: ``names``, by ``kind`` (a date or a number), and whether the
-    answer is the name with the ``min`` or the ``max``."""
+    """What a question compares: ``names``, by ``kind`` (a date or a number), whether the answer is
+    the name with the ``min`` or the ``max``, and whether the dates are birth dates (older, younger)."""
 
     names: tuple[str, ...]
     kind: ComparisonKind
     pick: Literal["min", "max"]
+    born: bool = False
 
 
-_WHICH = re.compile(r"\b(?:which|who|what)\b", re.IGNORECASE)
-# Each comparative word and what it asks for; the first found in the question wins.
+_WHICH = re.compile(r"^\W*(?:(?:in|of|on|at|by)\s+)?(?:which|who)\b", re.IGNORECASE)
+# "Which year was the older of X or Y founded?", "Which nationality ...": asks for something else than a name
+_ASKS_OTHER = re.compile(
+    r"^\W*(?:(?:in|of|on|at|by)\s+)?which\s+(?:year|date|decade|century|month|day|nationality|country|state|city|town|"
+    r"language|genre|religion)\b",
+    re.IGNORECASE,
+)
+_NOT_MEASURED = r"popular|famous|successful|well[- ]known|notable|important|influential|critically|widely|recently|recent"
+_BIRTH = re.compile(r"\b(?:older|oldest|younger|youngest|elder|eldest|born)\b", re.IGNORECASE)
+# Each comparative word and what it asks for; the first found in the question (names taken out) wins.
 _WORDS: tuple[tuple[re.Pattern[str], ComparisonKind, Literal["min", "max"]], ...] = tuple(
     (re.compile(rf"\b(?:{words})\b", re.IGNORECASE), kind, pick)  # type: ignore[misc]
     for words, kind, pick in (
-        (r"first|earlier|earliest|older|oldest|before", "date", "min"),
-        (r"later|latest|last|newer|newest|more recent|most recent|younger|youngest", "date", "max"),
-        (r"fewer|fewest|smaller|smallest|less|least|lower|lowest|shorter|shortest|lighter", "number", "min"),
-        (r"more|most|larger|largest|bigger|biggest|higher|highest|taller|tallest|longer|longest|greater|greatest|"
-         r"heavier|wider|deeper", "number", "max"),
+        (r"first|earlier|earliest|older|oldest|elder|eldest|before|sooner", "date", "min"),
+        (r"later|latest|last|newer|newest|(?:more|most) recent(?:ly)?|younger|youngest", "date", "max"),
+        (rf"fewer|fewest|smaller|smallest|(?:less|least)(?!\s+(?:{_NOT_MEASURED})\b)|lower|lowest|shorter|shortest|"
+         r"lighter", "number", "min"),
+        (rf"(?:more|most)(?!\s+(?:{_NOT_MEASURED})\b)|larger|largest|bigger|biggest|higher|highest|taller|tallest|"
+         r"longer|longest|greater|greatest|heavier|wider|deeper", "number", "max"),
     )
 )
+# "the first president of X or Y", "the older of X or Y": the word qualifies something else the question asks for
+_QUALIFIES = re.compile(r"^\s+(?:\w+\s+)?of\b", re.IGNORECASE)
 
 
 def comparison_of(question: str) -> Comparison | None:
     """The comparison ``question`` asks for, if its wording is one this module decides; else ``None``.
 
-    A "which/who" question over names joined by "or" with a comparative word ("first",
-    "older", "larger") asks for the earliest, latest, smallest or largest.
+    A "which/who" question over names joined by "or" with a comparative word ("first", "older",
+    "larger") asks for the earliest, latest, smallest or largest. Not: a question that asks for a
+    year or a nationality of one of them ("Which year was the older of X or Y founded?"), a word
+    that qualifies another thing ("the first president of X or Y"), a quality no number measures
+    ("more popular"), or a comparative word inside a name ("The Last Emperor").
     """
     names = tuple(compared_entities(question))
-    if len(names) < 2:
+    if len(names) < 2 or not _WHICH.search(question) or _ASKS_OTHER.search(question):
         return None
-    if not _WHICH.search(question) or " or " not in f" {question.lower()} ":
+    if " or " not in f" {question.lower()} ":
         return None
-    found = [(match.start(), kind, pick) for pattern, kind, pick in _WORDS if (match := pattern.search(question))]
+    rest = question
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(name, " ")
+    found = []
+    for pattern, kind, pick in _WORDS:
+        for match in pattern.finditer(rest):
+            if not _QUALIFIES.match(rest[match.end():]):
+                found.append((match.start(), kind, pick))
+                break
     if not found:
         return None
     _, kind, pick = min(found)
-    return Comparison(names, kind, pick)
+    return Comparison(names, kind, pick, born=kind == "date" and bool(_BIRTH.search(rest)))
 
 
 class CompareReply(BaseModel):
@@ -91,17 +114,21 @@ def compare_schema(comparison: Comparison) -> type[CompareReply]:
 _MONTHS = {m: i for i, m in enumerate(
     "january february march april may june july august september october november december".split(), start=1)}
 _MONTHS |= {m[:3]: i for m, i in list(_MONTHS.items())}
-_YEAR = re.compile(r"\b(\d{3,4})\b(?!\s*(?:BC|BCE)\b)")
+_MONTHS |= {"sept": 9}
+_YEAR = re.compile(r"\b(\d{3,4})\b(?!\s*(?:B\.?C\.?|BCE)\b)", re.IGNORECASE)
 _MONTH = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?\b", re.IGNORECASE)
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
 _DAY = re.compile(r"\b([0-3]?\d)(?:st|nd|rd|th)?\b")
 
 
 def parse_date(text: str) -> tuple[int, int, int] | None:
     """``(year, month, day)`` from a date as passages write it ("17 July 1939", "July 1939", "1939"); 0 for a part not given."""
+    text = _CLOCK.sub(" ", text)
     year = _YEAR.search(text)
     if year is None:
         return None
-    month = _MONTH.search(text)
+    # "may" in lower case is the verb
+    month = next((m for m in _MONTH.finditer(text) if m.group(1) != "may"), None)
     day = 0
     if month is not None:
         rest = _YEAR.sub(" ", text)
@@ -110,21 +137,45 @@ def parse_date(text: str) -> tuple[int, int, int] | None:
     return int(year.group(1)), _MONTHS[month.group(1).lower()] if month else 0, day
 
 
-_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(thousand|million|billion|trillion|k|m|bn)?\b", re.IGNORECASE)
-_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_NUMBER = re.compile(r"([-−]?)(\d[\d,]*(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion|bn)\b)?", re.IGNORECASE)
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_LEADING_YEAR = re.compile(r"^\D{0,12}\b(?:1[5-9]|20)\d\d\b(?!,\d)")
 
 
 def parse_number(text: str) -> float | None:
-    """The first number in ``text`` ("1,900", "24.15 million", "3.5 km"), scaled by a word that follows it."""
-    match = _NUMBER.search(text)
-    if match is None:
+    """The number in ``text`` ("1,900", "24.15 million", "-5 °C", "3.5 km"), scaled by a word that follows it.
+
+    A year before another number ("2010 census: 24,000") is the number's date, not the number.
+    """
+    matches = list(_NUMBER.finditer(text))
+    if len(matches) > 1 and _LEADING_YEAR.match(text):
+        matches = matches[1:]
+    if not matches:
         return None
-    digits = match.group(1).replace(",", "")
+    sign, digits, scale = matches[0].groups()
     try:
-        value = float(digits)
+        value = float(digits.replace(",", ""))
     except ValueError:
         return None
-    return value * _SCALE.get((match.group(2) or "").lower(), 1.0)
+    return (-value if sign else value) * _SCALE.get((scale or "").lower(), 1.0)
+
+
+_UNIT = re.compile(r"\d\s*([a-z]+|%|°\s*[cf])", re.IGNORECASE)
+_UNITS = {
+    "mm": "mm", "cm": "cm", "m": "m", "metre": "m", "metres": "m", "meter": "m", "meters": "m", "km": "km",
+    "kilometres": "km", "kilometers": "km", "in": "in", "inches": "in", "ft": "ft", "feet": "ft", "foot": "ft",
+    "mi": "mi", "miles": "mi", "mile": "mi", "g": "g", "kg": "kg", "lb": "lb", "lbs": "lb", "pounds": "lb",
+    "t": "t", "tonnes": "t", "tons": "t", "ha": "ha", "hectares": "ha", "acres": "acre", "sq": "sq", "%": "%",
+}
+
+
+def _unit(text: str) -> str:
+    """The unit of measure written right after a number ("km", "m", "ft"), or "" (none, a scale or a count noun)."""
+    match = _UNIT.search(text)
+    if match is None:
+        return ""
+    word = match.group(1).lower().replace(" ", "")
+    return word if word.startswith("°") else _UNITS.get(word, "")
 
 
 @dataclass(frozen=True)
@@ -139,8 +190,8 @@ def decide(comparison: Comparison, values: Sequence[Any], passages: int) -> Deci
     """The answer from the model's values, or ``None`` when they do not settle it.
 
     Every name needs one value that parses and a source among the ``passages`` shown; dates
-    compare as (year, month, day) with a missing part counting only when both give it; a tie
-    settles nothing.
+    compare as (year, month, day) with a missing part counting only when both give it; numbers
+    written with different units are not compared; a tie settles nothing.
     """
     by_name = {}
     for entry in values:
@@ -153,6 +204,8 @@ def decide(comparison: Comparison, values: Sequence[Any], passages: int) -> Deci
     parsed = {name: parse(str(by_name[name].value)) for name in comparison.names}
     if any(value is None for value in parsed.values()):
         return None
+    if comparison.kind == "number" and len({_unit(str(by_name[name].value)) for name in comparison.names}) > 1:
+        return None  # "2 km" against "1,500 m": not compared without converting
     if comparison.kind == "date":
         # compare only as finely as every date is given
         depth = min(3 - list(value).count(0) if value[1] else 1 for value in parsed.values())  # type: ignore[union-attr]
@@ -161,4 +214,6 @@ def decide(comparison: Comparison, values: Sequence[Any], passages: int) -> Deci
     best = ordered[0] if comparison.pick == "min" else ordered[-1]
     if sum(1 for _, value in ordered if value == best[1]) > 1:
         return None
-    return Decision(best[0], [by_name[best[0]].source])
+    # the winner's passage first, then the others': the answer rests on all the values
+    sources = [by_name[best[0]].source] + [by_name[name].source for name in comparison.names]
+    return Decision(best[0], list(dict.fromkeys(sources)))

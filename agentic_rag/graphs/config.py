@@ -60,9 +60,9 @@ class RAGConfig(BaseModel):
     )
     compare_values: bool = Field(
         default=True,
-        description="A short answer to a comparison of dates or numbers (which came first, which is larger) or an "
-        "\"are both ...?\" question: the model copies each name's value, the code compares (one more call; "
-        "the traditional graph does not).",
+        description="A short answer to a comparison of dates or numbers (which came first, which is larger): the "
+        "model copies each name's value, the code compares (one call, and the usual answer call when the values do "
+        "not settle it; the traditional graph does not).",
     )
     answer_from_judge: bool = Field(
         default=False, description="A judge answer that asks for nothing more is the final answer (saves the answer call).",

@@ -382,7 +382,8 @@ class RAGNodes:
                 text = result.value.strip()
         else:
             write = self._write_detailed if detailed else self._write_from_passages
-            written, usage, error = yield from write(state, settings, passages)
+            so_far = state if compared is None else {**state, "usage": _usage(state) + compared.usage}
+            written, usage, error = yield from write(so_far, settings, passages)
             if written is None:
                 text = f"The model failed to write an answer ({error})."
                 exit_reason = ExitReason.ERROR
@@ -422,7 +423,8 @@ class RAGNodes:
         if settings.style != "short" or not settings.compare_values or path not in ("judge_draft", "from_passages"):
             return None
         comparison = comparison_of(state["question"])
-        if comparison is None or self._exhausted(state, reserve_llm_calls=1 if path == "judge_draft" else 2) is not None:
+        # this call, and the answer call if the values do not settle it (a judge's draft needs none)
+        if comparison is None or self._exhausted(state, reserve_llm_calls=0 if path == "judge_draft" else 1) is not None:
             return None
         return (yield from write_comparison(self.model, comparison, state["question"], passages,
                                             passage_chars=settings.passage_chars))

@@ -58,7 +58,8 @@ Question: {question}
 For each of {names}, copy from the passages {what}, and give the number of the passage it comes from."""
 
 COMPARE_WHAT = {
-    "date": 'the date the question compares (for a person, the birth date), as the passages write it, like "17 July 1939"',
+    "date": 'the date the question compares, as the passages write it, like "17 July 1939"',
+    "birth": 'the birth date (for a group or a place, the date it was formed or founded), as the passages write it, like "17 July 1939"',
     "number": 'the number the question compares, as the passages write it, like "1,900" or "24.15 million"',
 }
 

@@ -1,7 +1,8 @@
 """Ways of writing a short answer from passages: what the answer prompt shows and what it asks for.
 
-The answer node reads passages through one :class:`ShortReader` (``RAGConfig.reader``).
-``benchmarks/reader.py`` replays a finished evaluation run's answer calls through each reader, so
+The answer node writes with the ``passages`` way (whole passages; its own call adds a plain-text
+fallback and the run's budget) and decides comparisons with :func:`write_comparison`; the other
+readers are measured, not used: ``benchmarks/reader.py`` replays a finished evaluation run's answer calls through each reader, so
 they are compared on the same passages. Every reader is one structured model call (``vote``:
 several) over passages numbered as the judge saw them, so the markers keep pointing at passages.
 """
@@ -47,7 +48,7 @@ class ShortReader:
     sentences: int | None = None
     samples: int = 1
     temperature: float = 0.7
-    compare: bool = False  # a comparison of dates or numbers (or "are both ...?") decided by code, see write_comparison
+    compare: bool = False  # a comparison of dates or numbers decided by code, see write_comparison
 
 
 READERS: dict[str, ShortReader] = {
@@ -188,10 +189,10 @@ def write_comparison(
     """
     names = ", ".join(comparison.names)
     user = prompts.COMPARE.format(passages=format_passages(list(passages), passage_chars), question=question,
-                                  names=names, what=prompts.COMPARE_WHAT[comparison.kind])
+                                  names=names, what=prompts.COMPARE_WHAT["birth" if comparison.born else comparison.kind])
     result = yield from structured_call(model, compare_schema(comparison), prompt_messages(user), attempts=attempts)
     if result.value is None:
-        return ShortReading(answer=None, sources=[], usage=result.usage, error=result.error)
+        return ShortReading(answer=None, sources=[], usage=result.usage, error=result.error, note=f"failed ({result.error})")
     decision = decide(comparison, result.value.values, len(passages))
     shown = "; ".join(f"{v.name}: {v.value} [{v.source}]" for v in result.value.values)
     if decision is None:

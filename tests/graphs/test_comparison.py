@@ -20,6 +20,13 @@ from tests.fakes import HashingEmbeddings, ScriptedChatModel
     ("Which service has fewer incidents, Relay or Atlas?", ("number", "min")),
     ("Who is the oldest, Sid Haig or Vic Darchinyan?", ("date", "min")),
     ("Are Frozen and Escape from the Dark both animated features?", None),  # yes/no: the answer call's
+    ("Which film came out more recently, The Apple Dumpling Gang or Heavyweights?", ("date", "max")),
+    ("Which of The Last Emperor or Gandhi was released earlier?", ("date", "min")),  # "Last" is in a name
+    ("Which band has more members, Muse or Coldplay?", ("number", "max")),
+    ("Which year was the older of Harvard University or Yale University founded?", None),  # asks a year
+    ("Who was the first president of Harvard or Yale?", None),  # "first" qualifies "president"
+    ("What was the last film of Kubrick or Hitchcock?", None),
+    ("Which author was more popular in the 70s, Richard Wright or Richard Bach?", None),  # no number measures it
     ("Are Yingkou and Fuding the same level of city?", None),  # "same": not decided here
     ("Which tennis player is from a country closer to Canada, Ken Flach or Lucie Šafářová?", None),  # no date or number
     ("Who leads the team that owns the Relay service?", None),  # compares nothing
@@ -30,9 +37,16 @@ def test_which_wordings_are_comparisons_the_code_decides(question, expected):
     assert (None if comparison is None else (comparison.kind, comparison.pick)) == expected
 
 
+def test_birth_dates_are_asked_for_only_when_the_question_compares_ages():
+    assert comparison_of("Who is the oldest, Sid Haig or Vic Darchinyan?").born
+    assert not comparison_of("Who died first, Krzysztof Zanussi or Thom Andersen?").born
+
+
 @pytest.mark.parametrize("text, expected", [
     ("17 July 1939", (1939, 7, 17)), ("July 4, 1776", (1776, 7, 4)), ("March 2004", (2004, 3, 0)),
     ("1995", (1995, 0, 0)), ("founded in 1868 in Paris", (1868, 0, 0)), ("the 1990s", None), ("unknown", None),
+    ("500 bc", None), ("may have been 1920", (1920, 0, 0)), ("10:30, 5 May 1920", (1920, 5, 5)),
+    ("Sept. 3, 1901", (1901, 9, 3)),
 ])
 def test_dates_as_passages_write_them(text, expected):
     assert parse_date(text) == expected
@@ -40,6 +54,7 @@ def test_dates_as_passages_write_them(text, expected):
 
 @pytest.mark.parametrize("text, expected", [
     ("1,900", 1900.0), ("24.15 million", 24_150_000.0), ("3.5 km", 3.5), ("about 12 members", 12.0), ("many", None),
+    ("1.85 m", 1.85), ("2010 census: 24,000", 24_000.0), ("-5 °C", -5.0), ("1995", 1995.0),
 ])
 def test_numbers_as_passages_write_them(text, expected):
     assert parse_number(text) == expected
@@ -53,14 +68,16 @@ BORN_FIRST = Comparison(("Zanussi", "Andersen"), "date", "min")
 
 
 @pytest.mark.parametrize("comparison, entries, expected", [
-    (BORN_FIRST, [("Zanussi", "17 July 1939", 1), ("Andersen", "1943", 2)], ("Zanussi", [1])),
-    (Comparison(("A", "B"), "date", "max"), [("A", "1975", 1), ("B", "1995", 3)], ("B", [3])),
-    (BORN_FIRST, [("Zanussi", "July 1939", 1), ("Andersen", "March 1939", 2)], ("Andersen", [2])),
+    (BORN_FIRST, [("Zanussi", "17 July 1939", 1), ("Andersen", "1943", 2)], ("Zanussi", [1, 2])),
+    (Comparison(("A", "B"), "date", "max"), [("A", "1975", 1), ("B", "1995", 3)], ("B", [3, 1])),
+    (BORN_FIRST, [("Zanussi", "July 1939", 1), ("Andersen", "March 1939", 2)], ("Andersen", [2, 1])),
     (BORN_FIRST, [("Zanussi", "17 July 1939", 1), ("Andersen", "1939", 2)], None),  # the same year: a tie
     (BORN_FIRST, [("Zanussi", "long ago", 1), ("Andersen", "1943", 2)], None),  # unreadable
     (BORN_FIRST, [("Zanussi", "1939", 1), ("Zanussi", "1943", 2)], None),  # a name twice, the other missing
     (BORN_FIRST, [("Zanussi", "1939", 9), ("Andersen", "1943", 2)], None),  # a passage not shown
-    (Comparison(("A", "B"), "number", "max"), [("A", "24.15 million", 1), ("B", "144,000", 2)], ("A", [1])),
+    (Comparison(("A", "B"), "number", "max"), [("A", "24.15 million", 1), ("B", "144,000", 2)], ("A", [1, 2])),
+    (Comparison(("A", "B"), "number", "max"), [("A", "2 km", 1), ("B", "1,500 m", 2)], None),  # units differ
+    (Comparison(("A", "B"), "number", "min"), [("A", "3,000 people", 1), ("B", "1.2 million", 2)], ("A", [1, 2])),
 ])
 def test_the_code_decides_only_what_the_values_settle(comparison, entries, expected):
     decision = decide(comparison, _values(*entries), passages=4)
@@ -106,7 +123,8 @@ def values(relay: str, atlas: str):
 def test_the_answer_to_a_comparison_is_the_codes_decision_from_the_values_the_model_read(tools):
     model = ScriptedChatModel(script=[judge("Relay"), values("March 2019", "2016")])
     answer = build_agentic_graph(model, tools, RAGConfig(style="short")).invoke({"question": QUESTION})["answer"]
-    assert answer.text.startswith("Atlas [") and [c.source for c in answer.citations] == ["services/atlas.md"]
+    # the answer cites both values it rests on, the winner's first
+    assert answer.text.startswith("Atlas [") and [c.source for c in answer.citations] == ["services/atlas.md", "services/relay.md"]
     assert answer.usage.llm_calls == 2  # the judge, then the values: no answer call
     assert "For each of Relay, Atlas" in model.prompts()[1]
     assert model.prompts()[1].split("Question:")[0] == model.prompts()[0].split("Question:")[0]  # the cached prefix
@@ -131,6 +149,29 @@ def test_no_comparison_call_when_the_budget_cannot_pay_for_it_nor_in_the_traditi
     model = ScriptedChatModel(script=[{"answer": "Relay", "sources": [1]}])
     answer = build_traditional_graph(model, tools, RAGConfig(style="short")).invoke({"question": QUESTION})["answer"]
     assert answer.usage.llm_calls == 1 and answer.steps[-1].detail.compared is None
+
+
+def test_the_comparison_and_the_answer_after_it_stay_within_the_llm_call_budget(tools):
+    undecided = values("recently", "2016")
+    written = lambda m: {"answer": "Relay", "sources": [_number(m[-1].content, "services/relay.md")]}  # noqa: E731
+    graph = build_agentic_graph(ScriptedChatModel(script=[judge("Relay"), undecided, written]), tools,
+                                RAGConfig(style="short", adaptive=False))
+    answer = graph.invoke({"question": QUESTION, "budget": Budget(max_llm_calls=3)})["answer"]
+    assert answer.usage.llm_calls == 3 and answer.text.startswith("Relay [")  # exactly fits: judge, values, answer
+    assert answer.steps[-1].detail.compared.startswith("undecided")
+
+    # a malformed answer after the comparison gets no retry nor plain-text call past the budget
+    graph = build_agentic_graph(ScriptedChatModel(script=[judge("Relay"), undecided, "not json", "not json", "Relay [1]"]),
+                                tools, RAGConfig(style="short", adaptive=False))
+    answer = graph.invoke({"question": QUESTION, "budget": Budget(max_llm_calls=3)})["answer"]
+    assert answer.usage.llm_calls == 3
+
+
+def test_a_failed_comparison_call_is_recorded_and_the_answer_written_as_usual(tools):
+    written = lambda m: {"answer": "Relay", "sources": [_number(m[-1].content, "services/relay.md")]}  # noqa: E731
+    model = ScriptedChatModel(script=[judge("Relay"), "not json", "not json", written])
+    answer = build_agentic_graph(model, tools, RAGConfig(style="short", adaptive=False)).invoke({"question": QUESTION})["answer"]
+    assert answer.text.startswith("Relay [") and answer.steps[-1].detail.compared.startswith("failed")
 
 
 def test_a_detailed_answer_is_written_as_usual(tools):
