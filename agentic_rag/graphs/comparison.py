@@ -20,7 +20,9 @@ from pydantic import BaseModel, Field, create_model
 
 from agentic_rag.graphs.question_shape import compared_entities
 
-__all__ = ["Comparison", "CompareReply", "comparison_of", "compare_schema", "decide", "parse_date", "parse_number"]
+__all__ = [
+    "Comparison", "CompareReply", "comparison_of", "compare_schema", "decide", "parse_date", "parse_number", "written_in",
+]
 
 ComparisonKind = Literal["date", "number"]
 
@@ -186,16 +188,38 @@ class Decision:
     sources: list[int]
 
 
-def decide(comparison: Comparison, values: Sequence[Any], passages: int) -> Decision | None:
+_DIGITS = re.compile(r"\d[\d,.]*\d|\d")
+
+
+def written_in(value: str, kind: ComparisonKind, passage: str) -> bool:
+    """Whether ``passage`` writes ``value``: a date's year, or a number's digits (commas aside).
+
+    The 1.5B model, finding no value, copies the prompt's example ("17 July 1939", "1,900"); a
+    value its passage does not hold decides nothing.
+    """
+    if kind == "date":
+        year = _YEAR.search(_CLOCK.sub(" ", value))
+        return year is not None and re.search(rf"(?<!\d){year.group(1)}(?!\d)", passage) is not None
+    digits = _DIGITS.search(value)
+    if digits is None:
+        return False
+    wanted = digits.group(0).replace(",", "").rstrip(".")
+    return re.search(rf"(?<![\d.]){re.escape(wanted)}(?![\d]|\.\d)", passage.replace(",", "")) is not None
+
+
+def decide(comparison: Comparison, values: Sequence[Any], passages: Sequence[str]) -> Decision | None:
     """The answer from the model's values, or ``None`` when they do not settle it.
 
-    Every name needs one value that parses and a source among the ``passages`` shown; dates
+    Every name needs one value that parses and a source among the ``passages`` shown (their
+    texts, numbered from 1) that writes it (:func:`written_in`); dates
     compare as (year, month, day) with a missing part counting only when both give it; numbers
     written with different units are not compared; a tie settles nothing.
     """
     by_name = {}
     for entry in values:
-        if not 1 <= entry.source <= passages or entry.name in by_name:
+        if not 1 <= entry.source <= len(passages) or entry.name in by_name:
+            return None
+        if not written_in(str(entry.value), comparison.kind, passages[entry.source - 1]):
             return None
         by_name[entry.name] = entry
     if set(by_name) != set(comparison.names):

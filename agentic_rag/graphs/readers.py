@@ -193,7 +193,7 @@ def write_comparison(
     result = yield from structured_call(model, compare_schema(comparison), prompt_messages(user), attempts=attempts)
     if result.value is None:
         return ShortReading(answer=None, sources=[], usage=result.usage, error=result.error, note=f"failed ({result.error})")
-    decision = decide(comparison, result.value.values, len(passages))
+    decision = decide(comparison, result.value.values, [p.short(passage_chars) for p in passages])
     shown = "; ".join(f"{v.name}: {v.value} [{v.source}]" for v in result.value.values)
     if decision is None:
         return ShortReading(answer=None, sources=[], usage=result.usage, note=f"undecided ({shown})")

@@ -9,7 +9,9 @@ import pytest
 
 from agentic_rag import KnowledgeBase, build_agentic_graph, build_traditional_graph, retrieval_tools
 from agentic_rag.graphs import Budget, RAGConfig
-from agentic_rag.graphs.comparison import Comparison, comparison_of, compare_schema, decide, parse_date, parse_number
+from agentic_rag.graphs.comparison import (
+    Comparison, comparison_of, compare_schema, decide, parse_date, parse_number, written_in,
+)
 from tests.fakes import HashingEmbeddings, ScriptedChatModel
 
 
@@ -80,8 +82,28 @@ BORN_FIRST = Comparison(("Zanussi", "Andersen"), "date", "min")
     (Comparison(("A", "B"), "number", "min"), [("A", "3,000 people", 1), ("B", "1.2 million", 2)], ("A", [1, 2])),
 ])
 def test_the_code_decides_only_what_the_values_settle(comparison, entries, expected):
-    decision = decide(comparison, _values(*entries), passages=4)
+    # four passages shown, each writing the values said to come from it
+    texts = [" ".join(str(v) for _, v, source in entries if source == n) for n in range(1, 5)]
+    decision = decide(comparison, _values(*entries), passages=texts)
     assert (None if decision is None else (decision.answer, decision.sources)) == expected
+
+
+@pytest.mark.parametrize("value, kind, passage, expected", [
+    ("17 July 1939", "date", "Zanussi (born 17 July 1939) is a director.", True),
+    ("17 July 1939", "date", "Dinosaur is a 2000 film.", False),  # the prompt's example, copied
+    ("2010-05-18", "date", "formed on May 18, 2010", True),
+    ("1,900", "number", "about 1900 species", True),
+    ("1,900", "number", "some 19,000 species", False),
+    ("24.15 million", "number", "a population of 24.15 million", True),
+    ("3", "number", "13 members", False),
+])
+def test_a_value_counts_only_when_its_passage_writes_it(value, kind, passage, expected):
+    assert written_in(value, kind, passage) is expected
+
+
+def test_a_value_its_passage_does_not_write_decides_nothing():
+    entries = _values(("Zanussi", "17 July 1939", 1), ("Andersen", "1943", 2))
+    assert decide(BORN_FIRST, entries, ["Zanussi is a Polish director.", "Andersen was born in 1943."]) is None
 
 
 def test_the_reply_schema_holds_one_value_for_each_compared_name_and_no_other():
