@@ -333,8 +333,11 @@ def run_eval(
     _prepare_out(out, settings)
 
     done = {graph: _latest_rows(out / f"{graph}.jsonl") for graph in config.graphs}
+    # One graph's questions after the other's: run question by question, a graph's first prompt would
+    # find the other graph's prompt over the same passages in llama.cpp's cache, and count as cached
+    # tokens a user running one graph computes.
     todo = [
-        (example, graph) for example in sample for graph in config.graphs if not _is_done(done[graph].get(example.id))
+        (example, graph) for graph in config.graphs for example in sample if not _is_done(done[graph].get(example.id))
     ]
     skipped = len(sample) * len(config.graphs) - len(todo)
     ran = failed = 0

@@ -74,6 +74,10 @@ def test_end_to_end_run_writes_rows_summary_table_and_plots(tmp_path):
     assert result.ran == 4 and result.skipped == 0 and result.failed == 0
     traditional, agentic = read_rows(out / "traditional.jsonl"), read_rows(out / "agentic.jsonl")
     assert [r["id"] for r in traditional] == [r["id"] for r in agentic]  # the same sample, the same order
+    # every traditional question before any agentic one: no graph's prompt is cached from the other's
+    prompts = model.prompts()
+    assert all(_PLAN_TAIL not in p and _JUDGE_TAIL not in p for p in prompts[:2])
+    assert _PLAN_TAIL in prompts[2] or _JUDGE_TAIL in prompts[2]
     row = agentic[0]
     assert {"question", "gold", "prediction", "citations", "metrics", "usage", "exit_reason", "trace"} <= set(row)
     kinds = [s["kind"] for s in row["trace"]]
