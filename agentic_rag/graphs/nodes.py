@@ -364,7 +364,7 @@ class RAGNodes:
         detailed = settings.style != "short"
         compared = yield from self._compare(state, settings, passages, path)
         if compared is not None and compared.answer is not None:
-            text, citations, invalid = check_citations(append_markers(compared.answer, compared.sources), passages)
+            text, citations, invalid = check_citations(compared.text, passages)
         elif path == "judge_draft" and draft is not None:
             numbers = {e.id: n for n, e in enumerate(passages, start=1)}
             text = append_markers(draft.answer, [numbers[i] for i in draft.sources if i in numbers])

@@ -2,8 +2,8 @@
 
 The answer node writes with the ``passages`` way (whole passages; its own call adds a plain-text
 fallback and the run's budget) and decides comparisons with :func:`write_comparison`; the other
-readers are measured, not used: ``benchmarks/reader.py`` replays a finished evaluation run's answer calls through each reader, so
-they are compared on the same passages. Every reader is one structured model call (``vote``:
+readers are measured, not used: ``benchmarks/reader.py`` replays a finished evaluation run's
+answer calls through each reader, so they are compared on the same passages. Every reader is one structured model call (``vote``:
 several) over passages numbered as the judge saw them, so the markers keep pointing at passages.
 """
 
