@@ -154,12 +154,7 @@ def parse_number(text: str) -> float | None:
         matches = matches[1:]
     if not matches:
         return None
-    sign, digits, scale = matches[0].groups()
-    try:
-        value = float(digits.replace(",", ""))
-    except ValueError:
-        return None
-    return (-value if sign else value) * _SCALE.get((scale or "").lower(), 1.0)
+    return _quantity(matches[0])
 
 
 _UNIT = re.compile(r"\d\s*([a-z]+|%|°\s*[cf])", re.IGNORECASE)
@@ -192,7 +187,8 @@ _DIGITS = re.compile(r"\d[\d,.]*\d|\d")
 
 
 def written_in(value: str, kind: ComparisonKind, passage: str) -> bool:
-    """Whether ``passage`` writes ``value``: a date's year, or a number's digits (commas aside).
+    """Whether ``passage`` writes ``value``: a date's year, or a number's digits (commas aside) or its
+    quantity in other words ("24,000,000" for "24 million").
 
     The 1.5B model, finding no value, copies the prompt's example ("17 July 1939", "1,900"); a
     value its passage does not hold decides nothing.
@@ -204,24 +200,56 @@ def written_in(value: str, kind: ComparisonKind, passage: str) -> bool:
     if digits is None:
         return False
     wanted = digits.group(0).replace(",", "").rstrip(".")
-    return re.search(rf"(?<![\d.]){re.escape(wanted)}(?![\d]|\.\d)", passage.replace(",", "")) is not None
+    if re.search(rf"(?<![\d.]){re.escape(wanted)}(?![\d]|\.\d)", passage.replace(",", "")) is not None:
+        return True
+    quantity = parse_number(value)
+    return quantity is not None and any(
+        _quantity(match) == quantity for match in _NUMBER.finditer(passage)
+    )
+
+
+def _quantity(match: re.Match[str]) -> float | None:
+    sign, digits, scale = match.groups()
+    try:
+        value = float(digits.replace(",", ""))
+    except ValueError:
+        return None
+    return (-value if sign else value) * _SCALE.get((scale or "").lower(), 1.0)
+
+
+def _source_writing(name: str, value: str, kind: ComparisonKind, cited: int, passages: Sequence[str]) -> int | None:
+    """The number of the passage that writes ``value``: the one cited, else the first shown that names ``name`` and writes it.
+
+    The model copies the right value and, now and then, the number of a neighbouring passage; the
+    answer then cites the passage that holds it.
+    """
+    if 1 <= cited <= len(passages) and written_in(value, kind, passages[cited - 1]):
+        return cited
+    folded = name.casefold()
+    for number, passage in enumerate(passages, start=1):
+        if folded in passage.casefold() and written_in(value, kind, passage):
+            return number
+    return None
 
 
 def decide(comparison: Comparison, values: Sequence[Any], passages: Sequence[str]) -> Decision | None:
     """The answer from the model's values, or ``None`` when they do not settle it.
 
-    Every name needs one value that parses and a source among the ``passages`` shown (their
-    texts, numbered from 1) that writes it (:func:`written_in`); dates
+    Every name needs one value that parses and a passage among the ``passages`` shown (their
+    texts, numbered from 1) that writes it (:func:`written_in`): the one the model gave, else the
+    first that names it and writes the value; dates
     compare as (year, month, day) with a missing part counting only when both give it; numbers
     written with different units are not compared; a tie settles nothing.
     """
     by_name = {}
+    sources: dict[str, int] = {}
     for entry in values:
-        if not 1 <= entry.source <= len(passages) or entry.name in by_name:
+        if entry.name in by_name:
             return None
-        if not written_in(str(entry.value), comparison.kind, passages[entry.source - 1]):
+        source = _source_writing(entry.name, str(entry.value), comparison.kind, entry.source, passages)
+        if source is None:
             return None
-        by_name[entry.name] = entry
+        by_name[entry.name], sources[entry.name] = entry, source
     if set(by_name) != set(comparison.names):
         return None
     parse = parse_date if comparison.kind == "date" else parse_number
@@ -239,5 +267,5 @@ def decide(comparison: Comparison, values: Sequence[Any], passages: Sequence[str
     if sum(1 for _, value in ordered if value == best[1]) > 1:
         return None
     # the winner's passage first, then the others': the answer rests on all the values
-    sources = [by_name[best[0]].source] + [by_name[name].source for name in comparison.names]
-    return Decision(best[0], list(dict.fromkeys(sources)))
+    cited = [sources[best[0]]] + [sources[name] for name in comparison.names]
+    return Decision(best[0], list(dict.fromkeys(cited)))

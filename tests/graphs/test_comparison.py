@@ -96,6 +96,9 @@ def test_the_code_decides_only_what_the_values_settle(comparison, entries, expec
     ("1,900", "number", "some 19,000 species", False),
     ("24.15 million", "number", "a population of 24.15 million", True),
     ("3", "number", "13 members", False),
+    ("24,000,000", "number", "a population of more than 24 million", True),  # the same quantity, other words
+    ("24,150,000", "number", "a population of more than 24 million", False),
+    ("2,400", "number", "2.4 thousand seats", True),
 ])
 def test_a_value_counts_only_when_its_passage_writes_it(value, kind, passage, expected):
     assert written_in(value, kind, passage) is expected
@@ -104,6 +107,21 @@ def test_a_value_counts_only_when_its_passage_writes_it(value, kind, passage, ex
 def test_a_value_its_passage_does_not_write_decides_nothing():
     entries = _values(("Zanussi", "17 July 1939", 1), ("Andersen", "1943", 2))
     assert decide(BORN_FIRST, entries, ["Zanussi is a Polish director.", "Andersen was born in 1943."]) is None
+
+
+def test_a_value_cited_to_the_wrong_passage_is_cited_to_the_one_that_names_it_and_writes_it():
+    desks = Comparison(("Harbourlight Building", "Casa Gaivota"), "number", "max")
+    passages = [
+        "Staff directory: who sits where in both offices.",
+        "The Harbourlight Building has 45 desks on two floors.",
+        "Casa Gaivota has 70 desks and a roof terrace.",
+    ]
+    entries = _values(("Harbourlight Building", "45", 2), ("Casa Gaivota", "70", 1))
+    decision = decide(desks, entries, passages)
+    assert decision is not None and (decision.answer, decision.sources) == ("Casa Gaivota", [3, 2])
+    # a passage that writes the value but does not name the compared entity is not taken in its place
+    entries = _values(("Harbourlight Building", "45", 2), ("Casa Gaivota", "70", 2))
+    assert decide(desks, entries, ["Staff directory: 70 people work across both offices.", passages[1]]) is None
 
 
 def test_the_reply_schema_holds_one_value_for_each_compared_name_and_no_other():
