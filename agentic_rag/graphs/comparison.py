@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -177,10 +177,12 @@ def _unit(text: str) -> str:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the code decided: the short answer and the passage numbers it rests on."""
+    """What the code decided: the short answer, the passage numbers it rests on, and what each of them writes."""
 
     answer: str
     sources: list[int]
+    # passage number -> the values it holds, "Casa Gaivota: 70": what its citation supports
+    support: dict[int, str] = field(default_factory=dict)
 
 
 _DIGITS = re.compile(r"\d[\d,.]*\d|\d")
@@ -268,4 +270,8 @@ def decide(comparison: Comparison, values: Sequence[Any], passages: Sequence[str
         return None
     # the winner's passage first, then the others': the answer rests on all the values
     cited = [sources[best[0]]] + [sources[name] for name in comparison.names]
-    return Decision(best[0], list(dict.fromkeys(cited)))
+    support: dict[int, str] = {}
+    for name in comparison.names:
+        held = f"{name}: {by_name[name].value}"
+        support[sources[name]] = f"{support[sources[name]]}; {held}" if sources[name] in support else held
+    return Decision(best[0], list(dict.fromkeys(cited)), support)

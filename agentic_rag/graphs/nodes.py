@@ -28,7 +28,7 @@ from agentic_rag.graphs import decisions, prompts
 from agentic_rag.graphs.budget import Budget, exhausted
 from agentic_rag._text import one_line
 from agentic_rag.graphs.claims import attribute_uncited, check_claims, drop_unsupported
-from agentic_rag.graphs.citations import check_citations, covers_question, format_passages, question_coverage
+from agentic_rag.graphs.citations import best_quote, check_citations, covers_question, format_passages, question_coverage
 from agentic_rag.graphs.config import RAGConfig
 from agentic_rag.graphs.effects import Both, Effects
 from agentic_rag.graphs.llm import prompt_messages, structured_call, text_call
@@ -54,6 +54,24 @@ __all__ = ["RAGNodes", "append_markers", "is_transient", "normalise_query", "pro
 
 logger = logging.getLogger(__name__)
 _MARKERS = re.compile(r"\[\d+\]")
+
+
+def _value_citations(citations: list[Citation], passages: list[Evidence], support: dict[int, str]) -> list[Citation]:
+    """A decided comparison's citations, each for the value its passage writes ("Casa Gaivota: 70").
+
+    The answer names the winner only; the loser's passage holds the other value, which the code
+    checked it writes, so that is the claim its citation supports and the sentence it quotes.
+    """
+    numbers = {e.id: n for n, e in enumerate(passages, start=1)}
+    changed = []
+    for citation in citations:
+        held = support.get(numbers.get(citation.evidence_id, 0))
+        if held is None:
+            changed.append(citation)
+            continue
+        quote, span = best_quote(passages[numbers[citation.evidence_id] - 1], held)
+        changed.append(citation.model_copy(update={"claim": held, "quote": quote, "span": span, "supported": True}))
+    return changed
 
 
 def _usage(state: RAGState) -> Usage:
@@ -365,6 +383,7 @@ class RAGNodes:
         compared = yield from self._compare(state, settings, passages, path)
         if compared is not None and compared.answer is not None:
             text, citations, invalid = check_citations(compared.text, passages)
+            citations = _value_citations(citations, passages, compared.support)
         elif path == "judge_draft" and draft is not None:
             numbers = {e.id: n for n, e in enumerate(passages, start=1)}
             text = append_markers(draft.answer, [numbers[i] for i in draft.sources if i in numbers])

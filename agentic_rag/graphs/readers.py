@@ -13,7 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
@@ -81,6 +81,7 @@ class ShortReading:
     usage: Usage
     error: str | None = None
     note: str = ""
+    support: dict[int, str] = field(default_factory=dict)  # a decided comparison's values, by passage number
 
     @property
     def text(self) -> str | None:
@@ -197,7 +198,8 @@ def write_comparison(
     shown = "; ".join(f"{v.name}: {v.value} [{v.source}]" for v in result.value.values)
     if decision is None:
         return ShortReading(answer=None, sources=[], usage=result.usage, note=f"undecided ({shown})")
-    return ShortReading(answer=decision.answer, sources=decision.sources, usage=result.usage, note=f"compared {shown}")
+    return ShortReading(answer=decision.answer, sources=decision.sources, usage=result.usage, note=f"compared {shown}",
+                        support=decision.support)
 
 
 def read_short(

@@ -119,6 +119,7 @@ def test_a_value_cited_to_the_wrong_passage_is_cited_to_the_one_that_names_it_an
     entries = _values(("Harbourlight Building", "45", 2), ("Casa Gaivota", "70", 1))
     decision = decide(desks, entries, passages)
     assert decision is not None and (decision.answer, decision.sources) == ("Casa Gaivota", [3, 2])
+    assert decision.support == {3: "Casa Gaivota: 70", 2: "Harbourlight Building: 45"}
     # a passage that writes the value but does not name the compared entity is not taken in its place
     entries = _values(("Harbourlight Building", "45", 2), ("Casa Gaivota", "70", 2))
     assert decide(desks, entries, ["Staff directory: 70 people work across both offices.", passages[1]]) is None
@@ -170,6 +171,10 @@ def test_the_answer_to_a_comparison_is_the_codes_decision_from_the_values_the_mo
     assert model.prompts()[1].split("Question:")[0] == model.prompts()[0].split("Question:")[0]  # the cached prefix
     step = answer.steps[-1].detail
     assert step.compared.startswith("compared Relay: March 2019")
+    # each citation supports the value its passage writes, the loser's too (it does not name the answer)
+    relay = answer.citations[1]
+    assert relay.supported and relay.claim == "Relay: March 2019" and "March 2019" in relay.quote
+    assert answer.citations[0].supported and answer.citations[0].claim == "Atlas: 2016"
 
 
 def test_values_that_settle_nothing_leave_the_answer_to_the_usual_path(tools):
