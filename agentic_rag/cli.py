@@ -82,6 +82,7 @@ def index(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for another indexer on the same --index instead of stopping.")] = False,
     follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Also read symbolic links that point outside the folders given.")] = False,
     embeddings: Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Build the --index anew from the paths given, replacing what it holds (an index from an earlier version, other chunking).")] = False,
 ) -> None:
     """Index documents into a knowledge base; re-running embeds only new or changed files."""
     from agentic_rag.agent.bootstrap import resolve_embeddings
@@ -98,7 +99,7 @@ def index(
         _update_store(paths, store, model, chunk_size, chunk_overlap, follow_symlinks)
         return
     with index_lock(index_dir, wait=wait):  # held from loading to saving: no other indexer's update is lost
-        _update_index(paths, index_dir, model, chunk_size, chunk_overlap, follow_symlinks)
+        _update_index(paths, index_dir, model, chunk_size, chunk_overlap, follow_symlinks, rebuild)
 
 
 def _update_store(
@@ -118,12 +119,13 @@ def _update_store(
 
 
 def _update_index(
-    paths: list[Path], index_dir: Path, embeddings: Any, chunk_size: int, chunk_overlap: int, follow_symlinks: bool
+    paths: list[Path], index_dir: Path, embeddings: Any, chunk_size: int, chunk_overlap: int, follow_symlinks: bool,
+    rebuild: bool = False,
 ) -> None:
     from agentic_rag.tools.knowledge_base import KnowledgeBase
     from agentic_rag.tools.store import MANIFEST_NAME
 
-    if (index_dir / MANIFEST_NAME).exists():
+    if (index_dir / MANIFEST_NAME).exists() and not rebuild:
         kb = KnowledgeBase.load(index_dir, embeddings)
         if (chunk_size, chunk_overlap) != (kb.chunk_size, kb.chunk_overlap):
             err.print(

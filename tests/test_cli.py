@@ -272,3 +272,29 @@ def test_error_text_is_not_read_as_markup(tmp_path):
     result = runner.invoke(cli.app, ["index", str(tmp_path / "notes[draft].md"), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 1
     assert "notes[draft].md" in result.stderr
+
+
+def test_index_of_an_earlier_version_is_refused_then_rebuilt(docs, tmp_path, fake_world):
+    target = tmp_path / "idx"
+    assert runner.invoke(cli.app, ["index", str(docs), "--index", str(target)]).exit_code == 0
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["format_version"] = 1
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    refused = runner.invoke(cli.app, ["index", str(docs), "--index", str(target)])
+    assert refused.exit_code != 0 and "--rebuild" in refused.output
+    rebuilt = runner.invoke(cli.app, ["index", str(docs), "--index", str(target), "--rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "2 new" in rebuilt.output
+    assert json.loads((target / "manifest.json").read_text())["format_version"] == 2
+
+
+def test_index_of_two_folders_keeps_same_named_files_apart(tmp_path, fake_world):
+    for folder in ("topics", "howto"):
+        (tmp_path / "docs" / folder).mkdir(parents=True)
+        (tmp_path / "docs" / folder / "index.md").write_text(f"# {folder}\n\nAll about {folder}.\n")
+    result = runner.invoke(cli.app, ["index", str(tmp_path / "docs" / "topics"), str(tmp_path / "docs" / "howto"),
+                                     "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0 and "indexed 2 new" in result.output and "skipped" not in result.output
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
+
+    assert KnowledgeBase.load(tmp_path / "idx", HashingEmbeddings()).sources == ["howto/index.md", "topics/index.md"]

@@ -71,7 +71,7 @@ class Agent:
         if single_hop is not looks_single_hop:
             config = config.override({"single_hop": single_hop})
         own_tools = [as_tool(t) for t in tools or []]
-        kb_tools = retrieval_tools(as_retriever(knowledge_base), k=config.k) if knowledge_base is not None else []
+        kb_tools = retrieval_tools(as_retriever(knowledge_base), k=config.k, read_chars=config.passage_chars) if knowledge_base is not None else []
         all_tools = kb_tools + own_tools
         if not all_tools:
             raise ConfigurationError("give the agent a knowledge_base or at least one tool")

@@ -1,16 +1,27 @@
-"""Split texts into overlapping chunks that know their exact character span in the source text."""
+"""Split texts into chunks that know their exact character span in the source text.
+
+A document with sections is split section by section: no chunk crosses a heading, and each chunk's
+title is its breadcrumb ("Guide > Install > From source"), which is embedded, keyword-indexed and
+shown to the model with it. Given the embedding model's token counter, no chunk (with its
+breadcrumb) is longer than what that model reads, so dense search sees all of it.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from agentic_rag.errors import ConfigurationError
+from agentic_rag.knowledge.structure import Section, breadcrumb
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_CHUNK_OVERLAP", "Chunk", "Chunker", "chunk_id"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_CHUNK_OVERLAP", "Chunk", "Chunker", "TokenCounter", "chunk_id", "chunker_for"]
+
+TokenCounter = Callable[[str], int]
 
 logger = logging.getLogger(__name__)
 
@@ -38,34 +49,66 @@ class Chunk:
 
 
 class Chunker:
-    """Recursive character splitting (paragraphs, lines, words) with overlap and exact spans."""
+    """Recursive character splitting (paragraphs, lines, words) with overlap and exact spans.
 
-    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP) -> None:
+    ``chunk_size`` and ``chunk_overlap`` are characters. With ``count_tokens`` and ``max_tokens``
+    a chunk is also at most ``max_tokens`` tokens, its breadcrumb included.
+    """
+
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP, *,
+                 max_tokens: int | None = None, count_tokens: TokenCounter | None = None) -> None:
         if chunk_size < 1:
             raise ConfigurationError(f"chunk_size must be positive, got {chunk_size}")
         if not 0 <= chunk_overlap < chunk_size:
             raise ConfigurationError(
                 f"chunk_overlap must be in [0, chunk_size), got {chunk_overlap} with chunk_size {chunk_size}"
             )
+        if max_tokens is not None and max_tokens < 8:
+            raise ConfigurationError(f"max_tokens must be at least 8, got {max_tokens}")
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
+        self.max_tokens = max_tokens
+        self._count = count_tokens if max_tokens is not None else None
         self._splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
 
     def split(self, source: str, text: str, title: str | None = None,
-              metadata: dict[str, Any] | None = None) -> list[Chunk]:
-        """Chunks of ``text`` numbered from 0, in order of position, each with the document's ``metadata``."""
-        chunks: list[Chunk] = []
+              metadata: dict[str, Any] | None = None, sections: Sequence[Section] = ()) -> list[Chunk]:
+        """Chunks of ``text`` numbered from 0, in order of position, each with the document's ``metadata``.
+
+        With ``sections``, each section is split on its own and its chunks are titled with its breadcrumb.
+        """
         metadata = dict(metadata or {})
-        if len(text) <= self.chunk_size and text.strip() == text and text:
-            return [Chunk(chunk_id(source, 0), source, 0, title, 0, len(text), text, metadata)]
-        prev_start, prev_end = -1, 0
-        for piece in self._splitter.split_text(text):
-            start = self._locate(text, piece, prev_start, prev_end)
-            end = start + len(piece)
-            n = len(chunks)
-            chunks.append(Chunk(chunk_id(source, n), source, n, title, start, end, piece, metadata))
-            prev_start, prev_end = start, end
+        parts = [(s.start, s.end, breadcrumb(title, s.path)) for s in sections] or [(0, len(text), title)]
+        chunks: list[Chunk] = []
+        for start, end, name in parts:
+            for piece_start, piece in self._pieces(text[start:end], name):
+                n = len(chunks)
+                begin = start + piece_start
+                chunks.append(Chunk(chunk_id(source, n), source, n, name, begin, begin + len(piece), piece, metadata))
         return chunks
+
+    def _pieces(self, text: str, name: str | None) -> list[tuple[int, str]]:
+        if not text.strip():
+            return []
+        splitter = self._splitter
+        if self._count is not None and self.max_tokens is not None:
+            budget = max(self.max_tokens // 2, self.max_tokens - (self._count(name) if name else 0) - 2)
+            count, size = self._count, self.chunk_size
+
+            def length(piece: str) -> int:  # characters, or tokens scaled to characters when they bind first
+                return max(len(piece), math.ceil(count(piece) * size / budget))
+
+            splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=self.chunk_overlap,
+                                                      length_function=length)
+        elif len(text) <= self.chunk_size and text.strip() == text:
+            return [(0, text)]
+        pieces: list[tuple[int, str]] = []
+        prev_start, prev_end = -1, 0
+        for piece in splitter.split_text(text):
+            start = self._locate(text, piece, prev_start, prev_end)
+            pieces.append((start, piece))
+            prev_start, prev_end = start, start + len(piece)
+        return pieces
 
     def _locate(self, text: str, piece: str, prev_start: int, prev_end: int) -> int:
         # The splitter emits contiguous substrings in order; a chunk starts after the previous
@@ -79,3 +122,15 @@ class Chunker:
         if start < 0:  # pragma: no cover
             raise ValueError("text splitter produced a chunk that is not a substring of its source")
         return start
+
+
+def chunker_for(embeddings: Any, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+                max_tokens: int | None = None) -> Chunker:
+    """A chunker whose chunks the model behind ``embeddings`` reads whole: at most ``max_tokens`` of its
+    tokens (by default its maximum sequence length) where its tokenizer is known, else characters alone."""
+    from agentic_rag.tools.embeddings import embedding_token_limit
+
+    limit = embedding_token_limit(embeddings)
+    if limit is None:
+        return Chunker(chunk_size, chunk_overlap)
+    return Chunker(chunk_size, chunk_overlap, max_tokens=max_tokens or limit[1], count_tokens=limit[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentic_rag.errors import MissingDependencyError, require
 
-__all__ = ["DEFAULT_EMBEDDING_MODEL_ID", "default_embeddings", "embedding_model_id"]
+__all__ = ["DEFAULT_EMBEDDING_MODEL_ID", "default_embeddings", "embedding_model_id", "embedding_token_limit"]
 
 DEFAULT_EMBEDDING_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _ID_ATTRIBUTES = ("model_name", "model", "model_id", "deployment")
@@ -85,3 +85,22 @@ def embedding_model_id(embeddings: Any) -> str:
                 return DEFAULT_EMBEDDING_MODEL_ID
             return value
     return type(embeddings).__name__
+
+
+def embedding_token_limit(embeddings: Any) -> tuple[Callable[[str], int], int] | None:
+    """How many of its own tokens the model behind ``embeddings`` counts in a text, and how many it reads.
+
+    Known for sentence-transformers models (LangChain's ``HuggingFaceEmbeddings`` and objects with a
+    ``SentenceTransformer`` as ``client`` or ``_client``); ``None`` for others, which are then
+    chunked by characters alone.
+    """
+    client = getattr(embeddings, "_client", None) or getattr(embeddings, "client", None)
+    tokenizer = getattr(client, "tokenizer", None)
+    limit = getattr(client, "max_seq_length", None)
+    if tokenizer is None or not isinstance(limit, int) or limit < 8 or not callable(tokenizer):
+        return None
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+
+    return count, limit

@@ -116,7 +116,7 @@ def plan_files(
             if old is not None:
                 drop.append(key)
             continue
-        chunks = [c for d in documents for c in chunker.split(d.source, d.text, d.title, d.metadata)]
+        chunks = [c for d in documents for c in chunker.split(d.source, d.text, d.title, d.metadata, d.sections)]
         record = SourceRecord(digest, [c.id for c in chunks], source_file.root)
         pending.append(PendingSource(key, record, chunks, old is not None))
     drop.extend(key for key, record in sorted(files.items()) if record.root in scan.roots and key not in seen)

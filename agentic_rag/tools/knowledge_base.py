@@ -22,7 +22,7 @@ from agentic_rag.errors import ConfigurationError
 from agentic_rag.evidence import Evidence
 from agentic_rag.tools import store
 from agentic_rag.tools.chunk_table import ChunkTable, chunk_evidence
-from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunker
+from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, chunker_for
 from agentic_rag.tools.dense_index import DenseIndex
 from agentic_rag.tools.embedding_batches import Progress, embed_query, embed_texts, embedding_text, probe_dimension
 from agentic_rag.tools.embeddings import embedding_model_id as _model_id_of
@@ -58,12 +58,15 @@ class KnowledgeBase:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
         batch_size: int = 128,
+        max_tokens: int | None = None,
     ) -> None:
+        """``max_tokens`` caps a chunk in the embedding model's tokens; by default it is what the model
+        reads (its maximum sequence length), where the model's tokenizer is known."""
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be positive, got {batch_size}")
         self._embeddings = embeddings
         self._model_id = embedding_model_id or _model_id_of(embeddings)
-        self._chunker = Chunker(chunk_size, chunk_overlap)
+        self._chunker = chunker_for(embeddings, chunk_size, chunk_overlap, max_tokens)
         self._batch_size = batch_size
         self._lock = threading.RLock()
         self._dense = DenseIndex()
@@ -72,6 +75,7 @@ class KnowledgeBase:
         self._files: dict[str, SourceRecord] = {}
         self._texts: dict[str, SourceRecord] = {}
         self._roots: list[str] = []
+        self._prefixes: dict[str, str] = {}  # folder indexed -> the prefix of its files' source names
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class KnowledgeBase:
             chunk_size=int(manifest["chunking"]["chunk_size"]),
             chunk_overlap=int(manifest["chunking"]["chunk_overlap"]),
             batch_size=batch_size,
+            max_tokens=manifest["chunking"].get("max_tokens"),
         )
         store.check_embeddings(manifest, directory, model_id, partial(probe_dimension, embeddings))
         snapshot = store.load_snapshot(directory, manifest)
@@ -117,6 +122,7 @@ class KnowledgeBase:
         for vid, chunk in sorted(snapshot.chunks, key=lambda pair: (pair[1].source, pair[1].number)):
             kb._table.add(vid, chunk)
         kb._files, kb._texts, kb._roots = snapshot.files, snapshot.texts, list(snapshot.roots)
+        kb._prefixes = dict(snapshot.prefixes)
         logger.info("loaded %d chunks from %s", len(kb), directory)
         return kb
 
@@ -175,12 +181,13 @@ class KnowledgeBase:
         """
         with self._lock:
             scan = scan_paths(paths, known_roots=self._roots, skip_dir=store.is_store_dir,
-                              follow_symlinks=follow_symlinks)
+                              follow_symlinks=follow_symlinks, known_prefixes=self._prefixes)
             plan = plan_files(scan, self._files, self._texts, self._chunker)
             self._apply(plan, self._files, progress)
             for root in scan.roots:
                 if root not in self._roots:
                     self._roots.append(root)
+                self._prefixes.setdefault(root, scan.prefixes.get(root, ""))
         logger.info("indexed %s: %s", paths, plan.report.summary())
         return plan.report
 
@@ -319,5 +326,7 @@ class KnowledgeBase:
                 files=self._files,
                 texts=self._texts,
                 roots=self._roots,
+                prefixes=self._prefixes,
+                max_tokens=self._chunker.max_tokens,
             )
             return store.save_snapshot(directory, snapshot)

@@ -1,4 +1,9 @@
-"""Load documents from folders and files: plain text, Markdown, HTML, PDF, JSON and JSON Lines.
+"""Load documents from folders and files: plain text, Markdown, reStructuredText, HTML, PDF, Word, JSON, JSON Lines and CSV.
+
+Markup is parsed by real parsers (:mod:`agentic_rag.knowledge`): a document's ``text`` is its
+readable text (no markup, hard wraps joined, code kept as fenced blocks) and ``sections`` are its
+runs of text under each heading path, which chunks never cross. A ``.txt`` file laid out as
+reStructuredText is read as such. A file its parser fails on is read as plain text, with a warning.
 
 Every loaded :class:`Document` carries its ``source`` (the POSIX path relative to the folder given,
 or the file name of a file given directly), its extracted text, a title, the SHA-256 of the
@@ -33,6 +38,10 @@ from typing import Any
 
 import yaml
 
+from agentic_rag.knowledge.html import parse_html
+from agentic_rag.knowledge.markdown import parse_markdown
+from agentic_rag.knowledge.rst import looks_like_rst, parse_rst
+from agentic_rag.knowledge.structure import Section, StructuredText, TextBuilder
 from agentic_rag.tools.source_filter import metadata_text
 
 __all__ = [
@@ -51,11 +60,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl", ".csv", ".docx"}
+    {".txt", ".md", ".markdown", ".rst", ".rest", ".html", ".htm", ".pdf", ".json", ".jsonl", ".csv", ".docx"}
 )
 TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "page_content", "passage", "document")
 _SNIFF_BYTES = 8192
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 Skipped = tuple[str, str]
@@ -81,6 +89,7 @@ class Document:
     content_hash: str
     file: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    sections: tuple[Section, ...] = ()
 
 
 @dataclass
@@ -90,6 +99,7 @@ class Scan:
     files: list[SourceFile] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
+    prefixes: dict[str, str] = field(default_factory=dict)  # folder walked -> what its files' names start with
 
 
 @dataclass
@@ -121,11 +131,17 @@ def scan_paths(
     known_roots: Sequence[str] = (),
     skip_dir: Callable[[Path], bool] | None = None,
     follow_symlinks: bool = False,
+    known_prefixes: dict[str, str] | None = None,
 ) -> Scan:
     """Find the loadable files under ``paths`` (folders are walked recursively, hidden entries ignored).
 
-    A file given directly is named by its file name, unless it lies under one of ``known_roots``
-    (folders indexed before), in which case it keeps its name relative to that folder.
+    A file found in the one folder given is named by its path relative to that folder; with several
+    folders, by its path relative to their common parent (``topics/index.txt`` and ``howto/index.txt``
+    for ``docs/topics`` and ``docs/howto``), so no two files share a name. A file given directly is
+    named by its file name, unless it lies under one of ``known_roots`` (folders indexed before), in
+    which case it keeps its name relative to that folder. A folder in ``known_prefixes`` (indexed
+    before) keeps the prefix its files were named with then, so indexing it alone later renames
+    nothing. Two different files that would share a name are reported: the second is skipped.
     Sub-folders for which ``skip_dir`` returns true are not entered (e.g. a saved index).
     Nothing outside the folders given is read: inside them, a symbolic link whose target lies
     outside every given folder is skipped unless ``follow_symlinks``; devices, FIFOs and sockets are
@@ -144,7 +160,7 @@ def scan_paths(
             return
         place = str(source.path)
         if source.key in owner and owner[source.key] != place:
-            scan.skipped.append((source.key, f"source name already used by {owner[source.key]}"))
+            scan.skipped.append((source.key, f"{place} not indexed: its source name is already used by {owner[source.key]}"))
             return
         if source.key not in owner:
             owner[source.key] = place
@@ -152,6 +168,8 @@ def scan_paths(
 
     paths = [Path(given).expanduser() for given in paths]
     allowed = [p.resolve() for p in paths if p.is_dir()]
+    folders = list(dict.fromkeys(allowed))
+    base = Path(os.path.commonpath(folders)) if len(folders) > 1 else None  # names relative to it
 
     def refused(file: Path, key: str) -> bool:
         """Whether ``file``, found in a folder, must not be read (and is reported as skipped)."""
@@ -176,6 +194,10 @@ def scan_paths(
             root = path.resolve()
             if str(root) not in scan.roots:
                 scan.roots.append(str(root))
+            prefix = (known_prefixes or {}).get(str(root))
+            if prefix is None:
+                prefix = "" if base is None or root == base else root.relative_to(base).as_posix() + "/"
+            scan.prefixes[str(root)] = prefix
             for dirpath, dirnames, filenames in os.walk(root):
                 dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
                 if skip_dir is not None:
@@ -186,14 +208,15 @@ def scan_paths(
                     if _is_hidden(name):
                         continue
                     file = Path(dirpath) / name
-                    key = file.relative_to(root).as_posix()
+                    key = prefix + file.relative_to(root).as_posix()
                     if not refused(file, key):
                         add(SourceFile(file, key, str(root)))
         elif path.is_file():
             resolved = path.resolve()
             root = next((r for r in roots if _under(resolved, r)), None)
             if root is not None:
-                add(SourceFile(resolved, resolved.relative_to(root).as_posix(), str(root)))
+                prefix = (known_prefixes or {}).get(str(root), "")
+                add(SourceFile(resolved, prefix + resolved.relative_to(root).as_posix(), str(root)))
             else:
                 add(SourceFile(resolved, path.name, None))
         elif path.exists():
@@ -223,29 +246,18 @@ def _decode(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _markdown_title(text: str) -> str | None:
-    match = _MD_HEADING.search(text)
-    return match.group(1).strip() if match else None
+def _structured(parse: Callable[[str], StructuredText], text: str, name: str) -> StructuredText:
+    """``parse(text)``, or ``text`` itself without sections when the parser fails on it (with a warning)."""
+    try:
+        return parse(text)
+    except RecursionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser's failure on one file must not lose the file
+        logger.warning("%s: read as plain text, the parser failed (%s: %s)", name, type(exc).__name__, exc)
+        return StructuredText(text, ())
 
 
-def _html(data: bytes) -> tuple[str, str | None]:
-    if b"\x00" in data[:_SNIFF_BYTES]:
-        raise _SkipFile("binary file")
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(data, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else None
-    if not title:
-        heading = soup.find(["h1", "h2"])
-        title = heading.get_text(" ", strip=True) if heading else None
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        tag.decompose()
-    lines = (" ".join(line.split()) for line in soup.get_text("\n").splitlines())
-    text = _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
-    return text, title or None
-
-
-def _pdf(data: bytes, name: str) -> tuple[str, str | None]:
+def _pdf(data: bytes, name: str) -> tuple[StructuredText, str | None]:
     if not data.startswith(b"%PDF"):
         raise _SkipFile("not a PDF file")
     with warnings.catch_warnings():
@@ -253,7 +265,7 @@ def _pdf(data: bytes, name: str) -> tuple[str, str | None]:
         from langchain_community.document_loaders.parsers.pdf import PyPDFParser
         from langchain_core.documents.base import Blob
 
-    parser = PyPDFParser(mode="single", pages_delimiter="\n\n")
+    parser = PyPDFParser(mode="page")
     try:
         docs = list(parser.lazy_parse(Blob.from_data(data, path=name)))
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged or encrypted files
@@ -261,7 +273,11 @@ def _pdf(data: bytes, name: str) -> tuple[str, str | None]:
     if not docs:
         raise _SkipFile("PDF has no pages")
     title = docs[0].metadata.get("title")
-    return docs[0].page_content.strip(), (str(title).strip() or None) if title else None
+    builder = TextBuilder()
+    for number, page in enumerate(docs, 1):
+        builder.heading(1, f"page {number}")
+        builder.block(page.page_content.strip())
+    return builder.build(), (str(title).strip() or None) if title else None
 
 
 def _render_value(value: Any) -> str:
@@ -369,8 +385,8 @@ _DOCX_XML_LIMIT = 50 * 1024 * 1024  # uncompressed document.xml; more is refused
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def _docx(data: bytes) -> tuple[str, str | None]:
-    """The paragraphs of a Word file (text runs, tabs and breaks), and its first heading-styled paragraph as title."""
+def _docx(data: bytes) -> StructuredText:
+    """The paragraphs of a Word file (text runs, tabs and breaks); heading-styled paragraphs open sections."""
     import xml.etree.ElementTree as ElementTree
     import zipfile
 
@@ -382,9 +398,17 @@ def _docx(data: bytes) -> tuple[str, str | None]:
             root = ElementTree.fromstring(archive.read(info))
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError) as exc:
         raise _SkipFile(f"not a readable .docx file: {exc}") from exc
-    paragraphs: list[str] = []
-    title: str | None = None
-    for paragraph in root.iter(f"{_W}p"):
+    builder = TextBuilder()
+    # Outermost paragraphs only, each walked once: nested paragraphs are read as part of their parent.
+    stack = [root]
+    paragraphs = []
+    while stack:
+        node = stack.pop()
+        if node.tag == f"{_W}p":
+            paragraphs.append(node)
+        else:
+            stack.extend(reversed(list(node)))
+    for paragraph in paragraphs:
         parts = []
         for node in paragraph.iter():
             if node.tag == f"{_W}t" and node.text:
@@ -397,10 +421,13 @@ def _docx(data: bytes) -> tuple[str, str | None]:
         if not text:
             continue
         style = paragraph.find(f"{_W}pPr/{_W}pStyle")
-        if title is None and style is not None and str(style.get(f"{_W}val", "")).lower().startswith(("title", "heading")):
-            title = text
-        paragraphs.append(text)
-    return "\n\n".join(paragraphs), title
+        name = str(style.get(f"{_W}val", "")).lower() if style is not None else ""
+        if name.startswith(("title", "heading")):
+            digits = "".join(c for c in name if c.isdigit())
+            builder.heading(int(digits[:1]) if digits and not name.startswith("title") else 1, text)
+        else:
+            builder.block(text)
+    return builder.build()
 
 
 def _record_documents(source: SourceFile, data: bytes, digest: str,
@@ -446,28 +473,37 @@ def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Sk
         if ext in (".json", ".jsonl", ".csv"):
             return _record_documents(source, data, digest, metadata)
         if ext in (".html", ".htm"):
-            text, title = _html(data)
+            if b"\x00" in data[:_SNIFF_BYTES]:
+                raise _SkipFile("binary file")
+            structured = _structured(parse_html, data.decode("utf-8", "replace"), source.key)
+            title = structured.title
         elif ext == ".pdf":
-            text, title = _pdf(data, source.key)
+            structured, title = _pdf(data, source.key)
         elif ext in (".md", ".markdown"):
-            text = _decode(data)
-            front = _front_matter(text)
+            raw = _decode(data)
+            front = _front_matter(raw)
             metadata.update(front)
+            structured = _structured(parse_markdown, raw[_front_matter_end(raw):], source.key)
             title = front.get("title") if isinstance(front.get("title"), str) else None
-            title = title or _markdown_title(text[_front_matter_end(text):])
+            title = title or structured.title
+        elif ext in (".rst", ".rest") or (ext == ".txt" and looks_like_rst(raw := _decode(data))):
+            structured = _structured(parse_rst, _decode(data), source.key)
+            title = structured.title
         elif ext == ".txt":
-            text, title = _decode(data), None
+            structured, title = StructuredText(raw, ()), None
         elif ext == ".docx":
-            text, title = _docx(data)
+            structured = _docx(data)
+            title = structured.title
         else:
             raise _SkipFile(f"unsupported file type '{ext}'")
+        text = structured.text
         if not text.strip():
             raise _SkipFile("no text")
     except _SkipFile as exc:
         return [], [(source.key, str(exc))]
     except RecursionError:  # a parser (JSON, HTML) met nesting too deep for the stack
         return [], [(source.key, "nested too deeply to read")]
-    return [Document(source.key, text, title or source.path.stem, digest, source.key, metadata)], []
+    return [Document(source.key, text, title or source.path.stem, digest, source.key, metadata, structured.sections)], []
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)

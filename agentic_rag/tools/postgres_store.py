@@ -27,7 +27,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentic_rag.errors import ConfigurationError, EmbeddingMismatchError, KnowledgeBaseError, require
 from agentic_rag.evidence import Evidence
-from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Chunker
+from agentic_rag.tools.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunker_for
 from agentic_rag.tools.embedding_batches import Progress, embed_texts, embedding_text
 from agentic_rag.tools.embeddings import embedding_model_id
 from agentic_rag.tools.indexing import IndexReport, text_hash, text_record
@@ -228,7 +228,7 @@ class PostgresKnowledgeBase:
         self.url, self.name = url, redacted_url(url)
         self._embeddings = embeddings
         self._model_id = embedding_model_id(embeddings)
-        self._chunker = Chunker(chunk_size, chunk_overlap)
+        self._chunker = chunker_for(embeddings, chunk_size, chunk_overlap)
         self._batch_size = batch_size
         self._pool = pool_module.ConnectionPool(
             url, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
@@ -348,7 +348,8 @@ class PostgresKnowledgeBase:
                 continue
             documents, skipped = parse_file(file, data)
             report.skipped += skipped
-            chunks = [c for doc in documents for c in self._chunker.split(doc.source, doc.text, doc.title, doc.metadata)]
+            chunks = [c for doc in documents for c in self._chunker.split(doc.source, doc.text, doc.title, doc.metadata,
+                                                                     doc.sections)]
             changed.append((file.key, file.root, digest, chunks))
         gone = [key for key in known if key not in seen and roots[key] is not None and roots[key] in scan.roots]
         return self._write(changed, gone, known, report, progress)

@@ -11,24 +11,29 @@ from agentic_rag.evidence import Evidence
 from agentic_rag.tools.knowledge_base import KnowledgeBase
 from agentic_rag.tools.retriever import Retriever
 
-__all__ = ["retrieval_tools", "SEARCH_TOOL", "search_description", "with_gaps_filled"]
+__all__ = ["retrieval_tools", "SEARCH_TOOL", "DEFAULT_READ_CHARS", "search_description", "read_sections"]
 
 SEARCH_TOOL = "search_knowledge_base"
+DEFAULT_READ_CHARS = 800
+"""Characters of a section read around a match: what a prompt shows of a passage by default."""
+_READ_WINDOW = 6  # chunks fetched on each side of a match to find its section's extent
 
 
-def retrieval_tools(retriever: Retriever, *, k: int = 4) -> list[BaseTool]:
+def retrieval_tools(retriever: Retriever, *, k: int = 4, read_chars: int = DEFAULT_READ_CHARS) -> list[BaseTool]:
     """``search_knowledge_base``, ``keyword_search`` and ``read_chunk`` bound to ``retriever``.
+
+    Each match of a search is read with its section around it, up to ``read_chars`` (:func:`read_sections`).
 
     On a :class:`KnowledgeBase` the search is hybrid. ``keyword_search`` needs the knowledge base's
     keyword mode, so other retrievers get only ``search_knowledge_base`` and ``read_chunk``.
     """
 
     def search_knowledge_base(query: str, k: int = k, filters: dict[str, Any] | None = None) -> list[Evidence]:
-        return with_gaps_filled(retriever, retriever.search(query, k=k, filters=filters))
+        return read_sections(retriever, retriever.search(query, k=k, filters=filters), read_chars)
 
     async def asearch_knowledge_base(query: str, k: int = k, filters: dict[str, Any] | None = None) -> list[Evidence]:
         found = await retriever.asearch(query, k=k, filters=filters)  # type: ignore[attr-defined]
-        return await asyncio.to_thread(with_gaps_filled, retriever, found)
+        return await asyncio.to_thread(read_sections, retriever, found, read_chars)
 
     def read_chunk(chunk_id: str, window: int = 1) -> list[Evidence]:
         """Read a passage by its id, with the passages just before and after it."""
@@ -53,30 +58,67 @@ def search_description(retriever: Retriever) -> str:
     return f"Search the documents by {'meaning and keywords' if hybrid else 'meaning'}. Best for most questions."
 
 
-def with_gaps_filled(retriever: Retriever, found: list[Evidence]) -> list[Evidence]:
-    """``found`` and, where it holds chunks ``n`` and ``n + 2`` of one source but not ``n + 1``, that chunk too.
+def read_sections(retriever: Retriever, found: list[Evidence], max_chars: int = DEFAULT_READ_CHARS) -> list[Evidence]:
+    """Each found chunk read together with the chunks of its section around it, up to ``max_chars``.
 
-    A procedure or a list often spans three chunks whose middle one shares few words with the
-    question (the steps themselves); the chunks around it are found, so it is read as well. No
-    model call; a retriever that cannot fetch a chunk by id is left as it is.
+    Search matches small chunks, so that the embedding model reads all of each; the model reading
+    the results gets the section around each match (the steps after a procedure's first line, the
+    setting a paragraph's example needs): the following chunks first, then the ones before, while
+    they share the match's source and section (its title) and fit. A chunk already read for an
+    earlier match is not read again, so two matches in one section become one passage. No model
+    call; a retriever that cannot fetch neighbours leaves the match as it is.
     """
-    numbers: dict[str, set[int]] = {}
-    for item in found:
-        source, _, n = item.id.rpartition("#")
-        if source and n.isdigit():
-            numbers.setdefault(source, set()).add(int(n))
-    seen = {item.id for item in found}
-    gaps: list[Evidence] = []
-    for source, taken in numbers.items():
-        for n in sorted(taken):
-            missing = f"{source}#{n + 1}"
-            if n + 2 in taken and n + 1 not in taken and missing not in seen:
-                try:
-                    gaps.extend(e for e in retriever.neighbours(missing, window=0) if e.id == missing)
-                except Exception:  # noqa: BLE001 - the search result stands without it
-                    continue
-                seen.add(missing)
-    return [*found, *gaps]
+    covered: set[str] = set()
+    read: list[Evidence] = []
+    for hit in found:
+        if hit.id in covered:
+            continue
+        try:
+            around = retriever.neighbours(hit.id, window=_READ_WINDOW) if hit.span is not None else [hit]
+        except Exception:  # noqa: BLE001 - the search result stands without its section
+            around = [hit]
+        position = next((i for i, e in enumerate(around) if e.id == hit.id), None)
+        if position is None:
+            covered.add(hit.id)
+            read.append(hit)
+            continue
+
+        def joins(i: int) -> bool:
+            e = around[i]
+            return e.source == hit.source and e.title == hit.title and e.span is not None and e.id not in covered
+
+        first = last = position
+        size = len(hit.text)
+        while True:
+            grown = False
+            for step in (1, -1):
+                i = last + 1 if step == 1 else first - 1
+                if 0 <= i < len(around) and joins(i) and size + len(around[i].text) <= max_chars:
+                    size += len(around[i].text)
+                    first, last = min(first, i), max(last, i)
+                    grown = True
+            if not grown:
+                break
+        parts = [hit if i == position else around[i] for i in range(first, last + 1)]
+        covered.update(e.id for e in parts)
+        read.append(_joined(hit, parts))
+    return read
+
+
+def _joined(hit: Evidence, parts: list[Evidence]) -> Evidence:
+    """``hit`` with the text and span of consecutive chunks ``parts`` (overlaps counted once)."""
+    if len(parts) == 1:
+        return hit
+    text, (start, end) = parts[0].text, parts[0].span or (0, 0)
+    for part in parts[1:]:
+        part_start, part_end = part.span or (end, end)
+        if part_start >= end:
+            gap = part_start - end
+            text += (" " if gap == 1 else "\n" * gap) + part.text
+        else:
+            text += part.text[end - part_start:]
+        end = max(end, part_end)
+    return hit.model_copy(update={"text": text, "span": (start, end)})
 
 
 def _keyword_search_tool(kb: KnowledgeBase, default_k: int) -> BaseTool:

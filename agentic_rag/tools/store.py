@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import shlex
 import re
 import threading
 import time
@@ -59,7 +60,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FORMAT = "agentic-rag/knowledge-base"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: documents parsed into sections, chunks within one section and titled with its breadcrumb,
+at most ``max_tokens`` of the embedding model's tokens. Version 1 (fixed windows) is refused."""
 MANIFEST_NAME = "manifest.json"
 _GENERATION_FILE = re.compile(r"^(index|chunks)-(\d+)\.(faiss|jsonl)$")
 LOCK_NAME = ".lock"
@@ -148,6 +151,8 @@ class Snapshot:
     files: dict[str, SourceRecord] = field(default_factory=dict)
     texts: dict[str, SourceRecord] = field(default_factory=dict)
     roots: list[str] = field(default_factory=list)
+    max_tokens: int | None = None
+    prefixes: dict[str, str] = field(default_factory=dict)  # root -> prefix of its files' source names
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -237,9 +242,11 @@ def _save_locked(directory: Path, snapshot: Snapshot) -> Path:
             "generation": generation,
             "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "embedding": {"model_id": snapshot.model_id, "dimension": snapshot.dimension},
-            "chunking": {"chunk_size": snapshot.chunk_size, "chunk_overlap": snapshot.chunk_overlap},
+            "chunking": {"chunk_size": snapshot.chunk_size, "chunk_overlap": snapshot.chunk_overlap,
+                         "max_tokens": snapshot.max_tokens, "sections": True},
             "count": len(snapshot.chunks),
             "roots": list(snapshot.roots),
+            "root_prefixes": dict(snapshot.prefixes),
             "generation_files": {
                 kind: {"name": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size}
                 for kind, path in zip(("index", "chunks"), new_files)
@@ -285,6 +292,8 @@ class _Embedding(_Strict):
 class _Chunking(_Strict):
     chunk_size: int = Field(gt=0)
     chunk_overlap: int = Field(ge=0)
+    max_tokens: int | None = Field(default=None, ge=8)
+    sections: bool = False
 
 
 class _GenerationFile(_Strict):
@@ -314,6 +323,7 @@ class ManifestRecord(_Strict):
     chunking: _Chunking
     count: int | None = Field(default=None, ge=0)
     roots: list[str] = Field(default_factory=list)
+    root_prefixes: dict[str, str] = Field(default_factory=dict)
     generation_files: _GenerationFiles
     files: dict[str, _Record] = Field(default_factory=dict)
     texts: dict[str, _Record] = Field(default_factory=dict)
@@ -363,6 +373,14 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     version = manifest.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise _corrupt(directory, f"invalid format_version {version!r}")
+    if version < FORMAT_VERSION:
+        roots = manifest.get("roots")
+        folders = " ".join(shlex.quote(str(r)) for r in roots) if isinstance(roots, list) and roots and all(
+            isinstance(r, str) for r in roots) else "FOLDERS"
+        raise KnowledgeBaseError(
+            f"the knowledge base at {directory} was built by an earlier agentic-rag with chunks that ignore "
+            f"sections; rebuild it: agentic-rag index {folders} --index {shlex.quote(str(directory))} --rebuild"
+        )
     if version > FORMAT_VERSION:
         raise KnowledgeBaseError(
             f"knowledge base at {directory} has format version {version}, newer than this agentic-rag "
@@ -487,4 +505,6 @@ def _load_generation(directory: Path, manifest: dict[str, Any]) -> Snapshot:
         files=files,
         texts=texts,
         roots=[str(r) for r in manifest.get("roots", [])],
+        max_tokens=manifest["chunking"].get("max_tokens"),
+        prefixes={str(k): str(v) for k, v in manifest.get("root_prefixes", {}).items()},
     )

@@ -124,7 +124,11 @@ def test_research_answers_in_detail_by_default_and_writes_a_report_when_asked(in
         index_dir, {"question": "Who leads the Harbor team?"},
         {"question": "who leads the Harbor team and who leads the Atlas team", "style": "report"})
     assert not detailed.isError and not report.isError, _text(report)
-    assert detailed.structuredContent["answer"] == "Ines Okafor leads it [1]."
+    # The claim is cited to the passage that holds it (re-attributed when the model's marker points elsewhere).
+    answer = detailed.structuredContent["answer"]
+    assert answer.startswith("Ines Okafor leads it [") and answer.endswith("].")
+    marker = int(answer.rsplit("[", 1)[1].rstrip("]."))
+    assert {c["marker"]: c["source"] for c in detailed.structuredContent["citations"]}[marker] == "teams/harbor.md"
     assert detailed.structuredContent["style"] == "detailed"
     assert [c["supported"] for c in detailed.structuredContent["claims"]] == [True]
     data = report.structuredContent

@@ -89,3 +89,28 @@ def test_empty_text_has_no_chunks():
 def test_invalid_settings_are_refused(size, overlap):
     with pytest.raises(ConfigurationError):
         Chunker(size, overlap)
+
+
+def test_chunks_fit_what_the_embedding_model_reads_breadcrumb_included():
+    from agentic_rag.knowledge.structure import Section
+
+    def words(text: str) -> int:  # a stand-in tokenizer: one token a word, two for the special tokens
+        return len(text.split()) + 2
+
+    text = " ".join(f"word{i}" for i in range(100))
+    chunker = Chunker(10_000, 0, max_tokens=30, count_tokens=words)
+    chunks = chunker.split("doc", text, "Manual", sections=[Section(("Part one", "Setup"), 0, len(text))])
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert chunk.title == "Manual > Part one > Setup"
+        assert words(f"{chunk.title}\n{chunk.text}") <= 30 + 2  # the title's own special tokens are counted once
+        assert text[chunk.start:chunk.end] == chunk.text
+    assert " ".join(c.text for c in chunks) == text
+
+
+def test_empty_sections_make_no_chunks():
+    from agentic_rag.knowledge.structure import Section
+
+    text = "alpha\n\nbeta"
+    chunks = Chunker(100, 0).split("doc", text, "T", sections=[Section(("A",), 0, 5), Section(("B",), 7, 11)])
+    assert [(c.title, c.text) for c in chunks] == [("T > A", "alpha"), ("T > B", "beta")]

@@ -253,21 +253,22 @@ def test_reindex_keeps_other_roots_and_handles_direct_files(tmp_path):
     emb = HashingEmbeddings()
     kb = KnowledgeBase(emb)
     kb.index_paths([one, two])
+    assert kb.sources == ["one/x.txt", "one/y.txt", "two/z.txt"]  # several folders: named from their parent
     (one / "y.txt").unlink()
-    report = kb.index_paths(one)
-    assert report.removed == ["y.txt"] and kb.sources == ["x.txt", "z.txt"]
+    report = kb.index_paths(one)  # indexed alone later, a folder keeps the names it was given
+    assert report.removed == ["one/y.txt"] and kb.sources == ["one/x.txt", "two/z.txt"]
 
     # A file given directly under a folder indexed before keeps its name; changed content is re-embedded.
     (one / "x.txt").write_text("x was moved elsewhere")
     emb.calls.clear()
     report = kb.index_paths([one / "x.txt"])
-    assert report.updated == ["x.txt"] and emb.calls == [1]
+    assert report.updated == ["one/x.txt"] and emb.calls == [1]
 
     # A file that becomes empty is dropped and reported.
     (two / "z.txt").write_text("")
     report = kb.index_paths(two)
-    assert report.removed == ["z.txt"] and report.skipped == [("z.txt", "empty file")]
-    assert kb.sources == ["x.txt"]
+    assert report.removed == ["two/z.txt"] and report.skipped == [("two/z.txt", "empty file")]
+    assert kb.sources == ["one/x.txt"]
 
 
 def test_saved_index_inside_the_corpus_is_not_indexed(tmp_path):

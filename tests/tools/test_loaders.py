@@ -230,13 +230,25 @@ def test_scan_maps_a_file_under_a_known_root_to_its_relative_name(tmp_path):
     assert [(f.key, f.root) for f in scan.files] == [("sub/a.txt", str(tmp_path.resolve()))]
 
 
-def test_same_name_from_two_folders_is_reported(tmp_path):
+def test_same_name_in_two_folders_is_named_from_their_common_parent(tmp_path):
+    for folder in ("one", "two"):
+        (tmp_path / "docs" / folder).mkdir(parents=True)
+        (tmp_path / "docs" / folder / "README.md").write_text(f"# {folder}\n\nAbout {folder}.\n")
+    result = load_paths([tmp_path / "docs" / "one", tmp_path / "docs" / "two"])
+    assert [(d.source, d.title) for d in result.documents] == [("one/README.md", "one"), ("two/README.md", "two")]
+    assert not result.skipped
+    # One folder alone: names relative to it, as before.
+    assert [d.source for d in load_paths(tmp_path / "docs" / "one").documents] == ["README.md"]
+
+
+def test_two_files_given_directly_under_one_name_are_reported(tmp_path):
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / "README.md").write_text(f"# {folder}\n")
-    result = load_paths([tmp_path / "one", tmp_path / "two"])
+        (tmp_path / folder / "README.md").write_text(f"# {folder}\n\nAbout {folder}.\n")
+    result = load_paths([tmp_path / "one" / "README.md", tmp_path / "two" / "README.md"])
     assert [d.title for d in result.documents] == ["one"]
-    assert result.skipped[0][0] == "README.md" and "already used" in result.skipped[0][1]
+    name, reason = result.skipped[0]
+    assert name == "README.md" and str(tmp_path / "two" / "README.md") in reason and "already used" in reason
 
 
 def test_csv_rows_are_records_keyed_by_the_header(tmp_path):
@@ -273,7 +285,9 @@ def test_docx_paragraphs_and_title(tmp_path):
     make_docx(tmp_path / "plan.docx", [("Title", "Release plan"), (None, "Ship on Tuesday <after> review."), (None, "  ")])
     doc = _by_source(load_paths(tmp_path))["plan.docx"]
     assert doc.title == "Release plan"
-    assert doc.text == "Release plan\n\nShip on Tuesday <after> review."
+    assert doc.text == "Ship on Tuesday <after> review."  # the heading is the section's, not a line of text
+    assert [(section.path, doc.text[section.start:section.end]) for section in doc.sections] == [
+        (("Release plan",), doc.text)]
 
 
 @pytest.mark.parametrize("name,content,reason", [

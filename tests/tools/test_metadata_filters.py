@@ -52,7 +52,9 @@ def test_loaders_keep_front_matter_record_fields_type_and_modified_time(tmp_path
     assert backlog.metadata["priority"] == "2" and backlog.metadata["reviewed"] == "2025-03-04"
     assert backlog.metadata["type"] == "md"
     assert datetime.fromisoformat(backlog.metadata["modified"]).tzinfo is not None
-    assert backlog.text == RUNBOOK  # the text stays the file's, so citation spans quote the file
+    # The readable text: front matter and markup gone, the heading carried by the section.
+    assert backlog.text == "Drain the parcel-pulse queue before restarting the consumers."
+    assert [section.path for section in backlog.sections] == [("Backlog",)]
     broken = docs["broken.md"]
     assert broken.title == "Broken" and "team" not in broken.metadata and broken.metadata["type"] == "md"
     odalys = docs["people.jsonl#0"]

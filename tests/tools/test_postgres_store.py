@@ -11,6 +11,7 @@ import pytest
 
 from agentic_rag import Agent, KnowledgeBase
 from agentic_rag.errors import EmbeddingMismatchError, KnowledgeBaseError
+from agentic_rag.tools.loaders import load_paths
 from agentic_rag.tools.postgres_store import PostgresKnowledgeBase
 from tests.fakes import HashingEmbeddings, ScriptedChatModel
 
@@ -34,7 +35,9 @@ def test_index_search_neighbours_and_an_incremental_reindex_round_trip(postgres_
     assert sorted(report.added) == ["rota.csv", "services/relay.md", "teams/harbor.md"] and len(kb) == 3
     hits = kb.search("Who leads the Harbor team?", k=2)
     assert hits[0].id == "teams/harbor.md#0" and hits[0].span is not None and hits[0].score > 0
-    assert (docs / "teams/harbor.md").read_text()[hits[0].span[0]:hits[0].span[1]] == hits[0].text
+    harbor = load_paths(docs / "teams/harbor.md").documents[0]  # spans are in the document's readable text
+    assert harbor.text[hits[0].span[0]:hits[0].span[1]] == hits[0].text == "Iness Okafor leads the Harbor team."
+    assert hits[0].title == "Harbor"  # the breadcrumb: the document's first heading
     assert [e.id for e in kb.search("primary", k=3, filters={"source": "*.csv"})] == ["rota.csv#0#0"]
     assert [e.id for e in kb.search("Harbor", k=3, filters={"source": "services/"})] == ["services/relay.md#0"]
     assert [e.id for e in kb.neighbours("teams/harbor.md#0")] == ["teams/harbor.md#0"]

@@ -89,9 +89,9 @@ def test_tools_over_another_retriever(passages):
     assert retriever.calls == [("search", "grow", 2, None), ("neighbours", "p#2", 1)]
 
 
-def test_the_search_tool_reads_the_chunk_between_two_it_found_of_one_source():
+def test_the_search_tool_reads_each_match_with_its_section_around_it():
     from agentic_rag.tools.knowledge_base import KnowledgeBase
-    from agentic_rag.tools.retrieval import retrieval_tools, with_gaps_filled
+    from agentic_rag.tools.retrieval import read_sections, retrieval_tools
     from tests.fakes import HashingEmbeddings
 
     kb = KnowledgeBase(HashingEmbeddings(), chunk_size=120, chunk_overlap=0)
@@ -100,10 +100,33 @@ def test_the_search_tool_reads_the_chunk_between_two_it_found_of_one_source():
              "Close the queue backlog incident when the queue depth is low again.")
     kb.add_texts([("runbook.md", steps), ("other.md", "Nothing about queues here at all, only lunch menus.")])
     assert len(kb) >= 3
-    found = [kb.get("runbook.md#2"), kb.get("other.md#0"), kb.get("runbook.md#0")]
+    found = [kb.get("runbook.md#0"), kb.get("other.md#0"), kb.get("runbook.md#2")]
     kb.search = lambda query, k=4, **kw: found  # the search found the chunks around the steps, not the steps
-    tool = retrieval_tools(kb, k=3)[0]
-    ids = [e.id for e in tool.invoke({"query": "queue backlog"})]
-    assert ids == ["runbook.md#2", "other.md#0", "runbook.md#0", "runbook.md#1"]
-    assert "Scale the sender workers" in kb.get("runbook.md#1").text
-    assert with_gaps_filled(kb, found[:2]) == found[:2]  # one chunk of a source: nothing to fill
+    tool = retrieval_tools(kb, k=3, read_chars=400)[0]
+    read = tool.invoke({"query": "queue backlog"})
+    # The first match is read with what follows it in its section: the steps and the last chunk, once.
+    assert [e.id for e in read] == ["runbook.md#0", "other.md#0"]
+    assert read[0].text == steps and read[0].span == (0, len(steps))
+    assert "Scale the sender workers" in read[0].text
+    # A smaller budget reads less: the match and the chunk after it.
+    narrow = read_sections(kb, found, max_chars=len(steps) - 10)
+    assert [e.id for e in narrow] == ["runbook.md#0", "other.md#0", "runbook.md#2"]
+    assert narrow[0].text == steps[: narrow[0].span[1]] and "Scale the sender" in narrow[0].text
+    assert read_sections(kb, found[1:2]) == found[1:2]  # a one-chunk source: read as it is
+
+
+def test_section_reading_stops_at_the_section_boundary(tmp_path):
+    from agentic_rag.tools.knowledge_base import KnowledgeBase
+    from agentic_rag.tools.retrieval import read_sections
+    from tests.fakes import HashingEmbeddings
+
+    (tmp_path / "guide.md").write_text(
+        "# Guide\n\n## Install\n\nRun the installer first.\n\nThen restart the shell.\n\n"
+        "## Remove\n\nDelete the folder.\n", encoding="utf-8")
+    kb = KnowledgeBase(HashingEmbeddings(), chunk_size=30, chunk_overlap=0)
+    kb.index_paths(tmp_path)
+    titles = {e.id: e.title for e in (kb.get(f"guide.md#{n}") for n in range(len(kb)))}
+    assert set(titles.values()) == {"Guide > Install", "Guide > Remove"}
+    first = read_sections(kb, [kb.get("guide.md#0")], max_chars=1000)
+    assert first[0].text == "Run the installer first.\n\nThen restart the shell."
+    assert first[0].title == "Guide > Install"

@@ -285,3 +285,13 @@ def test_a_crash_while_the_manifest_is_written_leaves_the_previous_one(kb, tmp_p
     assert (target / "manifest.json").read_bytes() == before  # written aside and moved in, never in place
     assert len(KnowledgeBase.load(target, HashingEmbeddings())) == len(kb) - 1
     assert not [p.name for p in target.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_index_from_the_earlier_chunking_is_refused_naming_the_rebuild_command(kb, tmp_path):
+    target = tmp_path / "index"
+    kb.save(target)
+    _edit_manifest(target, lambda m: m.update(format_version=1, roots=["/srv/docs", "/srv/my notes"]))
+    with pytest.raises(KnowledgeBaseError) as exc_info:
+        KnowledgeBase.load(target, HashingEmbeddings())
+    _single_line(exc_info)
+    assert f"agentic-rag index /srv/docs '/srv/my notes' --index {target} --rebuild" in str(exc_info.value)

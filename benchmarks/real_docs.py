@@ -1,0 +1,159 @@
+"""Real documentation benchmark: does the passage that answers a question reach the model? No LLM.
+
+Public documentation sets are taken from source distributions on PyPI at pinned versions
+(``benchmarks/real_docs_questions.json``), downloaded with pip into a cache (never committed), and
+indexed twice with the default embeddings:
+
+- ``sections``: what ``agentic-rag index`` does now (markup parsed into sections, chunks within a
+  section sized to what the embedder reads, breadcrumbs; each match read with its section around
+  it, up to 800 characters, as the search tool returns it);
+- ``windows``: the earlier ingestion, for comparison (the file's raw text in 800-character windows
+  with 100 characters of overlap, no sections; a match read as it is).
+
+For each question the top 5 matches of the hybrid search are read. Reported per kind of question:
+key facts found (share of a question's key facts, any alias, that some read passage states), source
+hit (a read passage comes from a key fact's file), characters read (the prompt a reader pays), and
+the share of read passages that show raw markup (roles, directives, heading underlines, link syntax).
+
+    .venv/bin/python benchmarks/real_docs.py [--cache DIR] [--k 5]
+
+Writes benchmarks/results/real_docs.json and real_docs.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agentic_rag.eval.report import environment_info  # noqa: E402
+from agentic_rag.tools.chunking import Chunker  # noqa: E402
+from agentic_rag.tools.embeddings import default_embeddings  # noqa: E402
+from agentic_rag.tools.knowledge_base import KnowledgeBase  # noqa: E402
+from agentic_rag.tools.loaders import SUPPORTED_EXTENSIONS  # noqa: E402
+from agentic_rag.tools.retrieval import read_sections  # noqa: E402
+
+QUESTIONS = Path(__file__).with_name("real_docs_questions.json")
+RESULTS = Path(__file__).with_name("results")
+DOC_EXTENSIONS = {".rst", ".md", ".txt"}
+# Markup a reader should never see: Sphinx roles, directives, heading underlines, Markdown link syntax.
+MARKUP = re.compile(r":(?:class|func|meth|attr|ref|doc|data|exc|mod|obj|py:\w+):`|^\s*\.\. [\w:-]+::|^[=\-~^*#]{4,}\s*$|\]\(",
+                    re.MULTILINE)
+
+
+def fetch_docs(package: str, version: str, docs: str, cache: Path) -> Path:
+    """The documentation folder of ``package==version``'s source distribution, downloaded once into ``cache``."""
+    target = cache / f"{package}-{version}"
+    if (target / docs).is_dir():
+        return target / docs
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                        f"{package}=={version}", "-d", tmp], check=True)
+        archive = next(Path(tmp).glob("*.tar.gz"))
+        with tarfile.open(archive) as tar:
+            prefix = f"{tar.getnames()[0].split('/')[0]}/{docs}/"
+            members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()
+                       and Path(m.name).suffix in DOC_EXTENSIONS]
+            for member in members:
+                member.name = member.name[len(prefix.split("/")[0]) + 1:]
+            tar.extractall(target, members=members, filter="data")
+    return target / docs
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def build(kind: str, folder: Path, embeddings: Any) -> tuple[KnowledgeBase, float]:
+    started = time.perf_counter()
+    if kind == "sections":
+        kb = KnowledgeBase.from_paths(folder, embeddings)
+    else:
+        kb = KnowledgeBase(embeddings)
+        kb._chunker = Chunker(800, 100)  # the earlier ingestion: raw text in fixed windows
+        records = [(p.relative_to(folder).as_posix(), p.read_text("utf-8", "replace"), p.stem)
+                   for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in SUPPORTED_EXTENSIONS]
+        kb.add_texts(records)
+    return kb, time.perf_counter() - started
+
+
+def score(kb: KnowledgeBase, kind: str, question: dict[str, Any], k: int) -> dict[str, Any]:
+    found = kb.search(question["question"], k=k)
+    passages = read_sections(kb, found) if kind == "sections" else found
+    read = _normal(" ".join(f"{p.title or ''} {p.text}" for p in passages))
+    facts = question["facts"]
+    stated = [any(_normal(v) in read for v in [f["value"], *f["aliases"]]) for f in facts]
+    sources = {p.source for p in passages}
+    return {
+        "facts": sum(stated) / len(facts),
+        "source_hit": float(any(f["source"] in sources for f in facts)),
+        "chars": sum(len(p.text) for p in passages),
+        "markup": sum(bool(MARKUP.search(p.text)) for p in passages) / max(1, len(passages)),
+        "passages": [p.id for p in passages],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "agentic-rag" / "real-docs")
+    parser.add_argument("--k", type=int, default=5)
+    args = parser.parse_args()
+    spec = json.loads(QUESTIONS.read_text("utf-8"))
+    embeddings = default_embeddings()
+    rows: list[dict[str, Any]] = []
+    builds: list[dict[str, Any]] = []
+    for name, corpus in spec["corpora"].items():
+        folder = fetch_docs(corpus["package"], corpus["version"], corpus["docs"], args.cache)
+        for question in (q for q in spec["questions"] if q["corpus"] == name):
+            for fact in question["facts"]:  # every key fact is written in the file it names
+                raw = _normal((folder / fact["source"]).read_text("utf-8"))
+                assert any(_normal(v) in raw for v in [fact["value"], *fact["aliases"]]), (name, fact)
+        for kind in ("windows", "sections"):
+            kb, seconds = build(kind, folder, embeddings)
+            builds.append({"corpus": name, "kind": kind, "files": len(kb.sources), "chunks": len(kb), "seconds": round(seconds, 1)})
+            for question in (q for q in spec["questions"] if q["corpus"] == name):
+                rows.append({"corpus": name, "kind": kind, "question_kind": question["kind"],
+                             "question": question["question"], **score(kb, kind, question, args.k)})
+    summary = []
+    for kind in ("windows", "sections"):
+        for group in ("one-fact", "procedure", "comparison", "two-asks", "all"):
+            chosen = [r for r in rows if r["kind"] == kind and (group == "all" or r["question_kind"] == group)]
+            if chosen:
+                summary.append({"ingestion": kind, "questions": group, "n": len(chosen),
+                                **{m: round(statistics.mean(r[m] for r in chosen), 3) for m in ("facts", "source_hit", "chars", "markup")}})
+    RESULTS.mkdir(exist_ok=True)
+    record = {"command": "python benchmarks/real_docs.py", "environment": environment_info(), "k": args.k,
+              "builds": builds, "summary": summary, "questions": rows}
+    (RESULTS / "real_docs.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    env = record["environment"]
+    lines = [
+        "# Real documentation: key facts reaching the reader (no LLM)", "",
+        f"Command: `python benchmarks/real_docs.py`  ",
+        f"Commit: {env.get('commit')}; {env.get('date')}  ",
+        f"Corpora: " + ", ".join(f"{c['package']} {c['version']} ({c['docs']}/)" for c in spec["corpora"].values())
+        + f"; {len(spec['questions'])} questions; hybrid search, top {args.k}.", "",
+        "| ingestion | questions | n | key facts found | source hit | chars read | passages with markup |",
+        "|---|---|---:|---:|---:|---:|---:|",
+        *(f"| {s['ingestion']} | {s['questions']} | {s['n']} | {s['facts']:.2f} | {s['source_hit']:.2f} | {s['chars']:.0f} | {s['markup']:.2f} |"
+          for s in summary),
+        "", "| corpus | ingestion | files | chunks | index seconds |", "|---|---|---:|---:|---:|",
+        *(f"| {b['corpus']} | {b['kind']} | {b['files']} | {b['chunks']} | {b['seconds']} |" for b in builds), "",
+    ]
+    (RESULTS / "real_docs.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
