@@ -33,7 +33,7 @@ SERVER = Path(__file__).with_name("fake_mcp_server.py")
 
 DOCS = {
     "services/relay.md": "# Relay\n\nThe Relay service sends shipment notifications. It is owned by the Harbor team.\n",
-    "teams/harbor.md": "# Harbor\n\nThe Harbor team is led by Ines Okafor. Harbor runs the messaging services.\n",
+    "teams/harbor.md": "# Harbor team\n\nThe Harbor team is led by Ines Okafor. Harbor runs the messaging services.\n",
     "teams/atlas.md": "# Atlas\n\nThe Atlas team owns billing and invoices. It is led by Tomas Reyes.\n",
 }
 
