@@ -14,7 +14,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn,
+)
+from rich.text import Text
 
 from agentic_rag._files import write_json_atomic, write_text_atomic
 from agentic_rag.answer import Answer
@@ -57,11 +60,20 @@ def _clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _progress(**kwargs: Any) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-        console=err, transient=True, **kwargs,
-    )
+class _RateColumn(ProgressColumn):
+    """Items per second, once rich has seen enough updates to tell."""
+
+    def render(self, task: Task) -> Text:
+        return Text("" if task.speed is None else f"{task.speed:.1f}/s", style="progress.data.speed")
+
+
+def _progress(*, counts: bool = False, **kwargs: Any) -> Progress:
+    """A progress display on stderr; ``counts`` shows done/total and the rate per second (files, chunks)."""
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+    if counts:
+        columns += [MofNCompleteColumn(), _RateColumn()]
+    columns.append(TimeRemainingColumn())
+    return Progress(*columns, console=err, transient=True, **kwargs)
 
 
 def _download_message(message: str) -> None:
@@ -109,10 +121,12 @@ def _update_store(
 
     kb = PostgresKnowledgeBase(url, embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     try:
-        with _progress() as progress:
-            task = progress.add_task("embedding", total=None)
-            report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total),
-                                    follow_symlinks=follow_symlinks)
+        with _progress(counts=True) as progress:
+            reading, embedding = progress.add_task("reading files", total=None), progress.add_task("embedding chunks", total=None)
+            report = kb.index_paths(
+                paths, follow_symlinks=follow_symlinks,
+                reading=lambda done, total: progress.update(reading, completed=done, total=total),
+                progress=lambda done, total: progress.update(embedding, completed=done, total=total))
     finally:
         kb.close()
     _report_index(report, report.chunks, kb.name)
@@ -135,10 +149,12 @@ def _update_index(
             )
     else:
         kb = KnowledgeBase(embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-    with _progress() as progress:
-        task = progress.add_task("embedding", total=None)
-        report = kb.index_paths(paths, progress=lambda done, total: progress.update(task, completed=done, total=total),
-                                follow_symlinks=follow_symlinks)
+    with _progress(counts=True) as progress:
+        reading, embedding = progress.add_task("reading files", total=None), progress.add_task("embedding chunks", total=None)
+        report = kb.index_paths(
+            paths, follow_symlinks=follow_symlinks,
+            reading=lambda done, total: progress.update(reading, completed=done, total=total),
+            progress=lambda done, total: progress.update(embedding, completed=done, total=total))
     kb.save(index_dir)
     _report_index(report, len(kb), str(index_dir))
 

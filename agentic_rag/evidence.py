@@ -26,6 +26,13 @@ class Evidence(BaseModel):
     title: str | None = None
     tool: str | None = Field(default=None, description="Name of the tool that produced it.")
     metadata: dict[str, Any] = Field(default_factory=dict, description="The source document's metadata, as JSON values.")
+    parts: tuple[str, ...] = Field(
+        default=(), description="The ids of the chunks this passage joins, when it was read with its section; empty for one chunk.")
+
+    @property
+    def chunk_ids(self) -> tuple[str, ...]:
+        """The chunks this passage holds: its ``parts``, or its own id."""
+        return self.parts or (self.id,)
 
     @field_validator("metadata", mode="before")
     @classmethod

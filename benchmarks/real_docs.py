@@ -140,9 +140,9 @@ def main() -> None:
     env = record["environment"]
     lines = [
         "# Real documentation: key facts reaching the reader (no LLM)", "",
-        f"Command: `python benchmarks/real_docs.py`  ",
+        "Command: `python benchmarks/real_docs.py`  ",
         f"Commit: {env.get('commit')}; {env.get('date')}  ",
-        f"Corpora: " + ", ".join(f"{c['package']} {c['version']} ({c['docs']}/)" for c in spec["corpora"].values())
+        "Corpora: " + ", ".join(f"{c['package']} {c['version']} ({c['docs']}/)" for c in spec["corpora"].values())
         + f"; {len(spec['questions'])} questions; hybrid search, top {args.k}.", "",
         "| ingestion | questions | n | key facts found | source hit | chars read | passages with markup |",
         "|---|---|---:|---:|---:|---:|---:|",

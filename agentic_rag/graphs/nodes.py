@@ -234,11 +234,15 @@ class RAGNodes:
         results = yield Both(run_all, arun_all)
         known = state.get("evidence") or {}
         found: dict[str, Evidence] = {}
+        # A passage whose every chunk was read already (alone or in a section read before) is not new.
+        read = {chunk for e in known.values() for chunk in e.chunk_ids}
         # rank by rank across the searches: the best of each search comes before the second best of any
         for rank in range(max((len(evidence) for evidence, _, _ in results), default=0)):
             for evidence, _, _ in results:
-                if rank < len(evidence) and evidence[rank].id not in known:
-                    found.setdefault(evidence[rank].id, evidence[rank])
+                if rank < len(evidence) and evidence[rank].id not in known and evidence[rank].id not in found:
+                    if not set(evidence[rank].chunk_ids) <= read:
+                        found[evidence[rank].id] = evidence[rank]
+                        read.update(evidence[rank].chunk_ids)
         steps = []
         for request, (evidence, error, seconds) in zip(todo, results):
             detail = SearchDetail(tool=request.tool, query=request.query, found=[e.id for e in evidence],

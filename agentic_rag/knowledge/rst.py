@@ -76,7 +76,8 @@ def _role_text(text: str) -> str:
     return text
 
 
-def _docutils() -> tuple[Any, Any, Any]:
+def _docutils() -> tuple[Any, Any]:
+    """docutils' node classes and a function parsing text into a document tree (docutils imported here only)."""
     from docutils import frontend, nodes, utils
     from docutils.parsers.rst import Parser, roles, states
 
@@ -113,12 +114,12 @@ def _docutils() -> tuple[Any, Any, Any]:
         parser.parse(text, document)
         return document
 
-    return nodes, parse, None
+    return nodes, parse
 
 
 def parse_rst(text: str) -> StructuredText:
     """The readable text of reStructuredText ``text`` and its sections (one per heading)."""
-    nodes, parse, _ = _docutils()
+    nodes, parse = _docutils()
     builder = TextBuilder()
     _Walker(nodes, parse, builder).walk(parse(text), 0, 0)
     return builder.build()

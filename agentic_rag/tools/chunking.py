@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from agentic_rag.knowledge.structure import Section, breadcrumb
 __all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_CHUNK_OVERLAP", "Chunk", "Chunker", "TokenCounter", "chunk_id", "chunker_for"]
 
 TokenCounter = Callable[[str], int]
+"""Tokens of a text as the embedding model counts them, without its special tokens."""
+_SPECIAL_TOKENS = 2  # what a BERT-style model adds around every text ([CLS] ... [SEP])
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +84,15 @@ class Chunker:
         parts = [(s.start, s.end, breadcrumb(title, s.path)) for s in sections] or [(0, len(text), title)]
         chunks: list[Chunk] = []
         for start, end, name in parts:
-            for piece_start, piece in self._pieces(text[start:end], name):
+            pieces = self._pieces(text[start:end], name)
+            if chunks and len(pieces) == 1 and end - start <= self.chunk_size // 4:
+                # A tiny section (a one-line "Ownership") joins the chunk before it when both fit in one.
+                last = chunks[-1]
+                joined = text[last.start:end]
+                if len(joined) <= self.chunk_size and (self._count is None or self._count(joined) <= self._budget(last.title)):
+                    chunks[-1] = Chunk(last.id, source, last.number, last.title, last.start, end, joined, metadata)
+                    continue
+            for piece_start, piece in pieces:
                 n = len(chunks)
                 begin = start + piece_start
                 chunks.append(Chunk(chunk_id(source, n), source, n, name, begin, begin + len(piece), piece, metadata))
@@ -91,8 +102,8 @@ class Chunker:
         if not text.strip():
             return []
         splitter = self._splitter
-        if self._count is not None and self.max_tokens is not None:
-            budget = max(self.max_tokens // 2, self.max_tokens - (self._count(name) if name else 0) - 2)
+        if self._count is not None:
+            budget = self._budget(name)
             count, size = self._count, self.chunk_size
 
             def length(piece: str) -> int:  # characters, or tokens scaled to characters when they bind first
@@ -109,6 +120,12 @@ class Chunker:
             pieces.append((start, piece))
             prev_start, prev_end = start, start + len(piece)
         return pieces
+
+    def _budget(self, name: str | None) -> int:
+        """Tokens left for a chunk's text: the model reads its special tokens, the breadcrumb and a line break too."""
+        if self._count is None or self.max_tokens is None:
+            return sys.maxsize
+        return max(self.max_tokens // 2, self.max_tokens - _SPECIAL_TOKENS - (self._count(name) + 1 if name else 0))
 
     def _locate(self, text: str, piece: str, prev_start: int, prev_end: int) -> int:
         # The splitter emits contiguous substrings in order; a chunk starts after the previous

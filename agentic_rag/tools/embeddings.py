@@ -88,7 +88,8 @@ def embedding_model_id(embeddings: Any) -> str:
 
 
 def embedding_token_limit(embeddings: Any) -> tuple[Callable[[str], int], int] | None:
-    """How many of its own tokens the model behind ``embeddings`` counts in a text, and how many it reads.
+    """How many of its own tokens the model behind ``embeddings`` counts in a text (special tokens
+    left out), and how many it reads (its maximum sequence length, special tokens included).
 
     Known for sentence-transformers models (LangChain's ``HuggingFaceEmbeddings`` and objects with a
     ``SentenceTransformer`` as ``client`` or ``_client``); ``None`` for others, which are then
@@ -100,7 +101,7 @@ def embedding_token_limit(embeddings: Any) -> tuple[Callable[[str], int], int] |
     if tokenizer is None or not isinstance(limit, int) or limit < 8 or not callable(tokenizer):
         return None
 
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+    def count(text: str) -> int:  # without the model's special tokens: counts of pieces add up
+        return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     return count, limit

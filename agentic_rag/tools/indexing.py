@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from agentic_rag.errors import ConfigurationError
 from agentic_rag.tools.chunking import Chunk, Chunker
+from agentic_rag.tools.embedding_batches import Progress
 from agentic_rag.tools.loaders import Scan, content_hash, parse_file, read_file
 from agentic_rag.tools.store import SourceRecord
 
@@ -77,18 +78,22 @@ def text_hash(title: str | None, text: str) -> str:
 
 
 def plan_files(
-    scan: Scan, files: dict[str, SourceRecord], texts: dict[str, SourceRecord], chunker: Chunker
+    scan: Scan, files: dict[str, SourceRecord], texts: dict[str, SourceRecord], chunker: Chunker,
+    reading: Progress | None = None,
 ) -> IndexPlan:
     """The plan for the files of ``scan``, given the indexed ``files`` and ``add_texts`` sources.
 
     Unchanged files are only reported (their record takes the root they were found under now);
     files indexed from a root scanned here that were not found again are dropped.
+    ``reading(done, total)`` is called as files are read and parsed.
     """
     report = IndexReport(skipped=list(scan.skipped))
     pending: list[PendingSource] = []
     drop: list[str] = []
     seen: set[str] = set()
-    for source_file in scan.files:
+    for number, source_file in enumerate(scan.files):
+        if reading is not None:
+            reading(number, len(scan.files))
         key = source_file.key
         seen.add(key)
         old = files.get(key)
@@ -119,6 +124,8 @@ def plan_files(
         chunks = [c for d in documents for c in chunker.split(d.source, d.text, d.title, d.metadata, d.sections)]
         record = SourceRecord(digest, [c.id for c in chunks], source_file.root)
         pending.append(PendingSource(key, record, chunks, old is not None))
+    if reading is not None:
+        reading(len(scan.files), len(scan.files))
     drop.extend(key for key, record in sorted(files.items()) if record.root in scan.roots and key not in seen)
     return IndexPlan(report, pending, drop)
 

@@ -170,19 +170,21 @@ class KnowledgeBase:
     # -- indexing --------------------------------------------------------------------------------
 
     def index_paths(
-        self, paths: PathsLike, progress: Progress | None = None, *, follow_symlinks: bool = False
+        self, paths: PathsLike, progress: Progress | None = None, *, follow_symlinks: bool = False,
+        reading: Progress | None = None,
     ) -> IndexReport:
         """Index files and folders incrementally.
 
         Files whose content hash is unchanged are not re-embedded; changed files are re-chunked and
         re-embedded; files indexed from a folder given here that are gone (or no longer loadable)
-        are dropped. ``progress(done, total)`` is called as chunks are embedded. A symbolic link in a
+        are dropped. ``reading(done, total)`` is called as files are read and parsed, ``progress(done,
+        total)`` as chunks are embedded. A symbolic link in a
         folder that points outside the folders given is skipped unless ``follow_symlinks``.
         """
         with self._lock:
             scan = scan_paths(paths, known_roots=self._roots, skip_dir=store.is_store_dir,
                               follow_symlinks=follow_symlinks, known_prefixes=self._prefixes)
-            plan = plan_files(scan, self._files, self._texts, self._chunker)
+            plan = plan_files(scan, self._files, self._texts, self._chunker, reading)
             self._apply(plan, self._files, progress)
             for root in scan.roots:
                 if root not in self._roots:

@@ -64,7 +64,6 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
 )
 TEXT_FIELDS: tuple[str, ...] = ("text", "content", "body", "page_content", "passage", "document")
 _SNIFF_BYTES = 8192
-_BLANK_RUNS = re.compile(r"\n{3,}")
 
 Skipped = tuple[str, str]
 
@@ -250,9 +249,7 @@ def _structured(parse: Callable[[str], StructuredText], text: str, name: str) ->
     """``parse(text)``, or ``text`` itself without sections when the parser fails on it (with a warning)."""
     try:
         return parse(text)
-    except RecursionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a parser's failure on one file must not lose the file
+    except Exception as exc:  # noqa: BLE001 - a parser's failure (or markup nested past the stack) must not lose the file
         logger.warning("%s: read as plain text, the parser failed (%s: %s)", name, type(exc).__name__, exc)
         return StructuredText(text, ())
 
@@ -475,7 +472,8 @@ def parse_file(source: SourceFile, data: bytes) -> tuple[list[Document], list[Sk
         if ext in (".html", ".htm"):
             if b"\x00" in data[:_SNIFF_BYTES]:
                 raise _SkipFile("binary file")
-            structured = _structured(parse_html, data.decode("utf-8", "replace"), source.key)
+            # The parser reads the bytes (it finds the page's declared encoding); the fallback, UTF-8 text.
+            structured = _structured(lambda _: parse_html(data), data.decode("utf-8", "replace"), source.key)
             title = structured.title
         elif ext == ".pdf":
             structured, title = _pdf(data, source.key)

@@ -319,7 +319,8 @@ class PostgresKnowledgeBase:
 
     # -- indexing ------------------------------------------------------------------------------
 
-    def index_paths(self, paths: Any, progress: Progress | None = None, *, follow_symlinks: bool = False) -> IndexReport:
+    def index_paths(self, paths: Any, progress: Progress | None = None, *, follow_symlinks: bool = False,
+                    reading: Progress | None = None) -> IndexReport:
         """Index files and folders incrementally, as the FAISS knowledge base does, in one transaction.
 
         Unchanged files (same content hash) are not read again past their hash; changed files are
@@ -335,7 +336,9 @@ class PostgresKnowledgeBase:
         roots = {source: root for source, _, root in rows}
         changed: list[tuple[str, str | None, str, list[Chunk]]] = []
         seen: set[str] = set()
-        for file in scan.files:
+        for number, file in enumerate(scan.files):
+            if reading is not None:
+                reading(number, len(scan.files))
             seen.add(file.key)
             try:
                 data = read_file(file.path)
@@ -351,6 +354,8 @@ class PostgresKnowledgeBase:
             chunks = [c for doc in documents for c in self._chunker.split(doc.source, doc.text, doc.title, doc.metadata,
                                                                      doc.sections)]
             changed.append((file.key, file.root, digest, chunks))
+        if reading is not None:
+            reading(len(scan.files), len(scan.files))
         gone = [key for key in known if key not in seen and roots[key] is not None and roots[key] in scan.roots]
         return self._write(changed, gone, known, report, progress)
 

@@ -64,10 +64,10 @@ def read_sections(retriever: Retriever, found: list[Evidence], max_chars: int = 
     Search matches small chunks, so that the embedding model reads all of each; the model reading
     the results gets the section around each match (the steps after a procedure's first line, the
     setting a paragraph's example needs): the following chunks first, then the ones before, while
-    they share the match's source and section (its title) and fit; then, while room is left, the
-    chunks that follow in the same document. A chunk already read for an
-    earlier match is not read again, so two matches in one section become one passage. No model
-    call; a retriever that cannot fetch neighbours leaves the match as it is.
+    they share the match's source and section (its title) and fit. A chunk already read for an
+    earlier match is not read again, so two matches in one section become one passage; a joined
+    passage lists its chunks in ``Evidence.parts``. No model call; a retriever that cannot fetch
+    neighbours leaves the match as it is.
     """
     covered: set[str] = set()
     read: list[Evidence] = []
@@ -88,10 +88,6 @@ def read_sections(retriever: Retriever, found: list[Evidence], max_chars: int = 
             e = around[i]
             return e.source == hit.source and e.title == hit.title and e.span is not None and e.id not in covered
 
-        def follows(i: int) -> bool:
-            e = around[i]
-            return e.source == hit.source and e.span is not None and e.id not in covered
-
         first = last = position
         size = len(hit.text)
         while True:
@@ -104,11 +100,6 @@ def read_sections(retriever: Retriever, found: list[Evidence], max_chars: int = 
                     grown = True
             if not grown:
                 break
-        # Room left once the section is read: the document goes on (a short section's sequel,
-        # such as a one-line "Ownership" after a service's description).
-        while last + 1 < len(around) and follows(last + 1) and size + len(around[last + 1].text) <= max_chars:
-            last += 1
-            size += len(around[last].text)
         parts = [hit if i == position else around[i] for i in range(first, last + 1)]
         covered.update(e.id for e in parts)
         read.append(_joined(hit, parts))
@@ -128,7 +119,7 @@ def _joined(hit: Evidence, parts: list[Evidence]) -> Evidence:
         else:
             text += part.text[end - part_start:]
         end = max(end, part_end)
-    return hit.model_copy(update={"text": text, "span": (start, end)})
+    return hit.model_copy(update={"text": text, "span": (start, end), "parts": tuple(p.id for p in parts)})
 
 
 def _keyword_search_tool(kb: KnowledgeBase, default_k: int) -> BaseTool:

@@ -167,3 +167,11 @@ def test_rst_headings_and_code_reach_chunks_as_breadcrumbs(tmp_path):
         assert document.text[chunk.start:chunk.end] == chunk.text
         section = next(s for s in document.sections if s.start <= chunk.start and chunk.end <= s.end)
         assert chunk.title == breadcrumb(document.title, section.path)  # no chunk crosses a heading
+
+
+def test_markup_nested_past_the_stack_is_read_as_plain_text(tmp_path):
+    data = ("Title\n=====\n\n" + "".join("  " * i + "- item\n\n" for i in range(1500))).encode()
+    path = tmp_path / "deep.rst"
+    path.write_bytes(data)
+    documents, skipped = parse_file(SourceFile(path, "deep.rst"), data)
+    assert not skipped and "item" in documents[0].text

@@ -239,7 +239,8 @@ def test_the_agent_calls_an_mcp_tool_and_cites_its_passages(remote):
     assert search_step.detail["tool"] == "search" and "error" not in search_step.detail
     assert "teams/harbor.md#0" in search_step.detail["found"]
     assert "search: " in model.prompts()[0]  # the planner saw the MCP tool's name
-    assert "[1] (Harbor) # Harbor The Harbor team is led by Ines Okafor." in model.prompts()[1]  # the judge read it
+    # The judge read it, under its breadcrumb and without the Markdown heading.
+    assert "[1] (Harbor team) The Harbor team is led by Ines Okafor." in model.prompts()[1]
 
 
 def test_ask_with_mcp_server_gives_the_agent_that_servers_tools(index_dir, monkeypatch):

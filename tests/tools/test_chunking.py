@@ -94,8 +94,8 @@ def test_invalid_settings_are_refused(size, overlap):
 def test_chunks_fit_what_the_embedding_model_reads_breadcrumb_included():
     from agentic_rag.knowledge.structure import Section
 
-    def words(text: str) -> int:  # a stand-in tokenizer: one token a word, two for the special tokens
-        return len(text.split()) + 2
+    def words(text: str) -> int:  # a stand-in tokenizer: one token a word
+        return len(text.split())
 
     text = " ".join(f"word{i}" for i in range(100))
     chunker = Chunker(10_000, 0, max_tokens=30, count_tokens=words)
@@ -103,14 +103,61 @@ def test_chunks_fit_what_the_embedding_model_reads_breadcrumb_included():
     assert len(chunks) > 1
     for chunk in chunks:
         assert chunk.title == "Manual > Part one > Setup"
-        assert words(f"{chunk.title}\n{chunk.text}") <= 30 + 2  # the title's own special tokens are counted once
+        assert 2 + words(chunk.title) + 1 + words(chunk.text) <= 30  # special tokens, breadcrumb, line break, text
         assert text[chunk.start:chunk.end] == chunk.text
     assert " ".join(c.text for c in chunks) == text
+    # Counts of pieces add up: a text far below the limit is one chunk, however many words it has.
+    short = " ".join(f"w{i}" for i in range(20))
+    assert len(Chunker(10_000, 0, max_tokens=30, count_tokens=words).split("doc", short, "T")) == 1
 
 
 def test_empty_sections_make_no_chunks():
     from agentic_rag.knowledge.structure import Section
 
-    text = "alpha\n\nbeta"
-    chunks = Chunker(100, 0).split("doc", text, "T", sections=[Section(("A",), 0, 5), Section(("B",), 7, 11)])
-    assert [(c.title, c.text) for c in chunks] == [("T > A", "alpha"), ("T > B", "beta")]
+    text = "alpha\n\n  \n\nbeta"
+    sections = [Section(("A",), 0, 5), Section(("Blank",), 5, 9), Section(("B",), 11, 15)]
+    chunks = Chunker(8, 0).split("doc", text, "T", sections=sections)
+    assert [(c.title, c.text, c.number) for c in chunks] == [("T > A", "alpha", 0), ("T > B", "beta", 1)]
+
+
+def test_chunker_for_a_sentence_transformers_model_counts_pieces_without_special_tokens():
+    from agentic_rag.tools.chunking import chunker_for
+
+    class Tokenizer:  # adds [CLS] and [SEP] when asked, as a BERT tokenizer does
+        def __call__(self, text, add_special_tokens=True, verbose=True):
+            ids = list(range(len(text.split())))
+            return {"input_ids": [101, *ids, 102] if add_special_tokens else ids}
+
+    class Client:
+        tokenizer = Tokenizer()
+        max_seq_length = 64
+
+    class Embeddings:
+        _client = Client()
+
+    chunker = chunker_for(Embeddings())
+    assert chunker.max_tokens == 64
+    fifty_words = " ".join(f"w{i}" for i in range(50))
+    assert len(chunker.split("doc", fifty_words, "T")) == 1  # 2 + 1 + 1 + 50 tokens: it fits
+    chunks = chunker.split("doc", " ".join(f"w{i}" for i in range(200)), "T")
+    assert len(chunks) > 3 and all(2 + 1 + 1 + len(c.text.split()) <= 64 for c in chunks)
+
+
+def test_a_tiny_section_joins_the_chunk_before_it_when_both_fit():
+    from agentic_rag.knowledge.structure import Section
+
+    intro = "parcel-pulse sends shipment notifications to the people waiting for their parcels."
+    owner = "It is owned by the Signal Harbor team."
+    steps = "It listens to state changes. " * 10
+    text = f"{intro}\n\n{owner}\n\n{steps.strip()}"
+    sections = [Section((), 0, len(intro)), Section(("Ownership",), len(intro) + 2, len(intro) + 2 + len(owner)),
+                Section(("How it works",), len(intro) + 4 + len(owner), len(text))]
+    chunks = Chunker(400, 0).split("pp.md", text, "parcel-pulse", sections=sections)
+    assert [(c.title, c.text) for c in chunks] == [
+        ("parcel-pulse", f"{intro}\n\n{owner}"),  # the one-line section joined its predecessor
+        ("parcel-pulse > How it works", steps.strip()),  # too large to join: a chunk of its own
+    ]
+    assert [c.number for c in chunks] == [0, 1] and all(text[c.start:c.end] == c.text for c in chunks)
+    # Where the joined chunk would not fit, the tiny section stays apart.
+    apart = Chunker(100, 0).split("pp.md", text, "parcel-pulse", sections=sections)
+    assert apart[1].title == "parcel-pulse > Ownership" and apart[1].text == owner

@@ -115,7 +115,7 @@ def test_the_search_tool_reads_each_match_with_its_section_around_it():
     assert read_sections(kb, found[1:2]) == found[1:2]  # a one-chunk source: read as it is
 
 
-def test_section_reading_reads_the_section_first_then_what_follows(tmp_path):
+def test_section_reading_stops_at_the_section_boundary(tmp_path):
     from agentic_rag.tools.knowledge_base import KnowledgeBase
     from agentic_rag.tools.retrieval import read_sections
     from tests.fakes import HashingEmbeddings
@@ -128,10 +128,8 @@ def test_section_reading_reads_the_section_first_then_what_follows(tmp_path):
     titles = {e.id: e.title for e in (kb.get(f"guide.md#{n}") for n in range(len(kb)))}
     assert set(titles.values()) == {"Guide > Install", "Guide > Remove"}
     install = "Run the installer first.\n\nThen restart the shell."
-    first = read_sections(kb, [kb.get("guide.md#0")], max_chars=len(install))
-    assert first[0].text == install and first[0].title == "Guide > Install"
-    # With room left, the document goes on after the section; never back before it.
-    roomy = read_sections(kb, [kb.get("guide.md#0")], max_chars=1000)
-    assert roomy[0].text == install + "\n\nDelete the folder."
+    first = read_sections(kb, [kb.get("guide.md#0")], max_chars=1000)
+    assert first[0].text == install and first[0].title == "Guide > Install"  # not the next section
+    assert first[0].parts == ("guide.md#0", "guide.md#1") and first[0].chunk_ids == first[0].parts
     last = read_sections(kb, [kb.get(f"guide.md#{len(kb) - 1}")], max_chars=1000)
     assert last[0].text == "Delete the folder." and last[0].title == "Guide > Remove"
