@@ -700,3 +700,25 @@ def test_cached_prompt_tokens_are_counted(search_tool):
     answer = run(model, search_tool, k=1)
     assert (answer.usage.prompt_tokens, answer.usage.cached_prompt_tokens) == (200, 80)
     assert answer.usage.computed_prompt_tokens == 120
+
+
+def test_a_passage_whose_chunks_were_all_read_in_an_earlier_section_is_not_new():
+    section = Evidence(id="guide.md#0", source="guide.md", text="Install it. Then restart.", span=(0, 25),
+                       title="Guide > Install", parts=("guide.md#0", "guide.md#1"))
+    inside = Evidence(id="guide.md#1", source="guide.md", text="Then restart.", span=(12, 25), title="Guide > Install")
+    rounds = iter([[section], [inside]])
+
+    def search_knowledge_base(query: str, k: int = 4) -> list[Evidence]:
+        """Search."""
+        return next(rounds)
+
+    model = ScriptedChatModel(script=[
+        {"sources": [1], "answer": "", "next_query": "restart after install"},
+        written("Install it, then restart", 1),
+    ])
+    answer = run(model, StructuredTool.from_function(search_knowledge_base))
+    searches = [s for s in answer.steps if s.kind == "search"]
+    assert [s.detail["found"] for s in searches] == [["guide.md#0"], ["guide.md#1"]]
+    # The second search found only what the first passage already holds: nothing new to judge.
+    assert answer.exit_reason is ExitReason.NO_NEW_EVIDENCE
+    assert answer.evidence_ids == ["guide.md#0"]
