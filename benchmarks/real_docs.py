@@ -17,7 +17,11 @@ the share of read passages that show raw markup (roles, directives, heading unde
 
     .venv/bin/python benchmarks/real_docs.py [--cache DIR] [--k 5]
 
-Writes benchmarks/results/real_docs.json and real_docs.md.
+Writes benchmarks/results/real_docs.json and real_docs.md. With ``--answers traditional,agentic``
+it also asks every question of the ``sections`` index with the local model (``detailed`` answers)
+and writes real_docs_answers.json and .md: key facts stated in the answer, cited claims supported,
+answers and quotes showing markup, model calls, seconds, and prompt tokens computed (not read from
+llama.cpp's cache).
 """
 
 from __future__ import annotations
@@ -105,11 +109,86 @@ def score(kb: KnowledgeBase, kind: str, question: dict[str, Any], k: int) -> dic
     }
 
 
+def answer_rows(kb: KnowledgeBase, corpus: str, questions: list[dict[str, Any]], graphs: list[str],
+                model: Any) -> list[dict[str, Any]]:
+    """Each question asked of ``kb`` by each graph with ``model``, scored (one graph after the other's
+    questions, so neither reads the other's prompts from llama.cpp's cache)."""
+    from agentic_rag import Agent
+    from agentic_rag.eval.research import score_research_answer
+    from agentic_rag.graphs import RAGConfig
+
+    rows = []
+    for graph in graphs:
+        agent = Agent(model, knowledge_base=kb, graph=graph, config=RAGConfig(style="detailed"))
+        for question in questions:
+            answer = agent.ask(question["question"])
+            facts = [{"any": [f["value"], *f["aliases"]]} for f in question["facts"]]
+            score = score_research_answer(answer, facts)
+            usage = answer.usage
+            rows.append({
+                "corpus": corpus, "graph": graph, "question_kind": question["kind"], "question": question["question"],
+                "facts": score.recall, "cited_claims": score.cited_claims, "supported_claims": score.supported_claims,
+                "markup_in_answer": bool(MARKUP.search(answer.text)),
+                "markup_quotes": sum(bool(MARKUP.search(c.quote or "")) for c in answer.citations),
+                "llm_calls": usage.llm_calls, "seconds": round(usage.seconds, 1),
+                "computed_prompt_tokens": usage.prompt_tokens - usage.cached_prompt_tokens,
+                "exit_reason": answer.exit_reason.value, "answer": answer.text,
+            })
+            print(f"{graph:12} {question['kind']:10} facts {score.recall:.2f} {usage.seconds:6.1f}s  {question['question'][:60]}",
+                  flush=True)
+    return rows
+
+
+def write_answers(rows: list[dict[str, Any]], spec: dict[str, Any], command: str) -> None:
+    summary = []
+    for graph in dict.fromkeys(r["graph"] for r in rows):
+        for group in ("one-fact", "procedure", "comparison", "two-asks", "all"):
+            chosen = [r for r in rows if r["graph"] == graph and (group == "all" or r["question_kind"] == group)]
+            if not chosen:
+                continue
+            cited = sum(r["cited_claims"] for r in chosen)
+            summary.append({
+                "graph": graph, "questions": group, "n": len(chosen),
+                "facts": round(statistics.mean(r["facts"] for r in chosen), 3),
+                "supported": round(sum(r["supported_claims"] for r in chosen) / cited, 3) if cited else 0.0,
+                "markup_answers": sum(r["markup_in_answer"] for r in chosen),
+                "markup_quotes": sum(r["markup_quotes"] for r in chosen),
+                **{m: round(statistics.mean(r[m] for r in chosen), 1) for m in ("llm_calls", "seconds", "computed_prompt_tokens")},
+            })
+    env = environment_info()
+    record = {"command": command, "environment": env, "summary": summary, "answers": rows}
+    (RESULTS / "real_docs_answers.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    lines = [
+        "# Real documentation: detailed answers with the local model", "",
+        f"Command: `{command}`  ", f"Commit: {env.get('commit')}; {env.get('date')}  ",
+        "Corpora: " + ", ".join(f"{c['package']} {c['version']}" for c in spec["corpora"].values())
+        + "; the `sections` index; key facts stated: share of a question's key facts (any alias) in the answer text.", "",
+        "| graph | questions | n | key facts stated | cited claims supported | answers with markup | quotes with markup "
+        "| LLM calls | seconds | computed prompt tokens |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *(f"| {s['graph']} | {s['questions']} | {s['n']} | {s['facts']:.2f} | {s['supported']:.0%} | {s['markup_answers']} "
+          f"| {s['markup_quotes']} | {s['llm_calls']} | {s['seconds']} | {s['computed_prompt_tokens']:.0f} |" for s in summary),
+        "",
+    ]
+    (RESULTS / "real_docs_answers.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "agentic-rag" / "real-docs")
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--answers", default="", help="comma-separated graphs (traditional, agentic) to answer with")
+    parser.add_argument("--model", default="local", help="the chat model for --answers")
+    parser.add_argument("--limit", type=int, default=0, help="with --answers: the first N questions of each corpus")
     args = parser.parse_args()
+    graphs = [g for g in args.answers.split(",") if g]
+    model = None
+    if graphs:
+        from agentic_rag.agent.models import resolve_chat_model
+
+        model = resolve_chat_model(args.model)
+    answers: list[dict[str, Any]] = []
     spec = json.loads(QUESTIONS.read_text("utf-8"))
     embeddings = default_embeddings()
     rows: list[dict[str, Any]] = []
@@ -126,6 +205,9 @@ def main() -> None:
             for question in (q for q in spec["questions"] if q["corpus"] == name):
                 rows.append({"corpus": name, "kind": kind, "question_kind": question["kind"],
                              "question": question["question"], **score(kb, kind, question, args.k)})
+            if kind == "sections" and graphs:
+                mine = [q for q in spec["questions"] if q["corpus"] == name]
+                answers += answer_rows(kb, name, mine[: args.limit or None], graphs, model)
     summary = []
     for kind in ("windows", "sections"):
         for group in ("one-fact", "procedure", "comparison", "two-asks", "all"):
@@ -153,6 +235,8 @@ def main() -> None:
     ]
     (RESULTS / "real_docs.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    if graphs:
+        write_answers(answers, spec, "python " + " ".join(["benchmarks/real_docs.py", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":
