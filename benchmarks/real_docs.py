@@ -51,9 +51,19 @@ from agentic_rag.tools.retrieval import read_sections  # noqa: E402
 QUESTIONS = Path(__file__).with_name("real_docs_questions.json")
 RESULTS = Path(__file__).with_name("results")
 DOC_EXTENSIONS = {".rst", ".md", ".txt"}
-# Markup a reader should never see: Sphinx roles, directives, heading underlines, Markdown link syntax.
-MARKUP = re.compile(r":(?:class|func|meth|attr|ref|doc|data|exc|mod|obj|py:\w+):`|^\s*\.\. [\w:-]+::|^[=\-~^*#]{4,}\s*$|\]\(",
-                    re.MULTILINE)
+# Markup of the sources that a reader should never see: Sphinx roles, directives, heading underlines,
+# Markdown link syntax; in passages also Markdown headings and bold (an answer may use those itself).
+# A Markdown extension's own block syntax, such as pymdown's "///", is not counted.
+SOURCE_MARKUP = re.compile(r":(?:class|func|meth|attr|ref|doc|data|exc|mod|obj|py:\w+):`|^\s*\.\. [\w:-]+::"
+                           r"|^[=\-~^*#]{4,}\s*$|\]\(", re.MULTILINE)
+MARKDOWN_MARKUP = re.compile(r"^#{1,6}\s|\*\*[^*\s]", re.MULTILINE)
+_FENCED = re.compile(r"^(`{3,})[^\n]*\n.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def shows_markup(text: str, *, markdown: bool = True) -> bool:
+    """Whether ``text`` shows markup outside its fenced code blocks (a ``#`` comment in code is code)."""
+    prose = _FENCED.sub("", text)
+    return bool(SOURCE_MARKUP.search(prose) or (markdown and MARKDOWN_MARKUP.search(prose)))
 
 
 def fetch_docs(package: str, version: str, docs: str, cache: Path) -> Path:
@@ -104,7 +114,7 @@ def score(kb: KnowledgeBase, kind: str, question: dict[str, Any], k: int) -> dic
         "facts": sum(stated) / len(facts),
         "source_hit": float(any(f["source"] in sources for f in facts)),
         "chars": sum(len(p.text) for p in passages),
-        "markup": sum(bool(MARKUP.search(p.text)) for p in passages) / max(1, len(passages)),
+        "markup": sum(shows_markup(p.text) for p in passages) / max(1, len(passages)),
         "passages": [p.id for p in passages],
     }
 
@@ -128,8 +138,8 @@ def answer_rows(kb: KnowledgeBase, corpus: str, questions: list[dict[str, Any]],
             rows.append({
                 "corpus": corpus, "graph": graph, "question_kind": question["kind"], "question": question["question"],
                 "facts": score.recall, "cited_claims": score.cited_claims, "supported_claims": score.supported_claims,
-                "markup_in_answer": bool(MARKUP.search(answer.text)),
-                "markup_quotes": sum(bool(MARKUP.search(c.quote or "")) for c in answer.citations),
+                "markup_in_answer": shows_markup(answer.text, markdown=False),
+                "markup_quotes": sum(shows_markup(c.quote or "") for c in answer.citations),
                 "llm_calls": usage.llm_calls, "seconds": round(usage.seconds, 1),
                 "computed_prompt_tokens": usage.prompt_tokens - usage.cached_prompt_tokens,
                 "exit_reason": answer.exit_reason.value, "answer": answer.text,
