@@ -51,6 +51,7 @@ __all__ = [
     "Scan",
     "LoadResult",
     "scan_paths",
+    "name_prefix",
     "read_file",
     "content_hash",
     "parse_file",
@@ -223,6 +224,20 @@ def scan_paths(
         else:
             scan.skipped.append((str(given), "no such file or folder"))
     return scan
+
+
+def name_prefix(root: str, keys: Iterable[str]) -> str:
+    """The prefix the files of folder ``root`` were named with, told from their source names ``keys``.
+
+    For a store that keeps each file's folder but not the prefix (see :func:`scan_paths`): the
+    longest tail of the folder's path (``""``, ``"topics/"``, ``"docs/topics/"``, ...) that starts
+    every name. A folder all of whose files lie in a sub-folder of its own name is taken for one
+    named with that prefix: its files are named anew, once.
+    """
+    names = list(keys)
+    parts = Path(root).parts
+    tails = [""] + ["/".join(parts[i:]) + "/" for i in range(len(parts) - 1, 0, -1)]
+    return max((t for t in tails if all(n.startswith(t) for n in names)), key=len, default="")
 
 
 def read_file(path: Path) -> bytes:

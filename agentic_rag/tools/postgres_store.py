@@ -33,7 +33,7 @@ from agentic_rag.tools.embeddings import embedding_model_id
 from agentic_rag.tools.indexing import IndexReport, text_hash, text_record
 from agentic_rag.tools.keyword_index import tokenize
 from agentic_rag.tools import store
-from agentic_rag.tools.loaders import content_hash, parse_file, read_file, scan_paths
+from agentic_rag.tools.loaders import name_prefix, content_hash, parse_file, read_file, scan_paths
 from agentic_rag.tools.source_filter import check_fields_known, filter_patterns, metadata_conditions
 
 __all__ = ["PostgresKnowledgeBase", "is_postgres_url", "redacted_url"]
@@ -330,7 +330,9 @@ class PostgresKnowledgeBase:
         with self._pool.connection() as conn:
             rows = conn.execute("select source, content_hash, root from agentic_rag_documents").fetchall()
         known_roots = sorted({root for _, _, root in rows if root})
-        scan = scan_paths(paths, known_roots=known_roots, skip_dir=store.is_store_dir, follow_symlinks=follow_symlinks)
+        prefixes = {root: name_prefix(root, (source for source, _, r in rows if r == root)) for root in known_roots}
+        scan = scan_paths(paths, known_roots=known_roots, skip_dir=store.is_store_dir, follow_symlinks=follow_symlinks,
+                          known_prefixes=prefixes)
         report = IndexReport(skipped=list(scan.skipped))
         known = {source: digest for source, digest, _ in rows}
         roots = {source: root for source, _, root in rows}

@@ -312,3 +312,12 @@ def test_front_matter_with_nested_yaml_aliases_loads_quickly_and_keeps_plain_val
     assert time.monotonic() - started < 5
     assert document.metadata["a"] == ["x"] * 32 and document.metadata["team"] == "harbor"
     assert "b" not in document.metadata and "e" not in document.metadata
+
+
+def test_the_prefix_a_folders_files_were_named_with_is_told_from_their_names():
+    from agentic_rag.tools.loaders import name_prefix
+
+    assert name_prefix("/srv/docs/topics", ["topics/a.md", "topics/b/c.md"]) == "topics/"
+    assert name_prefix("/srv/docs/topics", ["docs/topics/a.md"]) == "docs/topics/"
+    assert name_prefix("/srv/docs/topics", ["a.md", "topics.md"]) == ""
+    assert name_prefix("/srv/docs/topics", ["topics/a.md", "b.md"]) == ""

@@ -300,3 +300,19 @@ def test_a_pgvector_older_than_0_8_is_a_clear_error(version, ok):
     else:
         with pytest.raises(KnowledgeBaseError, match="0.8 or later is needed"):
             check_pgvector_version(version, "postgresql://h/db")
+
+
+def test_a_folder_indexed_with_another_keeps_its_names_when_indexed_alone(postgres_url, tmp_path):
+    one, two = tmp_path / "docs" / "one", tmp_path / "docs" / "two"
+    for folder in (one, two):
+        folder.mkdir(parents=True)
+        (folder / "index.md").write_text(f"# {folder.name}\n\nAll about {folder.name}.\n", encoding="utf-8")
+    (one / "extra.md").write_text("# Extra\n\nMore about one.\n", encoding="utf-8")
+    kb = PostgresKnowledgeBase(postgres_url, HashingEmbeddings())
+    try:
+        assert sorted(kb.index_paths([one, two]).added) == ["one/extra.md", "one/index.md", "two/index.md"]
+        (one / "extra.md").unlink()
+        report = kb.index_paths(one)
+        assert report.removed == ["one/extra.md"] and report.unchanged == ["one/index.md"] and not report.added
+    finally:
+        kb.close()
