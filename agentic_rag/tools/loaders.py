@@ -91,6 +91,28 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     sections: tuple[Section, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Every store must be able to keep what a file holds: a lone surrogate (an escaped "\ud800" in
+        # JSON or YAML) or a NUL becomes U+FFFD, one character for one, so spans stay true.
+        for name in ("source", "text", "title", "file"):
+            object.__setattr__(self, name, storable(getattr(self, name)))
+        object.__setattr__(self, "metadata", {storable(k): [storable(v) for v in value] if isinstance(value, list)
+                                              else storable(value) if isinstance(value, str) else value
+                                              for k, value in self.metadata.items()})
+
+
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def storable(text: str) -> str:
+    """``text`` with each lone surrogate and NUL replaced by U+FFFD (same length), so UTF-8 stores keep it."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _file_name(name: str) -> str:
+    """A path's name as text: bytes that are not UTF-8 (``caf\\xe9.txt`` in Latin-1) written as ``\\xe9``."""
+    return name if name.isascii() else os.fsencode(name).decode("utf-8", "backslashreplace")
+
 
 @dataclass
 class Scan:
@@ -208,7 +230,7 @@ def scan_paths(
                     if _is_hidden(name):
                         continue
                     file = Path(dirpath) / name
-                    key = prefix + file.relative_to(root).as_posix()
+                    key = prefix + _file_name(file.relative_to(root).as_posix())
                     if not refused(file, key):
                         add(SourceFile(file, key, str(root)))
         elif path.is_file():
@@ -216,9 +238,9 @@ def scan_paths(
             root = next((r for r in roots if _under(resolved, r)), None)
             if root is not None:
                 prefix = (known_prefixes or {}).get(str(root), "")
-                add(SourceFile(resolved, prefix + resolved.relative_to(root).as_posix(), str(root)))
+                add(SourceFile(resolved, prefix + _file_name(resolved.relative_to(root).as_posix()), str(root)))
             else:
-                add(SourceFile(resolved, path.name, None))
+                add(SourceFile(resolved, _file_name(path.name), None))
         elif path.exists():
             scan.skipped.append((str(given), "not a regular file (a device, FIFO or socket)"))
         else:

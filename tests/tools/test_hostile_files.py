@@ -65,3 +65,21 @@ def test_deeply_nested_json_is_one_skipped_file_and_the_rest_is_indexed(tmp_path
     assert "deep.json" in result.stderr and "nested deeper than 64 levels" in result.stderr
     assert "deeper.jsonl" in result.stderr
     assert sorted(KnowledgeBase.load(tmp_path / "idx", HashingEmbeddings()).sources) == ["a.md", "sub/b.md"]
+
+
+def test_lone_surrogates_nul_and_latin1_names_do_not_block_the_index(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "records.jsonl").write_text('{"title": "Odd", "text": "a \\ud800 b and \\u0000 c"}\n', encoding="utf-8")
+    (docs / "front.md").write_text('---\ntitle: "\\ud800"\nteam: "\\ud800x"\n---\n# Heading\n\nBody text.\n', encoding="utf-8")
+    with open(os.path.join(os.fsencode(docs), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"Latin-1 named file about espresso.")
+    (docs / "plain.txt").write_text("An ordinary file.", encoding="utf-8")
+    kb = KnowledgeBase(HashingEmbeddings())
+    report = kb.index_paths(docs)
+    assert sorted(report.added) == ["caf\\xe9.txt", "front.md", "plain.txt", "records.jsonl"] and not report.skipped
+    kb.save(tmp_path / "index")  # every name and text can be written as UTF-8
+    loaded = KnowledgeBase.load(tmp_path / "index", HashingEmbeddings())
+    assert loaded.get("records.jsonl#0#0").text.endswith("a \ufffd b and \ufffd c")
+    assert loaded.get("front.md#0").metadata["team"] == "\ufffdx"
+    assert "espresso" in loaded.get("caf\\xe9.txt#0").text
