@@ -83,3 +83,20 @@ def test_lone_surrogates_nul_and_latin1_names_do_not_block_the_index(tmp_path):
     assert loaded.get("records.jsonl#0#0").text.endswith("a \ufffd b and \ufffd c")
     assert loaded.get("front.md#0").metadata["team"] == "\ufffdx"
     assert "espresso" in loaded.get("caf\\xe9.txt#0").text
+
+
+def test_a_docx_of_nested_paragraphs_is_read_once_each(tmp_path):
+    import io
+    import zipfile
+
+    from agentic_rag.tools.loaders import SourceFile, parse_file
+
+    namespace = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    depth = 2000  # each paragraph nested in the one before: read naively, every level is walked again
+    xml = (f"<w:document {namespace}><w:body>" + "<w:p><w:r><w:t>x</w:t></w:r>" * depth + "</w:p>" * depth
+           + "</w:body></w:document>")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", xml)
+    documents, skipped = parse_file(SourceFile(tmp_path / "nested.docx", "nested.docx"), buffer.getvalue())
+    assert not skipped and documents[0].text == "x" * depth  # the outermost paragraph holds them all, once
