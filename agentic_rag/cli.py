@@ -114,6 +114,17 @@ def index(
         _update_index(paths, index_dir, model, chunk_size, chunk_overlap, follow_symlinks, rebuild)
 
 
+def _index_with_progress(kb: Any, paths: list[Path], follow_symlinks: bool) -> Any:
+    """``kb.index_paths(paths)`` showing the files read and the chunks embedded, their rate and what is left."""
+    with _progress(counts=True) as progress:
+        reading = progress.add_task("reading files", total=None)
+        embedding = progress.add_task("embedding chunks", total=None)
+        return kb.index_paths(
+            paths, follow_symlinks=follow_symlinks,
+            reading=lambda done, total: progress.update(reading, completed=done, total=total),
+            progress=lambda done, total: progress.update(embedding, completed=done, total=total))
+
+
 def _update_store(
     paths: list[Path], url: str, embeddings: Any, chunk_size: int, chunk_overlap: int, follow_symlinks: bool
 ) -> None:
@@ -121,12 +132,7 @@ def _update_store(
 
     kb = PostgresKnowledgeBase(url, embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     try:
-        with _progress(counts=True) as progress:
-            reading, embedding = progress.add_task("reading files", total=None), progress.add_task("embedding chunks", total=None)
-            report = kb.index_paths(
-                paths, follow_symlinks=follow_symlinks,
-                reading=lambda done, total: progress.update(reading, completed=done, total=total),
-                progress=lambda done, total: progress.update(embedding, completed=done, total=total))
+        report = _index_with_progress(kb, paths, follow_symlinks)
     finally:
         kb.close()
     _report_index(report, report.chunks, kb.name)
@@ -149,12 +155,7 @@ def _update_index(
             )
     else:
         kb = KnowledgeBase(embeddings, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-    with _progress(counts=True) as progress:
-        reading, embedding = progress.add_task("reading files", total=None), progress.add_task("embedding chunks", total=None)
-        report = kb.index_paths(
-            paths, follow_symlinks=follow_symlinks,
-            reading=lambda done, total: progress.update(reading, completed=done, total=total),
-            progress=lambda done, total: progress.update(embedding, completed=done, total=total))
+    report = _index_with_progress(kb, paths, follow_symlinks)
     kb.save(index_dir)
     _report_index(report, len(kb), str(index_dir))
 
